@@ -1,0 +1,40 @@
+//! Depth grids.
+
+/// The distinct values ⌊base^n⌋, n = 0, 1, …, that lie in [min, max], increasing.
+pub fn geometric(min: usize, max: usize, base: f64) -> Vec<usize> {
+    assert!(base > 1.0, "a geometric grid needs base > 1");
+    let mut depths = Vec::new();
+    let mut power = 1.0f64;
+    while power <= max as f64 + 0.5 {
+        // A relative nudge so that exact integers such as 1.2^n·… = 46.000… do not floor down.
+        let depth = (power * (1.0 + 1e-12)).floor() as usize;
+        if depth >= min && depth <= max && depths.last() != Some(&depth) {
+            depths.push(depth);
+        }
+        power *= base;
+    }
+    depths
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_papers_grid() {
+        let expected = [
+            3, 4, 5, 6, 7, 8, 10, 12, 15, 18, 22, 26, 31, 38, 46, 55, 66, 79, 95, 114, 137, 164,
+            197, 237, 284, 341, 410, 492, 590, 708, 850, 1020, 1224,
+        ];
+        assert_eq!(geometric(3, 1300, 1.2), expected);
+        let tail = geometric(6000, 10_000, 1.2);
+        assert_eq!(tail, [6319, 7583, 9100]);
+    }
+
+    #[test]
+    fn bounds_are_inclusive_and_values_distinct() {
+        assert_eq!(geometric(1, 8, 2.0), [1, 2, 4, 8]);
+        assert_eq!(geometric(1, 3, 1.1), [1, 2, 3]);
+        assert!(geometric(5, 5, 2.0).is_empty());
+    }
+}

@@ -1,0 +1,26 @@
+//! resnet-scaling core: fully connected residual networks h_{k+1} = h_k + δ_k σ(A_k h_k + b_k)
+//! on burn (any backend), SGD with an explicit adjoint backward pass, the synthetic data set,
+//! depth grids, sweep configuration and result types.
+
+pub mod activation;
+pub mod adjoint;
+pub mod config;
+pub mod data;
+pub mod grid;
+pub mod init;
+pub mod model;
+pub mod results;
+pub mod train;
+pub mod weights;
+
+pub use activation::Activation;
+pub use adjoint::{autodiff_loss_and_gradients, Gradients};
+pub use init::Init;
+pub use model::{mse, DeltaMode, ResNet, ResNetConfig};
+pub use weights::Weights;
+
+/// The backend of the unit tests: burn fixes a device's default float type at its first use,
+/// so one test binary must not mix `NdArray<f32>` and `NdArray<f64>`; f64 makes the
+/// finite-difference checks sharp.
+#[cfg(test)]
+pub(crate) type TestBackend = burn::backend::NdArray<f64>;

@@ -1,0 +1,282 @@
+//! The fully connected residual network of Eq. (1):
+//! h_{k+1} = h_k + δ_k σ(A_k h_k + b_k), k = 0..L−1, mapping R^d → R^d.
+//!
+//! The weights of all layers are stacked, one tensor per kind (A: [L, d, d], b: [L, d],
+//! δ: [1] or [L]), so that a depth-10,000 network is three tensors, not 10,000 modules.
+
+use crate::activation::Activation;
+use crate::init::{self, Init};
+use crate::weights::Weights;
+use burn::config::Config;
+use burn::module::{Module, Param};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+/// How the step sizes δ_k are parametrised.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case", tag = "kind")]
+pub enum DeltaMode {
+    /// δ_k = 1.
+    None,
+    /// One trainable scalar δ, used as |δ| at every layer, initialised to 1/L.
+    Shared,
+    /// One trainable δ_k per layer, initialised N(0, (1/L)²); may change sign.
+    PerLayer,
+    /// δ_k = L^{−β}, not trained (the convention of Marion et al.).
+    Fixed { beta: f64 },
+}
+
+impl DeltaMode {
+    /// Whether δ is a trainable parameter.
+    pub fn trainable(self) -> bool {
+        matches!(self, DeltaMode::Shared | DeltaMode::PerLayer)
+    }
+}
+
+/// Configuration of a fully connected ResNet of depth L and width d.
+#[derive(Config, Debug)]
+pub struct ResNetConfig {
+    /// Width d.
+    pub width: usize,
+    /// Depth L (number of residual layers).
+    pub depth: usize,
+    pub activation: Activation,
+    pub delta: DeltaMode,
+    #[config(default = "Init::Xavier")]
+    pub init: Init,
+    /// The scale s of the xavier-type inits.
+    #[config(default = 1.0)]
+    pub initial_sd: f64,
+    /// Seed of the init; the stream of the generator is the depth, so every depth of a sweep
+    /// draws differently and reproducibly.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+impl ResNetConfig {
+    /// The initial weights, drawn on the host.
+    pub fn init_weights(&self) -> Weights {
+        let (depth, width) = (self.depth, self.width);
+        let mut rng = init::rng(self.seed, depth as u64);
+        let (a, b) = init::weight_paths(self.init, self.initial_sd, depth, width, &mut rng);
+        let delta = match self.delta {
+            DeltaMode::None => None,
+            DeltaMode::Fixed { beta } => Some(vec![(depth as f64).powf(-beta) as f32]),
+            DeltaMode::Shared => Some(vec![1.0 / depth as f32]),
+            DeltaMode::PerLayer => Some(init::normal_vec(&mut rng, depth, 1.0 / depth as f64)),
+        };
+        Weights {
+            depth,
+            width,
+            a,
+            b,
+            delta,
+        }
+    }
+
+    /// Builds the initialised network on `device`.
+    pub fn init<B: Backend>(&self, device: &B::Device) -> ResNet<B> {
+        ResNet::from_weights(&self.init_weights(), self.activation, self.delta, device)
+    }
+}
+
+#[derive(Module, Debug)]
+pub struct ResNet<B: Backend> {
+    /// A_k stacked: [L, d, d].
+    pub a: Param<Tensor<B, 3>>,
+    /// b_k stacked: [L, d].
+    pub b: Param<Tensor<B, 2>>,
+    /// The trainable δ: [1] for `shared` (used as |δ|), [L] for `per-layer`, else `None`.
+    pub delta: Option<Param<Tensor<B, 1>>>,
+    #[module(skip)]
+    pub activation: Activation,
+    #[module(skip)]
+    pub delta_mode: DeltaMode,
+}
+
+/// The values of h, z = A h + b and a = σ(z) at every layer, kept for the adjoint pass.
+pub struct Trace<B: Backend> {
+    /// h_k, k = 0..L−1, each [B, d].
+    pub h: Vec<Tensor<B, 2>>,
+    /// z_k = h_k A_kᵀ + b_k, each [B, d].
+    pub z: Vec<Tensor<B, 2>>,
+    /// a_k = σ(z_k), each [B, d].
+    pub a: Vec<Tensor<B, 2>>,
+}
+
+/// The step sizes of one pass, ready to multiply a [B, d] tensor.
+pub(crate) enum Steps<B: Backend> {
+    Constant(f64),
+    /// |δ| as a [1, 1] tensor.
+    Shared(Tensor<B, 2>),
+    /// δ_k as [1, 1] tensors.
+    PerLayer(Vec<Tensor<B, 2>>),
+}
+
+impl<B: Backend> Steps<B> {
+    /// δ_k · t.
+    pub(crate) fn scale(&self, k: usize, t: Tensor<B, 2>) -> Tensor<B, 2> {
+        match self {
+            Steps::Constant(c) if *c == 1.0 => t,
+            Steps::Constant(c) => t.mul_scalar(*c),
+            Steps::Shared(delta) => t * delta.clone(),
+            Steps::PerLayer(deltas) => t * deltas[k].clone(),
+        }
+    }
+}
+
+impl<B: Backend> ResNet<B> {
+    /// The network with the given weights; their δ is used only when `delta_mode` trains it.
+    pub fn from_weights(
+        weights: &Weights,
+        activation: Activation,
+        delta_mode: DeltaMode,
+        device: &B::Device,
+    ) -> Self {
+        let (l, d) = (weights.depth, weights.width);
+        let a = host_tensor(weights.a.clone(), [l, d, d], device);
+        let b = host_tensor(weights.b.clone(), [l, d], device);
+        let delta = match (delta_mode.trainable(), &weights.delta) {
+            (true, Some(delta)) => Some(Param::from_tensor(host_tensor(
+                delta.clone(),
+                [delta.len()],
+                device,
+            ))),
+            (false, _) => None,
+            (true, None) => panic!("δ mode {delta_mode:?} needs δ in the weights"),
+        };
+        Self {
+            a: Param::from_tensor(a),
+            b: Param::from_tensor(b),
+            delta,
+            activation,
+            delta_mode,
+        }
+    }
+
+    /// Depth L.
+    pub fn depth(&self) -> usize {
+        self.a.val().dims()[0]
+    }
+
+    /// Width d.
+    pub fn width(&self) -> usize {
+        self.a.val().dims()[1]
+    }
+
+    /// The weights, read back to the host.
+    pub fn to_weights(&self) -> Weights {
+        let read = |data: TensorData| {
+            data.convert::<f32>()
+                .to_vec::<f32>()
+                .expect("float weights")
+        };
+        Weights {
+            depth: self.depth(),
+            width: self.width(),
+            a: read(self.a.val().into_data()),
+            b: read(self.b.val().into_data()),
+            delta: match self.delta_mode {
+                DeltaMode::Fixed { beta } => Some(vec![(self.depth() as f64).powf(-beta) as f32]),
+                _ => self.delta.as_ref().map(|d| read(d.val().into_data())),
+            },
+        }
+    }
+
+    /// The effective step sizes of this network: δ_k as used in the update.
+    pub(crate) fn steps(&self) -> Steps<B> {
+        let l = self.depth();
+        match (self.delta_mode, &self.delta) {
+            (DeltaMode::None, _) => Steps::Constant(1.0),
+            (DeltaMode::Fixed { beta }, _) => Steps::Constant((l as f64).powf(-beta)),
+            (DeltaMode::Shared, Some(delta)) => Steps::Shared(delta.val().abs().reshape([1, 1])),
+            (DeltaMode::PerLayer, Some(delta)) => Steps::PerLayer(
+                delta
+                    .val()
+                    .reshape([l, 1, 1])
+                    .chunk(l, 0)
+                    .into_iter()
+                    .map(|t| t.reshape([1, 1]))
+                    .collect(),
+            ),
+            (mode, None) => unreachable!("trainable δ mode {mode:?} without δ"),
+        }
+    }
+
+    /// h_L for a batch of inputs h_0 = x: [B, d] → [B, d].
+    pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
+        self.propagate(x, None)
+    }
+
+    /// h_L and the trace (h_k, z_k, a_k) of every layer.
+    pub fn forward_trace(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Trace<B>) {
+        let l = self.depth();
+        let mut trace = Trace {
+            h: Vec::with_capacity(l),
+            z: Vec::with_capacity(l),
+            a: Vec::with_capacity(l),
+        };
+        let out = self.propagate(x, Some(&mut trace));
+        (out, trace)
+    }
+
+    /// A_kᵀ as [d, d] tensors, k = 0..L−1.
+    pub(crate) fn a_transposed(&self) -> Vec<Tensor<B, 2>> {
+        let d = self.width();
+        self.a
+            .val()
+            .swap_dims(1, 2)
+            .chunk(self.depth(), 0)
+            .into_iter()
+            .map(|t| t.reshape([d, d]))
+            .collect()
+    }
+
+    /// A_k as [d, d] tensors, k = 0..L−1.
+    pub(crate) fn a_layers(&self) -> Vec<Tensor<B, 2>> {
+        let d = self.width();
+        self.a
+            .val()
+            .chunk(self.depth(), 0)
+            .into_iter()
+            .map(|t| t.reshape([d, d]))
+            .collect()
+    }
+
+    /// Eq. (1) layer by layer, recording the trace when asked.
+    fn propagate(&self, x: Tensor<B, 2>, mut trace: Option<&mut Trace<B>>) -> Tensor<B, 2> {
+        let steps = self.steps();
+        let biases = self.b.val().chunk(self.depth(), 0);
+        let mut h = x;
+        for (k, (a_t, b)) in self.a_transposed().into_iter().zip(biases).enumerate() {
+            let z = h.clone().matmul(a_t) + b;
+            let a = self.activation.apply(z.clone());
+            let update = steps.scale(k, a.clone());
+            if let Some(trace) = trace.as_deref_mut() {
+                trace.h.push(h.clone());
+                trace.z.push(z);
+                trace.a.push(a);
+            }
+            h = h + update;
+        }
+        h
+    }
+}
+
+/// A tensor of the backend's float type from f32 values on the host.
+pub fn host_tensor<B: Backend, const D: usize>(
+    values: Vec<f32>,
+    shape: [usize; D],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    Tensor::from_data(
+        TensorData::new(values, shape).convert::<B::FloatElem>(),
+        device,
+    )
+}
+
+/// The loss ℓ = (1/(B d)) Σ_{n,i} (h_L − y)²_{n,i}: the mean over samples and coordinates
+/// (PyTorch's `MSELoss`), as a [1] tensor.
+pub fn mse<B: Backend>(output: Tensor<B, 2>, target: Tensor<B, 2>) -> Tensor<B, 1> {
+    (output - target).powi_scalar(2).mean()
+}

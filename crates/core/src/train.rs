@@ -1,0 +1,168 @@
+//! Training by SGD with a constant learning rate on the MSE loss, with the gradient from the
+//! adjoint pass: mini-batches from a fresh shuffle each epoch, until the training loss falls
+//! below ε or after Tmax updates.
+
+use crate::adjoint::Gradients;
+use crate::data::{Batches, Dataset};
+use crate::model::{host_tensor, mse, ResNet};
+use crate::results::{finite, LossPoint, StopReason, TrainOutcome};
+use burn::config::Config;
+use burn::module::Param;
+use burn::tensor::{backend::Backend, Tensor};
+
+#[derive(Config, Debug)]
+pub struct TrainConfig {
+    /// Batch size B.
+    pub batch_size: usize,
+    /// Learning rate η.
+    pub lr: f64,
+    /// Stop when the training loss falls below ε.
+    pub epsilon: f64,
+    /// Stop after Tmax updates.
+    pub max_steps: usize,
+    /// Momentum μ (0: plain SGD).
+    #[config(default = 0.0)]
+    pub momentum: f64,
+    /// Weight decay λ.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
+    /// The training loss on the whole training set is measured, recorded and checked
+    /// against ε every `log_every` updates.
+    #[config(default = 100)]
+    pub log_every: usize,
+    /// Seed of the batch order.
+    #[config(default = 0)]
+    pub seed: u64,
+}
+
+/// SGD with momentum and weight decay (PyTorch's convention):
+/// g ← ∇ℓ + λ w,  v ← μ v + g,  w ← w − η v.
+pub struct Sgd<B: Backend> {
+    lr: f64,
+    momentum: f64,
+    weight_decay: f64,
+    velocity: Option<Gradients<B>>,
+}
+
+impl<B: Backend> Sgd<B> {
+    pub fn new(config: &TrainConfig) -> Self {
+        Self {
+            lr: config.lr,
+            momentum: config.momentum,
+            weight_decay: config.weight_decay,
+            velocity: None,
+        }
+    }
+
+    /// One update of every trainable parameter of `model`.
+    pub fn step(&mut self, mut model: ResNet<B>, grads: Gradients<B>) -> ResNet<B> {
+        let decay = self.weight_decay;
+        let mut grads = Gradients {
+            a: with_decay(grads.a, &model.a, decay),
+            b: with_decay(grads.b, &model.b, decay),
+            delta: match (grads.delta, &model.delta) {
+                (Some(g), Some(delta)) => Some(with_decay(g, delta, decay)),
+                _ => None,
+            },
+        };
+        if self.momentum > 0.0 {
+            let mu = self.momentum;
+            if let Some(v) = self.velocity.take() {
+                grads = Gradients {
+                    a: v.a.mul_scalar(mu) + grads.a,
+                    b: v.b.mul_scalar(mu) + grads.b,
+                    delta: v.delta.zip(grads.delta).map(|(v, g)| v.mul_scalar(mu) + g),
+                };
+            }
+            self.velocity = Some(grads.clone());
+        }
+        let lr = self.lr;
+        model.a = model.a.map(|w| w - grads.a.mul_scalar(lr));
+        model.b = model.b.map(|w| w - grads.b.mul_scalar(lr));
+        if let (Some(delta), Some(g)) = (model.delta.take(), grads.delta) {
+            model.delta = Some(delta.map(|w| w - g.mul_scalar(lr)));
+        }
+        model
+    }
+}
+
+/// g + λ w.
+fn with_decay<B: Backend, const D: usize>(
+    g: Tensor<B, D>,
+    w: &Param<Tensor<B, D>>,
+    decay: f64,
+) -> Tensor<B, D> {
+    if decay == 0.0 {
+        g
+    } else {
+        g + w.val().mul_scalar(decay)
+    }
+}
+
+/// An [n, d] matrix on the device.
+pub fn matrix<B: Backend>(values: Vec<f32>, width: usize, device: &B::Device) -> Tensor<B, 2> {
+    let n = values.len() / width;
+    host_tensor(values, [n, width], device)
+}
+
+/// The loss of `model` on all rows of (x, y).
+pub fn evaluate<B: Backend>(model: &ResNet<B>, x: Tensor<B, 2>, y: Tensor<B, 2>) -> f64 {
+    use burn::tensor::ElementConversion;
+    mse(model.forward(x), y).into_scalar().elem()
+}
+
+/// Trains `model` on `data`. `observe(step, loss)` is called after every update, with the
+/// training loss when it was measured (every `log_every` updates and at the end).
+pub fn train<B: Backend>(
+    mut model: ResNet<B>,
+    data: &Dataset,
+    config: &TrainConfig,
+    device: &B::Device,
+    mut observe: impl FnMut(usize, Option<f64>),
+) -> (ResNet<B>, TrainOutcome) {
+    let d = data.width;
+    let x_train = matrix::<B>(data.x_train.clone(), d, device);
+    let y_train = matrix::<B>(data.y_train.clone(), d, device);
+    let mut batches = Batches::new(data.n_train(), config.batch_size, config.seed);
+    let mut sgd = Sgd::new(config);
+    let mut history = Vec::new();
+    let mut step = 0;
+    let stop_reason = loop {
+        if step % config.log_every == 0 || step == config.max_steps {
+            let loss = evaluate(&model, x_train.clone(), y_train.clone());
+            history.push(LossPoint {
+                step,
+                train_loss: finite(loss),
+            });
+            observe(step, Some(loss));
+            if !loss.is_finite() {
+                break StopReason::Diverged;
+            }
+            if loss < config.epsilon {
+                break StopReason::Converged;
+            }
+            if step == config.max_steps {
+                break StopReason::MaxSteps;
+            }
+        }
+        let (x, y) = batches.next_batch(&data.x_train, &data.y_train, d);
+        let (_, grads) = model.loss_and_gradients(matrix(x, d, device), matrix(y, d, device));
+        model = sgd.step(model, grads);
+        step += 1;
+        observe(step, None);
+    };
+    let final_test_loss = finite(evaluate(
+        &model,
+        matrix(data.x_test.clone(), d, device),
+        matrix(data.y_test.clone(), d, device),
+    ));
+    let final_train_loss = history.last().and_then(|p| p.train_loss);
+    let outcome = TrainOutcome {
+        steps: step,
+        stop_reason,
+        final_train_loss,
+        final_test_loss,
+        history,
+    };
+    (model, outcome)
+}

@@ -1,0 +1,184 @@
+//! Weights and data on the host, and their safetensors encoding (f32, readable from numpy
+//! and PyTorch with `safetensors.numpy.load_file`).
+
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum TensorFileError {
+    #[error("not a safetensors file: {0}")]
+    Format(String),
+    #[error("tensor `{0}` is missing")]
+    Missing(String),
+    #[error("tensor `{name}` is {found}, expected {expected}")]
+    Mismatch {
+        name: String,
+        found: String,
+        expected: String,
+    },
+}
+
+/// Named f32 tensors: name → (shape, values in row-major order).
+pub type TensorMap = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
+
+/// Encodes f32 tensors as a safetensors file.
+pub fn encode(tensors: &TensorMap) -> Vec<u8> {
+    let bytes: Vec<(&String, &Vec<usize>, Vec<u8>)> = tensors
+        .iter()
+        .map(|(name, (shape, values))| {
+            let raw = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+            (name, shape, raw)
+        })
+        .collect();
+    let views = bytes.iter().map(|(name, shape, raw)| {
+        let view = TensorView::new(Dtype::F32, shape.to_vec(), raw).expect("consistent shape");
+        (name.as_str(), view)
+    });
+    safetensors::serialize(views, None).expect("serialisable tensors")
+}
+
+/// Decodes a safetensors file of f32 tensors.
+pub fn decode(bytes: &[u8]) -> Result<TensorMap, TensorFileError> {
+    let file =
+        SafeTensors::deserialize(bytes).map_err(|e| TensorFileError::Format(e.to_string()))?;
+    let mut map = TensorMap::new();
+    for (name, view) in file.tensors() {
+        if view.dtype() != Dtype::F32 {
+            return Err(TensorFileError::Mismatch {
+                name,
+                found: format!("{:?}", view.dtype()),
+                expected: "F32".into(),
+            });
+        }
+        let values = view
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+            .collect();
+        map.insert(name, (view.shape().to_vec(), values));
+    }
+    Ok(map)
+}
+
+/// Takes tensor `name` out of `map`, checking its shape.
+pub fn take(map: &mut TensorMap, name: &str, shape: &[usize]) -> Result<Vec<f32>, TensorFileError> {
+    let (found, values) = map
+        .remove(name)
+        .ok_or_else(|| TensorFileError::Missing(name.into()))?;
+    if found != shape {
+        return Err(TensorFileError::Mismatch {
+            name: name.into(),
+            found: format!("{found:?}"),
+            expected: format!("{shape:?}"),
+        });
+    }
+    Ok(values)
+}
+
+/// The weights of a fully connected ResNet of depth L and width d, on the host.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    pub depth: usize,
+    pub width: usize,
+    /// A: [L, d, d], row-major.
+    pub a: Vec<f32>,
+    /// b: [L, d].
+    pub b: Vec<f32>,
+    /// δ: [1] (shared or fixed) or [L] (per layer); `None` when δ = 1.
+    pub delta: Option<Vec<f32>>,
+}
+
+impl Weights {
+    /// The tensors `A` [L,d,d], `b` [L,d] and, unless δ = 1, `delta` [1] or [L].
+    pub fn to_safetensors(&self) -> Vec<u8> {
+        let (l, d) = (self.depth, self.width);
+        let mut map = TensorMap::new();
+        map.insert("A".into(), (vec![l, d, d], self.a.clone()));
+        map.insert("b".into(), (vec![l, d], self.b.clone()));
+        if let Some(delta) = &self.delta {
+            map.insert("delta".into(), (vec![delta.len()], delta.clone()));
+        }
+        encode(&map)
+    }
+
+    /// Reads weights written by [`Weights::to_safetensors`], checking every shape.
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Self, TensorFileError> {
+        let mut map = decode(bytes)?;
+        let shape = map
+            .get("A")
+            .map(|(s, _)| s.clone())
+            .ok_or_else(|| TensorFileError::Missing("A".into()))?;
+        let (l, d) = match shape[..] {
+            [l, d, d2] if d == d2 && l > 0 && d > 0 => (l, d),
+            _ => {
+                return Err(TensorFileError::Mismatch {
+                    name: "A".into(),
+                    found: format!("{shape:?}"),
+                    expected: "[L, d, d]".into(),
+                })
+            }
+        };
+        let a = take(&mut map, "A", &[l, d, d])?;
+        let b = take(&mut map, "b", &[l, d])?;
+        let delta = match map.get("delta").map(|(s, _)| s.clone()) {
+            None => None,
+            Some(s) if s == [1] || s == [l] => Some(take(&mut map, "delta", &s)?),
+            Some(s) => {
+                return Err(TensorFileError::Mismatch {
+                    name: "delta".into(),
+                    found: format!("{s:?}"),
+                    expected: format!("[1] or [{l}]"),
+                })
+            }
+        };
+        Ok(Self {
+            depth: l,
+            width: d,
+            a,
+            b,
+            delta,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Weights {
+        Weights {
+            depth: 3,
+            width: 2,
+            a: (0..12).map(|i| i as f32 * 0.5).collect(),
+            b: (0..6).map(|i| -(i as f32)).collect(),
+            delta: Some(vec![0.1, 0.2, 0.3]),
+        }
+    }
+
+    #[test]
+    fn weights_round_trip() {
+        let w = sample();
+        assert_eq!(Weights::from_safetensors(&w.to_safetensors()).unwrap(), w);
+        let none = Weights { delta: None, ..w };
+        assert_eq!(
+            Weights::from_safetensors(&none.to_safetensors()).unwrap(),
+            none
+        );
+    }
+
+    #[test]
+    fn bad_files_are_named() {
+        assert!(matches!(
+            Weights::from_safetensors(b"not a file"),
+            Err(TensorFileError::Format(_))
+        ));
+        let mut map = TensorMap::new();
+        map.insert("A".into(), (vec![3, 2, 2], vec![0.0; 12]));
+        map.insert("b".into(), (vec![3, 3], vec![0.0; 9]));
+        let err = Weights::from_safetensors(&encode(&map)).unwrap_err();
+        assert!(err.to_string().contains("`b`"), "{err}");
+        map.remove("b");
+        let err = Weights::from_safetensors(&encode(&map)).unwrap_err();
+        assert!(matches!(err, TensorFileError::Missing(ref n) if n == "b"));
+    }
+}
