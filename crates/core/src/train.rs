@@ -166,3 +166,122 @@ pub fn train<B: Backend>(
     };
     (model, outcome)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::SyntheticConfig;
+    use crate::model::{DeltaMode, ResNetConfig};
+    use crate::results::StopReason;
+    use crate::{Activation, TestBackend as B};
+
+    fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+        t.into_data().to_vec().unwrap()
+    }
+
+    #[test]
+    fn sgd_with_momentum_and_weight_decay_follows_the_formula() {
+        let device = Default::default();
+        let config = ResNetConfig::new(2, 3, Activation::Tanh, DeltaMode::PerLayer);
+        let model = config.init::<B>(&device);
+        let w0 = values(model.a.val());
+        let grads = |m: &ResNet<B>| Gradients {
+            a: m.a.val().ones_like(),
+            b: m.b.val().ones_like(),
+            delta: m.delta.as_ref().map(|d| d.val().ones_like()),
+        };
+        let (lr, mu, wd) = (0.1, 0.9, 0.01);
+        let mut sgd = Sgd::new(
+            &TrainConfig::new(1, lr, 0.0, 1)
+                .with_momentum(mu)
+                .with_weight_decay(wd),
+        );
+        let g = grads(&model);
+        let model = sgd.step(model, g);
+        let w1 = values(model.a.val());
+        let g = grads(&model);
+        let model = sgd.step(model, g);
+        let w2 = values(model.a.val());
+        for i in 0..w0.len() {
+            let v1 = 1.0 + wd * w0[i];
+            let expect1 = w0[i] - lr * v1;
+            let v2 = mu * v1 + 1.0 + wd * expect1;
+            assert!((w1[i] - expect1).abs() < 1e-12);
+            assert!((w2[i] - (expect1 - lr * v2)).abs() < 1e-12);
+        }
+    }
+
+    #[test]
+    fn training_reduces_the_loss_and_stops_at_epsilon() {
+        let device = Default::default();
+        let data = SyntheticConfig {
+            width: 4,
+            n_train: 200,
+            n_test: 50,
+            noise: 0.0,
+            seed: 1,
+        }
+        .generate();
+        for mode in [
+            DeltaMode::Shared,
+            DeltaMode::PerLayer,
+            DeltaMode::Fixed { beta: 1.0 },
+        ] {
+            let model = ResNetConfig::new(4, 8, Activation::Tanh, mode).init::<B>(&device);
+            let config = TrainConfig::new(20, 0.5, 0.0, 300).with_log_every(50);
+            let (_, outcome) = train(model, &data, &config, &device, |_, _| {});
+            assert_eq!(outcome.stop_reason, StopReason::MaxSteps);
+            assert_eq!(outcome.steps, 300);
+            let losses: Vec<f64> = outcome
+                .history
+                .iter()
+                .map(|p| p.train_loss.unwrap())
+                .collect();
+            assert_eq!(
+                outcome.history.iter().map(|p| p.step).collect::<Vec<_>>(),
+                [0, 50, 100, 150, 200, 250, 300]
+            );
+            assert!(
+                losses[6] < 0.5 * losses[0],
+                "{mode:?}: loss {} → {}",
+                losses[0],
+                losses[6]
+            );
+            // With ε just below the initial loss, training stops at the first check below it.
+            let model = ResNetConfig::new(4, 8, Activation::Tanh, mode).init::<B>(&device);
+            let config = TrainConfig {
+                epsilon: losses[2] * 1.0001,
+                ..config
+            };
+            let (_, outcome) = train(model, &data, &config, &device, |_, _| {});
+            assert_eq!(outcome.stop_reason, StopReason::Converged);
+            assert!(
+                outcome.steps <= 100,
+                "{mode:?} stopped at {}",
+                outcome.steps
+            );
+            assert!(outcome.final_test_loss.is_some());
+        }
+    }
+
+    #[test]
+    fn a_diverging_run_is_marked_diverged() {
+        let device = Default::default();
+        let data = SyntheticConfig {
+            width: 3,
+            n_train: 40,
+            n_test: 10,
+            noise: 0.0,
+            seed: 2,
+        }
+        .generate();
+        let model = ResNetConfig::new(3, 4, Activation::Linear, DeltaMode::None)
+            .with_initial_sd(5.0)
+            .init::<B>(&device);
+        let config = TrainConfig::new(10, 1e6, 0.0, 500).with_log_every(5);
+        let (_, outcome) = train(model, &data, &config, &device, |_, _| {});
+        assert_eq!(outcome.stop_reason, StopReason::Diverged);
+        assert!(outcome.steps < 500);
+        assert_eq!(outcome.final_train_loss, None);
+    }
+}

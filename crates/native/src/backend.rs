@@ -1,0 +1,78 @@
+//! Choosing the burn backend at run time: CUDA when a GPU is there, else the CPU.
+
+use anyhow::{bail, Result};
+use burn::backend::NdArray;
+use burn::tensor::backend::Backend;
+use clap::ValueEnum;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendChoice {
+    /// CUDA if this build has it and a GPU answers, else ndarray.
+    Auto,
+    Cuda,
+    Wgpu,
+    Ndarray,
+}
+
+/// Work to run on whichever backend is chosen.
+pub trait Job {
+    type Output;
+    fn run<B: Backend>(self, device: B::Device, backend: &'static str) -> Self::Output;
+}
+
+/// Runs `job` on the chosen backend, or says why that backend cannot be used.
+pub fn run<J: Job>(choice: BackendChoice, job: J) -> Result<J::Output> {
+    match choice {
+        BackendChoice::Auto if cuda_available() => run(BackendChoice::Cuda, job),
+        BackendChoice::Auto | BackendChoice::Ndarray => {
+            Ok(job.run::<NdArray>(Default::default(), "ndarray"))
+        }
+        BackendChoice::Cuda => {
+            #[cfg(feature = "cuda")]
+            {
+                if !cuda_available() {
+                    bail!(
+                        "--backend cuda: no CUDA device answered (is the NVIDIA driver installed?)"
+                    );
+                }
+                Ok(job.run::<burn::backend::Cuda>(Default::default(), "cuda"))
+            }
+            #[cfg(not(feature = "cuda"))]
+            bail!("--backend cuda: this build has no CUDA support; build with `--features cuda`")
+        }
+        BackendChoice::Wgpu => {
+            #[cfg(feature = "wgpu")]
+            {
+                Ok(job.run::<burn::backend::Wgpu>(Default::default(), "wgpu"))
+            }
+            #[cfg(not(feature = "wgpu"))]
+            bail!("--backend wgpu: this build has no wgpu support; build with `--features wgpu`")
+        }
+    }
+}
+
+/// Whether a CUDA device can run a kernel. burn-cuda loads the driver library at run time and
+/// panics when it is missing, so the probe runs with the panic caught and its message hidden.
+#[cfg(feature = "cuda")]
+pub fn cuda_available() -> bool {
+    use burn::tensor::Tensor;
+    use std::sync::OnceLock;
+    static AVAILABLE: OnceLock<bool> = OnceLock::new();
+    *AVAILABLE.get_or_init(|| {
+        let hook = std::panic::take_hook();
+        std::panic::set_hook(Box::new(|_| {}));
+        let ok = std::panic::catch_unwind(|| {
+            let device = Default::default();
+            let t = Tensor::<burn::backend::Cuda, 1>::ones([4], &device);
+            t.sum().into_scalar() == 4.0
+        })
+        .unwrap_or(false);
+        std::panic::set_hook(hook);
+        ok
+    })
+}
+
+#[cfg(not(feature = "cuda"))]
+pub fn cuda_available() -> bool {
+    false
+}

@@ -1,0 +1,216 @@
+//! End-to-end tests of the `native` command line: sweeps, their files, resume, bad input.
+
+use scaling_core::config::SweepConfig;
+use scaling_core::results::{DepthResult, StopReason, Summary};
+use scaling_core::weights::{decode, Weights};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn native(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_native"))
+        .args(args)
+        .args(["--backend", "ndarray"])
+        .output()
+        .expect("native runs")
+}
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("resnet-scaling-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const TINY: &str = r#"
+n_samples = 200
+n_test = 40
+width = 4
+activation = "tanh"
+delta = "per-layer"
+depths = [2, 6]
+batch_size = 50
+lr = 0.5
+epsilon = 1e-6
+max_steps = 120
+log_every = 40
+"#;
+
+fn sweep(dir: &Path, config: &str) -> Output {
+    let path = dir.join("sweep.toml");
+    fs::write(&path, config).unwrap();
+    let out = dir.join("run");
+    native(&[
+        "sweep",
+        "--config",
+        path.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ])
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn a_sweep_writes_every_file_and_resumes() {
+    let dir = scratch("sweep");
+    let run = dir.join("run");
+    let output = sweep(&dir, TINY);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+
+    let config: SweepConfig =
+        toml::from_str(&fs::read_to_string(run.join("config.toml")).unwrap()).unwrap();
+    assert_eq!(config.depths, Some(vec![2, 6]));
+    let mut data = decode(&fs::read(run.join("data.safetensors")).unwrap()).unwrap();
+    assert_eq!(data.remove("x_train").unwrap().0, [200, 4]);
+    assert_eq!(data.remove("y_test").unwrap().0, [40, 4]);
+
+    for depth in [2, 6] {
+        let d = run.join(format!("depth_{depth}"));
+        let init =
+            Weights::from_safetensors(&fs::read(d.join("init.safetensors")).unwrap()).unwrap();
+        let trained =
+            Weights::from_safetensors(&fs::read(d.join("weights.safetensors")).unwrap()).unwrap();
+        assert_eq!((trained.depth, trained.width), (depth, 4));
+        assert_eq!(trained.delta.as_ref().map(Vec::len), Some(depth));
+        assert_ne!(init.a, trained.a, "training moved the weights");
+        let result: DepthResult =
+            serde_json::from_str(&fs::read_to_string(d.join("result.json")).unwrap()).unwrap();
+        assert_eq!((result.depth, result.outcome.steps), (depth, 120));
+        assert_eq!(result.outcome.stop_reason, StopReason::MaxSteps);
+        let history: Vec<usize> = result.outcome.history.iter().map(|p| p.step).collect();
+        assert_eq!(history, [0, 40, 80, 120]);
+        let first = result.outcome.history[0].train_loss.unwrap();
+        assert!(
+            result.outcome.final_train_loss.unwrap() < first,
+            "loss fell"
+        );
+    }
+    let summary: Summary =
+        serde_json::from_str(&fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary.depths.iter().map(|s| s.depth).collect::<Vec<_>>(),
+        [2, 6]
+    );
+
+    // A finished sweep is skipped as a whole; a depth whose result.json is missing (the
+    // process died while training it) is trained again.
+    let weights_2 = fs::read(run.join("depth_2/weights.safetensors")).unwrap();
+    fs::remove_file(run.join("depth_6/result.json")).unwrap();
+    let output = sweep(&dir, TINY);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(stdout.contains("depth      2: done before"), "{stdout}");
+    assert!(!stdout.contains("depth      6: done before"), "{stdout}");
+    assert!(run.join("depth_6/result.json").exists());
+    assert_eq!(
+        fs::read(run.join("depth_2/weights.safetensors")).unwrap(),
+        weights_2
+    );
+
+    // Another sweep into the same directory is refused and changes nothing.
+    let output = sweep(&dir, &TINY.replace("lr = 0.5", "lr = 0.4"));
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("holds a different sweep"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert_eq!(
+        fs::read(run.join("depth_2/weights.safetensors")).unwrap(),
+        weights_2
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_diverging_depth_is_marked_and_the_sweep_goes_on() {
+    let dir = scratch("diverge");
+    let config = TINY
+        .replace("activation = \"tanh\"", "activation = \"linear\"")
+        .replace("delta = \"per-layer\"", "delta = \"none\"")
+        .replace("lr = 0.5", "lr = 1e6");
+    let output = sweep(&dir, &config);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let summary: Summary =
+        serde_json::from_str(&fs::read_to_string(dir.join("run/summary.json")).unwrap()).unwrap();
+    assert_eq!(summary.depths.len(), 2);
+    assert!(summary
+        .depths
+        .iter()
+        .all(|s| s.stop_reason == StopReason::Diverged));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn bad_configs_are_refused_with_the_key_and_nothing_written() {
+    let dir = scratch("bad");
+    for (config, expected) in [
+        (TINY.replace("lr = 0.5", "lr = -1"), "`lr`"),
+        (TINY.replace("width = 4", "width = 0"), "`width`"),
+        (
+            TINY.replace("depths = [2, 6]", "depths = [0, 6]"),
+            "`depths`",
+        ),
+        (
+            TINY.replace("batch_size = 50", "batch_size = 500"),
+            "`batch_size`",
+        ),
+        (format!("{TINY}\nlearning_rate = 0.1\n"), "learning_rate"),
+        (format!("{TINY}\ninit = \"fbm\"\nhurst = 1.5\n"), "`hurst`"),
+        (format!("{TINY}\nbeta = 0.5\n"), "`beta`"),
+        (
+            TINY.replace("activation = \"tanh\"", "activation = \"swish\""),
+            "swish",
+        ),
+        ("n_samples = [".to_string(), "sweep.toml"),
+    ] {
+        let output = sweep(&dir, &config);
+        let stderr = text(&output.stderr);
+        assert!(!output.status.success(), "accepted: {config}");
+        assert!(
+            stderr.contains(expected),
+            "expected {expected} in: {stderr}"
+        );
+        assert!(
+            !dir.join("run").exists(),
+            "wrote a run for a bad config: {stderr}"
+        );
+    }
+    let missing = native(&["sweep", "--config", "/nonexistent/sweep.toml", "--out", "x"]);
+    assert!(!missing.status.success());
+    assert!(text(&missing.stderr).contains("/nonexistent/sweep.toml"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn the_shipped_configs_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut count = 0;
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let config: SweepConfig = toml::from_str(&fs::read_to_string(&path).unwrap())
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        config
+            .plan()
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        count += 1;
+    }
+    assert!(count >= 4);
+}
+
+#[test]
+fn bench_prints_one_json_line() {
+    for method in ["adjoint", "autodiff"] {
+        let output = native(&[
+            "bench", "--depth", "5", "--steps", "3", "--batch", "20", "--method", method,
+        ]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        let line: serde_json::Value = serde_json::from_str(text(&output.stdout).trim()).unwrap();
+        assert!(line["steps_per_sec"].as_f64().unwrap() > 0.0);
+        assert_eq!(line["method"], method);
+        assert_eq!(line["backend"], "ndarray");
+    }
+}
