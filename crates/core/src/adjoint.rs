@@ -41,34 +41,41 @@ impl<B: Backend> ResNet<B> {
 
         let steps = self.steps();
         let a_layers = self.a_layers();
+        // σ'(z_k) for all layers at once: a few operations on [L, B, d] instead of per layer.
+        let act: Tensor<B, 3> = Tensor::stack(trace.a, 0);
+        let slopes = self
+            .activation
+            .derivative(Tensor::stack(trace.z, 0), act.clone())
+            .chunk(l, 0);
+        let mut g_next = Vec::with_capacity(l);
         let mut gz = Vec::with_capacity(l);
-        let mut d_delta = Vec::with_capacity(if self.delta.is_some() { l } else { 0 });
-        for k in (0..l).rev() {
-            let p = g.clone()
-                * self
-                    .activation
-                    .derivative(trace.z[k].clone(), trace.a[k].clone());
-            if self.delta.is_some() {
-                d_delta.push((g.clone() * trace.a[k].clone()).sum());
-            }
-            let gz_k = steps.scale(k, p);
+        for (k, slope) in slopes.into_iter().enumerate().rev() {
+            let gz_k = steps.scale(k, g.clone() * slope.reshape([batch, d]));
+            g_next.push(g.clone());
             g = g + gz_k.clone().matmul(a_layers[k].clone());
             gz.push(gz_k);
         }
         gz.reverse();
-        d_delta.reverse();
+        g_next.reverse();
 
         let gz: Tensor<B, 3> = Tensor::stack(gz, 0);
         let h: Tensor<B, 3> = Tensor::stack(trace.h, 0);
         let grad_a = gz.clone().swap_dims(1, 2).matmul(h);
         let grad_b = gz.sum_dim(1).reshape([l, d]);
+        // ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ a_k, for all k at once.
+        let grad_delta_k = || {
+            (Tensor::stack::<3>(g_next.clone(), 0) * act.clone())
+                .sum_dim(2)
+                .sum_dim(1)
+                .reshape([l])
+        };
         let grad_delta = match self.delta_mode {
-            DeltaMode::PerLayer => Some(Tensor::cat(d_delta, 0)),
+            DeltaMode::PerLayer => Some(grad_delta_k()),
             DeltaMode::Shared => {
                 let sign = self.delta.as_ref().expect("shared δ").val().sign();
-                Some(Tensor::cat(d_delta, 0).sum() * sign)
+                Some(grad_delta_k().sum() * sign)
             }
-            _ => None,
+            DeltaMode::None | DeltaMode::Fixed { .. } => None,
         };
         (
             loss,

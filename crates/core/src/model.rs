@@ -220,18 +220,6 @@ impl<B: Backend> ResNet<B> {
         (out, trace)
     }
 
-    /// A_kᵀ as [d, d] tensors, k = 0..L−1.
-    pub(crate) fn a_transposed(&self) -> Vec<Tensor<B, 2>> {
-        let d = self.width();
-        self.a
-            .val()
-            .swap_dims(1, 2)
-            .chunk(self.depth(), 0)
-            .into_iter()
-            .map(|t| t.reshape([d, d]))
-            .collect()
-    }
-
     /// A_k as [d, d] tensors, k = 0..L−1.
     pub(crate) fn a_layers(&self) -> Vec<Tensor<B, 2>> {
         let d = self.width();
@@ -248,8 +236,8 @@ impl<B: Backend> ResNet<B> {
         let steps = self.steps();
         let biases = self.b.val().chunk(self.depth(), 0);
         let mut h = x;
-        for (k, (a_t, b)) in self.a_transposed().into_iter().zip(biases).enumerate() {
-            let z = h.clone().matmul(a_t) + b;
+        for (k, (a_k, b)) in self.a_layers().into_iter().zip(biases).enumerate() {
+            let z = h.clone().matmul(a_k.transpose()) + b;
             let a = self.activation.apply(z.clone());
             let update = steps.scale(k, a.clone());
             if let Some(trace) = trace.as_deref_mut() {

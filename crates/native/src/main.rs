@@ -43,6 +43,11 @@ enum Command {
     Bench(bench::BenchArgs),
 }
 
+/// A caching allocator: a training step allocates and frees many large buffers, which the
+/// system allocator returns to the kernel and page-faults back in at every step.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
