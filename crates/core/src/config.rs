@@ -34,7 +34,7 @@ pub enum InitName {
 }
 
 /// A depth sweep. Every key has a default, which together make the built-in quick sweep
-/// (tanh, shared δ, depths 3..≈300 on 2000 synthetic samples, ε = 1e−3, a few minutes on a
+/// (tanh, shared δ, depths 3..≈300 on 2000 synthetic samples, ε = 1e−3, seconds on a
 /// CPU; the paper's settings are in `configs/`); unknown keys are refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -59,7 +59,7 @@ pub struct SweepConfig {
     /// Hurst index H for `init = "fbm"` (default 0.5).
     pub hurst: Option<f64>,
     /// An explicit list of depths; or the geometric grid of the next three keys (defaults
-    /// 3, 300 and 1.5).
+    /// 3, 300 and 1.2).
     pub depths: Option<Vec<usize>>,
     pub depth_min: Option<usize>,
     pub depth_max: Option<usize>,
@@ -262,7 +262,7 @@ impl SweepConfig {
             None => {
                 let min = self.depth_min.unwrap_or(3);
                 let max = self.depth_max.unwrap_or(300);
-                let base = self.depth_base.unwrap_or(1.5);
+                let base = self.depth_base.unwrap_or(1.2);
                 if min == 0 {
                     return Err(bad("depth_min", "L = 0 is not a network"));
                 }

@@ -152,7 +152,7 @@ fn train_depth<B: Backend>(
         }
     });
     let wall_time_s = start.elapsed().as_secs_f64();
-    bar.finish_with_message(format!(
+    bar.abandon_with_message(format!(
         "{:?}, train loss {}",
         outcome.stop_reason,
         outcome
