@@ -47,11 +47,14 @@ impl<B: Backend> ResNet<B> {
             .activation
             .derivative(Tensor::stack(trace.z, 0), act.clone())
             .chunk(l, 0);
-        let mut g_next = Vec::with_capacity(l);
+        let trains_delta = self.delta.is_some();
+        let mut g_next = Vec::with_capacity(if trains_delta { l } else { 0 });
         let mut gz = Vec::with_capacity(l);
         for (k, slope) in slopes.into_iter().enumerate().rev() {
             let gz_k = steps.scale(k, g.clone() * slope.reshape([batch, d]));
-            g_next.push(g.clone());
+            if trains_delta {
+                g_next.push(g.clone());
+            }
             g = g + gz_k.clone().matmul(a_layers[k].clone());
             gz.push(gz_k);
         }
