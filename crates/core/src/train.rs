@@ -175,6 +175,18 @@ mod tests {
     use crate::results::StopReason;
     use crate::{Activation, TestBackend as B};
 
+    /// Noise-free synthetic data of width d with n training and n/4 test samples.
+    fn synthetic(width: usize, n_train: usize, seed: u64) -> Dataset {
+        SyntheticConfig {
+            width,
+            n_train,
+            n_test: n_train / 4,
+            noise: 0.0,
+            seed,
+        }
+        .generate()
+    }
+
     fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
         t.into_data().to_vec().unwrap()
     }
@@ -214,14 +226,7 @@ mod tests {
     #[test]
     fn training_reduces_the_loss_and_stops_at_epsilon() {
         let device = Default::default();
-        let data = SyntheticConfig {
-            width: 4,
-            n_train: 200,
-            n_test: 50,
-            noise: 0.0,
-            seed: 1,
-        }
-        .generate();
+        let data = synthetic(4, 200, 1);
         for mode in [
             DeltaMode::Shared,
             DeltaMode::PerLayer,
@@ -267,14 +272,7 @@ mod tests {
     #[test]
     fn a_diverging_run_is_marked_diverged() {
         let device = Default::default();
-        let data = SyntheticConfig {
-            width: 3,
-            n_train: 40,
-            n_test: 10,
-            noise: 0.0,
-            seed: 2,
-        }
-        .generate();
+        let data = synthetic(3, 40, 2);
         let model = ResNetConfig::new(3, 4, Activation::Linear, DeltaMode::None)
             .with_initial_sd(5.0)
             .init::<B>(&device);
