@@ -15,6 +15,9 @@ use scaling_core::config::SweepConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// Where a sweep writes unless told otherwise.
+const DEFAULT_OUT: &str = "runs/default";
+
 #[derive(Parser)]
 #[command(
     version,
@@ -36,7 +39,7 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
         /// Run directory.
-        #[arg(long, default_value = "runs/default")]
+        #[arg(long, default_value = DEFAULT_OUT)]
         out: PathBuf,
     },
     /// Measure SGD steps per second; prints one JSON line.
@@ -62,7 +65,7 @@ fn main() -> ExitCode {
 fn run(cli: Cli) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Sweep {
         config: None,
-        out: PathBuf::from("runs/default"),
+        out: PathBuf::from(DEFAULT_OUT),
     });
     match command {
         Command::Sweep { config, out } => {
