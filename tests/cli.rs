@@ -49,6 +49,10 @@ fn sweep(dir: &Path, config: &str) -> Output {
     ])
 }
 
+fn read_analysis(run: &Path) -> serde_json::Value {
+    serde_json::from_str(&fs::read_to_string(run.join("analysis.json")).unwrap()).unwrap()
+}
+
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
@@ -94,6 +98,15 @@ fn a_sweep_writes_every_file_and_resumes() {
         summary.depths.iter().map(|s| s.depth).collect::<Vec<_>>(),
         [2, 6]
     );
+    // The sweep ends with its analysis and report; two depths are too few for any fit, which
+    // is said, not given a number.
+    let analysis = read_analysis(&run);
+    assert_eq!(analysis["verdict"]["regime"], "undetermined");
+    let fit = &analysis["paths"][0]["fits"]["max-norm"];
+    assert_eq!(fit["status"], "impossible", "{fit}");
+    assert!(fit["reason"].as_str().unwrap().contains("2 usable depths"));
+    let report = fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(report.contains("no fit: 2 usable depths"));
 
     // A finished sweep is skipped as a whole; a depth whose result.json is missing (the
     // process died while training it) is trained again.
@@ -213,4 +226,171 @@ fn bench_prints_one_json_line() {
         assert_eq!(line["method"], method);
         assert_eq!(line["backend"], "ndarray");
     }
+}
+
+const FOUR_DEPTHS: &str = r#"
+n_samples = 200
+n_test = 40
+width = 3
+activation = "relu"
+delta = "per-layer"
+initial_sd = 0.1
+depths = [3, 5, 8, 13]
+batch_size = 50
+lr = 0.3
+epsilon = 1e-2
+max_steps = 60
+log_every = 20
+"#;
+
+/// Runs `config` with each seed into DIR/seed<s>, without the report.
+fn seeded_runs(dir: &Path, config: &str, seeds: &[u64]) -> Vec<PathBuf> {
+    seeds
+        .iter()
+        .map(|seed| {
+            let path = dir.join(format!("seed{seed}.toml"));
+            fs::write(&path, format!("{config}\nseed = {seed}\n")).unwrap();
+            let out = dir.join(format!("seed{seed}"));
+            let output = native(&[
+                "sweep",
+                "--config",
+                path.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--no-report",
+            ]);
+            assert!(output.status.success(), "{}", text(&output.stderr));
+            assert!(!out.join("analysis.json").exists());
+            out
+        })
+        .collect()
+}
+
+#[test]
+fn analyze_pools_seeds_and_report_is_self_contained() {
+    let dir = scratch("analyze");
+    let runs = seeded_runs(&dir, FOUR_DEPTHS, &[0, 1, 2]);
+    let out = dir.join("pooled");
+    let output = native(&[
+        "analyze",
+        runs[0].to_str().unwrap(),
+        runs[1].to_str().unwrap(),
+        runs[2].to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("verdict on delta_A"));
+    let analysis = read_analysis(&out);
+    assert_eq!(analysis["main_path"], "delta_A");
+    assert_eq!(analysis["depths"].as_array().unwrap().len(), 12);
+    let names: Vec<&str> = analysis["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["A", "b", "delta", "delta_A", "delta_b"]);
+    let fit = &analysis["paths"][0]["fits"]["max-norm"];
+    assert_eq!(fit["status"], "fitted", "{fit}");
+    assert_eq!(fit["interval"], "bootstrap");
+    assert_eq!(fit["seeds"], 3);
+    let (lo, beta, hi) = (
+        fit["ci95"][0].as_f64().unwrap(),
+        fit["beta"].as_f64().unwrap(),
+        fit["ci95"][1].as_f64().unwrap(),
+    );
+    assert!(lo <= beta && beta <= hi, "{fit}");
+    assert_eq!(analysis["denoised"].as_array().unwrap().len(), 12);
+    for name in [
+        "max-norm",
+        "increments",
+        "delta",
+        "delta-k",
+        "trend-noise",
+        "denoised",
+        "loss",
+        "network-L13-seed2",
+    ] {
+        for ext in ["svg", "png"] {
+            let path = out.join(format!("figures/{name}.{ext}"));
+            assert!(
+                fs::metadata(&path).map(|m| m.len() > 1000).unwrap_or(false),
+                "{}",
+                path.display()
+            );
+        }
+    }
+    let png = fs::read(out.join("figures/max-norm.png")).unwrap();
+    assert_eq!(&png[..4], b"\x89PNG");
+
+    // The report of one run directory analyses it first, inlines every figure and loads
+    // nothing from elsewhere.
+    let output = native(&["report", runs[1].to_str().unwrap()]);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let report = fs::read_to_string(runs[1].join("report.html")).unwrap();
+    assert!(report.matches("<svg").count() >= 8, "figures inline");
+    assert!(
+        !report.contains("src=") && !report.contains("href="),
+        "self-contained"
+    );
+    assert!(report.contains("Verdict on |δ_k| A_k"));
+    assert!(report.contains("depths = [3, 5, 8, 13]"));
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn analyze_names_what_is_wrong() {
+    let dir = scratch("analyze-bad");
+    let runs = seeded_runs(&dir, FOUR_DEPTHS, &[0, 1]);
+    let run = &runs[0];
+    let analyze = |dirs: &[&Path]| {
+        let mut args = vec!["analyze"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        let output = native(&args);
+        assert!(!output.status.success(), "accepted {dirs:?}");
+        text(&output.stderr)
+    };
+    let err = analyze(&[&dir]);
+    assert!(err.contains("is not a run directory"), "{err}");
+
+    let weights = run.join("depth_5/weights.safetensors");
+    let good = fs::read(&weights).unwrap();
+    fs::write(&weights, &good[..good.len() / 2]).unwrap();
+    let err = analyze(&[run]);
+    assert!(
+        err.contains("depth_5/weights.safetensors is malformed"),
+        "{err}"
+    );
+    // Weights of another depth or width in the file.
+    fs::copy(run.join("depth_3/weights.safetensors"), &weights).unwrap();
+    let err = analyze(&[run]);
+    assert!(
+        err.contains("depth_5/weights.safetensors holds a network of depth 3"),
+        "{err}"
+    );
+    fs::write(&weights, &good).unwrap();
+
+    let result = run.join("depth_8/result.json");
+    fs::write(&result, "{ \"depth\": 8 ").unwrap();
+    let err = analyze(&[run]);
+    assert!(err.contains("depth_8/result.json is malformed"), "{err}");
+    fs::remove_file(&result).unwrap();
+
+    fs::write(run.join("data.safetensors"), b"garbage").unwrap();
+    let err = analyze(&[run]);
+    assert!(err.contains("data.safetensors is malformed"), "{err}");
+
+    // Different sweeps cannot be pooled as seeds.
+    let other_dir = dir.join("other");
+    fs::create_dir_all(&other_dir).unwrap();
+    let other = seeded_runs(
+        &other_dir,
+        &FOUR_DEPTHS.replace("lr = 0.3", "lr = 0.2"),
+        &[5],
+    );
+    let err = analyze(&[&runs[1], &other[0]]);
+    assert!(err.contains("are not the same sweep"), "{err}");
+    assert!(!runs[1].join("analysis.json").exists(), "nothing written");
+    fs::remove_dir_all(&dir).unwrap();
 }

@@ -86,7 +86,7 @@ impl Default for SweepConfig {
             delta: DeltaName::Shared,
             beta: None,
             init: InitName::Xavier,
-            initial_sd: 0.1,
+            initial_sd: 1e-6,
             length_scale: None,
             hurst: None,
             depths: None,

@@ -1,15 +1,21 @@
 //! resnet-scaling core: fully connected residual networks h_{k+1} = h_k + δ_k σ(A_k h_k + b_k)
 //! on burn (any backend), SGD with an explicit adjoint backward pass, the synthetic data set,
-//! depth grids, sweep configuration and result types.
+//! depth grids, sweep configuration and result types; the statistics of weight paths, their
+//! power laws in L and the regime verdict.
 
 pub mod activation;
 pub mod adjoint;
+pub mod analysis;
 pub mod config;
 pub mod data;
+pub mod figures;
+pub mod fit;
 pub mod grid;
 pub mod init;
 pub mod model;
+pub mod plots;
 pub mod results;
+pub mod stats;
 pub mod train;
 pub mod weights;
 

@@ -104,6 +104,13 @@ pub struct Trace<B: Backend> {
     pub a: Vec<Tensor<B, 2>>,
 }
 
+/// ‖h_k‖ (k = 0 .. L) and ‖h_{k+1} − h_k‖ (k < L), each averaged over the inputs.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HiddenNorms {
+    pub h: Vec<f64>,
+    pub dh: Vec<f64>,
+}
+
 /// The step sizes of one pass, ready to multiply a [B, d] tensor.
 pub(crate) enum Steps<B: Backend> {
     Constant(f64),
@@ -220,6 +227,29 @@ impl<B: Backend> ResNet<B> {
         (out, trace)
     }
 
+    /// The norms of the hidden states along the network for the inputs x: [B, d].
+    pub fn hidden_norms(&self, x: Tensor<B, 2>) -> HiddenNorms {
+        let l = self.depth();
+        let (out, mut trace) = self.forward_trace(x);
+        trace.h.push(out);
+        let h = Tensor::stack::<3>(trace.h, 0);
+        let mean_norms = |t: Tensor<B, 3>| -> Vec<f64> {
+            t.powi_scalar(2)
+                .sum_dim(2)
+                .sqrt()
+                .mean_dim(1)
+                .into_data()
+                .convert::<f64>()
+                .to_vec()
+                .expect("float norms")
+        };
+        let dh = h.clone().narrow(0, 1, l) - h.clone().narrow(0, 0, l);
+        HiddenNorms {
+            h: mean_norms(h),
+            dh: mean_norms(dh),
+        }
+    }
+
     /// A_k as [d, d] tensors, k = 0..L−1.
     pub(crate) fn a_layers(&self) -> Vec<Tensor<B, 2>> {
         let d = self.width();
@@ -267,4 +297,33 @@ pub fn host_tensor<B: Backend, const D: usize>(
 /// (PyTorch's `MSELoss`), as a [1] tensor.
 pub fn mse<B: Backend>(output: Tensor<B, 2>, target: Tensor<B, 2>) -> Tensor<B, 1> {
     (output - target).powi_scalar(2).mean()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TestBackend as B;
+
+    #[test]
+    fn hidden_norms_follow_the_states() {
+        // A_k = 0 and b_k = e_1: h_k = k tanh(1) e_1 from h_0 = 0, whatever the input row.
+        let (l, d) = (4, 2);
+        let weights = Weights {
+            depth: l,
+            width: d,
+            a: vec![0.0; l * d * d],
+            b: (0..l).flat_map(|_| [1.0, 0.0]).collect(),
+            delta: None,
+        };
+        let device = Default::default();
+        let net = ResNet::<B>::from_weights(&weights, Activation::Tanh, DeltaMode::None, &device);
+        let x = host_tensor::<B, 2>(vec![0.0; 3 * d], [3, d], &device);
+        let norms = net.hidden_norms(x);
+        let t = 1f64.tanh();
+        assert_eq!(norms.h.len(), l + 1);
+        for (k, h) in norms.h.iter().enumerate() {
+            assert!((h - k as f64 * t).abs() < 1e-6, "{k}: {h}");
+        }
+        assert!(norms.dh.iter().all(|dh| (dh - t).abs() < 1e-6));
+    }
 }

@@ -1,11 +1,14 @@
-//! `native`: depth sweeps and benchmarks of fully connected ResNets.
+//! `native`: depth sweeps, their scaling analysis and report, and benchmarks of fully
+//! connected ResNets.
 //!
 //! With no arguments it runs the built-in quick sweep (tanh, shared δ, depths 3..≈300 on
-//! synthetic data) into `runs/default`.
+//! synthetic data) into `runs/default`, then analyses it and writes its report.
 
+mod analyze;
 mod backend;
 mod bench;
 mod files;
+mod report;
 mod sweep;
 
 use anyhow::Result;
@@ -41,6 +44,16 @@ enum Command {
         /// Run directory.
         #[arg(long, default_value = DEFAULT_OUT)]
         out: PathBuf,
+        /// Skip the analysis and report at the end.
+        #[arg(long)]
+        no_report: bool,
+    },
+    /// Analyse finished sweeps: analysis.json and figures (SVG and PNG).
+    Analyze(analyze::AnalyzeArgs),
+    /// Write DIR/report.html: figures, exponents, verdicts and config in one file.
+    Report {
+        /// Run directory (analysed first if it has no analysis.json).
+        dir: PathBuf,
     },
     /// Measure SGD steps per second; prints one JSON line.
     Bench(bench::BenchArgs),
@@ -51,8 +64,17 @@ enum Command {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// The figures' font, embedded so that drawing needs no system fonts.
+pub(crate) static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT)
+        .is_err()
+    {
+        eprintln!("error: the embedded font is unreadable");
+        return ExitCode::FAILURE;
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
@@ -66,15 +88,27 @@ fn run(cli: Cli) -> Result<()> {
     let command = cli.command.unwrap_or(Command::Sweep {
         config: None,
         out: PathBuf::from(DEFAULT_OUT),
+        no_report: false,
     });
     match command {
-        Command::Sweep { config, out } => {
+        Command::Sweep {
+            config,
+            out,
+            no_report,
+        } => {
             let config = match config {
                 Some(path) => sweep::read_config(&path)?,
                 None => SweepConfig::default(),
             };
-            sweep::run(&config, &out, cli.backend)
+            sweep::run(&config, &out, cli.backend)?;
+            if !no_report {
+                analyze::run(&analyze::AnalyzeArgs::of(&out), cli.backend)?;
+                report::run(&out, cli.backend)?;
+            }
+            Ok(())
         }
+        Command::Analyze(args) => analyze::run(&args, cli.backend).map(|_| ()),
+        Command::Report { dir } => report::run(&dir, cli.backend),
         Command::Bench(args) => {
             println!("{}", backend::run(cli.backend, bench::BenchJob(args))?);
             Ok(())

@@ -1,0 +1,845 @@
+//! The scaling analysis of a sweep: the statistics of every weight path at every depth, their
+//! power laws in L, the regime verdict, and the trend/noise decomposition.
+//!
+//! Regime rule, on the experiment's main path W (A, or the effective weights |δ_k| A_k when
+//! only the product is identifiable): β is fitted from max_k ‖W_k‖ ≈ L^{−β} over all depths,
+//! and the quadratic variation of the rescaled path, Q(L) = Σ_k ‖L^β (W_{k+1} − W_k)‖² ≈
+//! L^{−q}, over the larger half of the depths (all of them when there are fewer than six):
+//! the regimes are limits L → ∞, and at small L a path often still shows its init.
+//! - smooth limit (Hypothesis 1): L^β W_{⌊Lt⌋} → W̄(t) continuous, so the rescaled increments
+//!   are O(1/L) and Q vanishes like 1/L: the 95% interval of q lies above 1/2;
+//! - diffusive limit (Hypothesis 2): the rescaled path has the increments of an Itô process,
+//!   O(L^{−1/2}), whose squares add up to a positive quadratic variation: the interval of q
+//!   lies inside (−1/2, 1/2);
+//! - neither: anything else (i.i.d. layers, for one, give q ≈ −1: Q grows like L).
+
+use crate::activation::Activation;
+use crate::fit::{fit, Fit, PowerLaw, Samples, MIN_DEPTHS};
+use crate::model::DeltaMode;
+use crate::results::{DepthResult, StopReason};
+use crate::stats::{PathStats, WeightPath};
+use crate::weights::Weights;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// q above this: the rescaled quadratic variation vanishes (smooth limit).
+pub const SMOOTH_Q: f64 = 0.5;
+/// |q| below this: the rescaled quadratic variation stays of order one (diffusive limit).
+pub const DIFFUSIVE_Q: f64 = 0.5;
+
+/// The trained network of one depth and one seed.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    pub seed: u64,
+    pub result: DepthResult,
+    pub weights: Weights,
+}
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub activation: Activation,
+    pub delta: DeltaMode,
+    /// The loss every depth was trained towards.
+    pub epsilon: f64,
+    /// Leave out the depths that stopped at Tmax above ε (diverged depths always are).
+    pub exclude_unconverged: bool,
+    /// The trend is averaged over this many of the largest depths.
+    pub trend_depths: usize,
+}
+
+/// A statistic of a path at one depth, as a function of L.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Statistic {
+    MaxNorm,
+    MaxSpectral,
+    RootSsq,
+    QuadraticVariation,
+    Sobolev,
+    MaxIncrement,
+    /// L^β max_k ‖W_{k+1} − W_k‖, β from the max-norm fit.
+    RescaledIncrement,
+    /// L^{2β} Σ_k ‖W_{k+1} − W_k‖², the quadratic variation of the rescaled path.
+    RescaledQuadraticVariation,
+    CumulativeSum,
+    DetrendedCumulativeSum,
+    PVariation1,
+    PVariation2,
+    PVariation3,
+}
+
+impl Statistic {
+    pub const ALL: [Statistic; 13] = [
+        Statistic::MaxNorm,
+        Statistic::MaxSpectral,
+        Statistic::RootSsq,
+        Statistic::QuadraticVariation,
+        Statistic::Sobolev,
+        Statistic::MaxIncrement,
+        Statistic::RescaledIncrement,
+        Statistic::RescaledQuadraticVariation,
+        Statistic::CumulativeSum,
+        Statistic::DetrendedCumulativeSum,
+        Statistic::PVariation1,
+        Statistic::PVariation2,
+        Statistic::PVariation3,
+    ];
+
+    /// The statistic's formula, for legends and the report.
+    pub fn formula(self) -> &'static str {
+        match self {
+            Statistic::MaxNorm => "max‖W_k‖_F",
+            Statistic::MaxSpectral => "max‖W_k‖₂",
+            Statistic::RootSsq => "(Σ‖W_k‖²)^½",
+            Statistic::QuadraticVariation => "Σ‖ΔW_k‖²",
+            Statistic::Sobolev => "(L Σ‖ΔW_k‖²)^½",
+            Statistic::MaxIncrement => "max‖ΔW_k‖",
+            Statistic::RescaledIncrement => "L^β max‖ΔW_k‖",
+            Statistic::RescaledQuadraticVariation => "L^2β Σ‖ΔW_k‖²",
+            Statistic::CumulativeSum => "‖Σ W_k‖",
+            Statistic::DetrendedCumulativeSum => "max‖S_k − S̄_k‖",
+            Statistic::PVariation1 => "‖W‖_1-var",
+            Statistic::PVariation2 => "‖W‖_2-var",
+            Statistic::PVariation3 => "‖W‖_3-var",
+        }
+    }
+
+    /// Whether the statistic is rescaled by L^β (and so needs the max-norm fit).
+    fn value_needs_beta(self) -> bool {
+        matches!(
+            self,
+            Statistic::RescaledIncrement | Statistic::RescaledQuadraticVariation
+        )
+    }
+
+    /// Its value at depth L given the path's β (for the rescaled ones).
+    pub fn value(self, s: &PathStats, depth: usize, beta: Option<f64>) -> Option<f64> {
+        let l = depth as f64;
+        match self {
+            Statistic::MaxNorm => Some(s.max_norm),
+            Statistic::MaxSpectral => s.max_spectral,
+            Statistic::RootSsq => Some(s.root_ssq),
+            Statistic::QuadraticVariation => Some(s.quadratic_variation),
+            Statistic::Sobolev => Some(s.sobolev),
+            Statistic::MaxIncrement => Some(s.max_increment),
+            Statistic::RescaledIncrement => beta.map(|b| l.powf(b) * s.max_increment),
+            Statistic::RescaledQuadraticVariation => {
+                beta.map(|b| l.powf(2.0 * b) * s.quadratic_variation)
+            }
+            Statistic::CumulativeSum => Some(s.cumulative_sum),
+            Statistic::DetrendedCumulativeSum => Some(s.detrended_cumulative_sum),
+            Statistic::PVariation1 => Some(s.p_variation[0]),
+            Statistic::PVariation2 => Some(s.p_variation[1]),
+            Statistic::PVariation3 => Some(s.p_variation[2]),
+        }
+    }
+}
+
+/// One trained network in the analysis, and whether it was used.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DepthEntry {
+    pub depth: usize,
+    pub seed: u64,
+    pub stop_reason: StopReason,
+    pub final_train_loss: Option<f64>,
+    pub used: bool,
+    /// Why the depth is flagged ("diverged", "did not reach ε").
+    pub flag: Option<String>,
+}
+
+/// The statistics of one path at one used depth.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathPoint {
+    pub depth: usize,
+    pub seed: u64,
+    pub stats: PathStats,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Regime {
+    /// Hypothesis 1: a smooth (ODE) limit.
+    Smooth,
+    /// Hypothesis 2: a diffusive (SDE) limit.
+    Diffusive,
+    Neither,
+    /// The fits the rule needs could not be made.
+    Undetermined,
+}
+
+impl Regime {
+    pub fn label(self) -> &'static str {
+        match self {
+            Regime::Smooth => "smooth limit",
+            Regime::Diffusive => "diffusive limit",
+            Regime::Neither => "neither",
+            Regime::Undetermined => "undetermined",
+        }
+    }
+}
+
+/// The regime of a path and the evidence for it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Verdict {
+    pub regime: Regime,
+    /// β of max‖W_k‖ ≈ L^{−β}.
+    pub beta: Option<PowerLaw>,
+    /// q of L^{2β} Σ‖ΔW_k‖² ≈ L^{−q} on the larger depths, which the rule judges.
+    pub q: Option<PowerLaw>,
+    /// The depths q was fitted on.
+    pub q_depths: Vec<usize>,
+    /// q over all depths.
+    pub q_all: Option<PowerLaw>,
+    /// γ of L^β max‖ΔW_k‖ ≈ L^{−γ}.
+    pub gamma: Option<PowerLaw>,
+    pub explanation: String,
+}
+
+/// A weight path's statistics, fits and verdict over the sweep.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PathAnalysis {
+    /// "A", "b", "delta", "delta_A" (|δ_k| A_k) or "delta_b" (|δ_k| b_k).
+    pub name: String,
+    pub points: Vec<PathPoint>,
+    pub fits: BTreeMap<Statistic, Fit>,
+    /// Paths with one weight per network (shared δ) have no verdict.
+    pub verdict: Option<Verdict>,
+}
+
+impl PathAnalysis {
+    pub fn beta(&self) -> Option<f64> {
+        self.fits[&Statistic::MaxNorm].power_law().map(|p| p.beta)
+    }
+
+    /// (L, value) of a statistic at every used depth (all seeds).
+    pub fn series(&self, statistic: Statistic) -> Vec<(f64, f64)> {
+        let beta = self.beta();
+        self.points
+            .iter()
+            .filter_map(|p| {
+                let v = statistic.value(&p.stats, p.depth, beta)?;
+                Some((p.depth as f64, v))
+            })
+            .collect()
+    }
+}
+
+/// The trend W̄ of a path, from the rescaled cumulative sums of the largest depths, and the
+/// decomposition of the deepest network's path into trend and noise.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrendNoise {
+    pub path: String,
+    pub beta: f64,
+    /// The depths whose rescaled cumulative sums were averaged.
+    pub averaged_depths: Vec<usize>,
+    /// W̄ on the cells [i/G, (i+1)/G), i < G: [G, entries], row-major.
+    pub grid: usize,
+    pub shape: Vec<usize>,
+    pub trend: Vec<f64>,
+    /// The entry shown: the one whose trend varies most.
+    pub entry: usize,
+    /// The deepest network (depth, seed) and, along k/L, the entry's rescaled weight
+    /// L^β W_k, its trend W̄(k/L) and its noise L^{β−1} Σ_{j<k} (W_j − L^{−β} W̄(j/L)).
+    pub depth: usize,
+    pub seed: u64,
+    pub rescaled: Vec<f64>,
+    pub trend_along_k: Vec<f64>,
+    pub noise: Vec<f64>,
+}
+
+impl TrendNoise {
+    /// W̄(t) for t in [0, 1).
+    pub fn at(&self, t: f64) -> &[f64] {
+        let m = self.trend.len() / self.grid;
+        let i = ((t * self.grid as f64) as usize).min(self.grid - 1);
+        &self.trend[i * m..(i + 1) * m]
+    }
+
+    /// The path L^{−β} W̄(k/L), k < L.
+    pub fn denoised(&self, depth: usize) -> Vec<f64> {
+        let scale = (depth as f64).powf(-self.beta);
+        (0..depth)
+            .flat_map(|k| self.at(k as f64 / depth as f64).iter().map(|w| scale * w))
+            .collect()
+    }
+}
+
+/// Training loss of a network and of its denoised version (trend only).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DenoisedLoss {
+    pub depth: usize,
+    pub seed: u64,
+    pub trained: Option<f64>,
+    pub denoised: Option<f64>,
+}
+
+/// Everything `analysis.json` holds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Analysis {
+    pub epsilon: f64,
+    pub depths: Vec<DepthEntry>,
+    /// The path the experiment's verdict is about.
+    pub main_path: String,
+    pub verdict: Verdict,
+    pub paths: Vec<PathAnalysis>,
+    /// Trends of the paths with one weight per layer (A, b, per-layer δ), when β is known.
+    pub trends: Vec<TrendNoise>,
+    /// Filled by the caller, which can evaluate networks (see [`Analysis::denoised_weights`]).
+    pub denoised: Vec<DenoisedLoss>,
+}
+
+impl Analysis {
+    pub fn path(&self, name: &str) -> Option<&PathAnalysis> {
+        self.paths.iter().find(|p| p.name == name)
+    }
+
+    pub fn trend(&self, name: &str) -> Option<&TrendNoise> {
+        self.trends.iter().find(|t| t.path == name)
+    }
+
+    /// The network whose A, b (and per-layer δ) are replaced by their trends L^{−β} W̄(k/L);
+    /// `None` when a trend is missing.
+    pub fn denoised_weights(&self, weights: &Weights) -> Option<Weights> {
+        let l = weights.depth;
+        let per_layer_delta = weights
+            .delta
+            .as_ref()
+            .is_some_and(|d| d.len() == l && l > 1);
+        let to_f32 = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect();
+        Some(Weights {
+            a: to_f32(self.trend("A")?.denoised(l)),
+            b: to_f32(self.trend("b")?.denoised(l)),
+            delta: if per_layer_delta {
+                Some(to_f32(self.trend("delta")?.denoised(l)))
+            } else {
+                weights.delta.clone()
+            },
+            ..weights.clone()
+        })
+    }
+}
+
+/// The main path of an experiment: the effective weights |δ_k| A_k when only their product is
+/// identifiable (per-layer δ, or a positively homogeneous σ with a trained δ), else A.
+pub fn main_path(activation: Activation, delta: DeltaMode) -> &'static str {
+    let homogeneous = matches!(activation, Activation::Relu | Activation::Linear);
+    match delta {
+        DeltaMode::PerLayer => "delta_A",
+        DeltaMode::Shared if homogeneous => "delta_A",
+        _ => "A",
+    }
+}
+
+/// The named weight paths of a network.
+pub fn weight_paths(w: &Weights) -> Vec<(&'static str, WeightPath)> {
+    let (l, d) = (w.depth, w.width);
+    let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
+    let a = WeightPath::new(vec![d, d], f64s(&w.a));
+    let b = WeightPath::new(vec![d], f64s(&w.b));
+    let mut paths = vec![("A", a.clone()), ("b", b.clone())];
+    if let Some(delta) = &w.delta {
+        let delta = f64s(delta);
+        let steps: Vec<f64> = if delta.len() == l {
+            delta.iter().map(|x| x.abs()).collect()
+        } else {
+            vec![delta[0].abs(); l]
+        };
+        paths.push(("delta", WeightPath::new(vec![], delta)));
+        paths.push(("delta_A", a.scaled(&steps)));
+        paths.push(("delta_b", b.scaled(&steps)));
+    }
+    paths
+}
+
+/// Analyses the trained networks of a sweep (one or several seeds).
+pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
+    let mut runs: Vec<&Trained> = runs.iter().collect();
+    runs.sort_by_key(|r| (r.result.depth, r.seed));
+    let depths: Vec<DepthEntry> = runs
+        .iter()
+        .map(|r| {
+            let o = &r.result.outcome;
+            let flag = match o.stop_reason {
+                StopReason::Diverged => Some("diverged".to_string()),
+                _ if o.final_train_loss.is_none_or(|l| l >= options.epsilon) => {
+                    Some("did not reach ε".to_string())
+                }
+                _ => None,
+            };
+            let used = o.stop_reason != StopReason::Diverged
+                && !(options.exclude_unconverged && flag.is_some());
+            DepthEntry {
+                depth: r.result.depth,
+                seed: r.seed,
+                stop_reason: o.stop_reason,
+                final_train_loss: o.final_train_loss,
+                used,
+                flag,
+            }
+        })
+        .collect();
+    let used: Vec<&Trained> = runs
+        .iter()
+        .zip(&depths)
+        .filter(|(_, e)| e.used)
+        .map(|(r, _)| *r)
+        .collect();
+
+    let mut points: BTreeMap<&'static str, Vec<PathPoint>> = BTreeMap::new();
+    let mut names: Vec<&'static str> = Vec::new();
+    for run in &used {
+        for (name, path) in weight_paths(&run.weights) {
+            if !names.contains(&name) {
+                names.push(name);
+            }
+            points.entry(name).or_default().push(PathPoint {
+                depth: run.result.depth,
+                seed: run.seed,
+                stats: PathStats::of(&path),
+            });
+        }
+    }
+    let paths: Vec<PathAnalysis> = names
+        .iter()
+        .map(|name| path_analysis(name, points.remove(name).unwrap_or_default()))
+        .collect();
+
+    let main = main_path(options.activation, options.delta).to_string();
+    let verdict = paths
+        .iter()
+        .find(|p| p.name == main)
+        .and_then(|p| p.verdict.clone())
+        .unwrap_or_else(|| undetermined("no usable depth"));
+    let trends = paths
+        .iter()
+        .filter(|p| p.verdict.is_some())
+        .filter_map(|p| trend_noise(p, &used, options.trend_depths))
+        .collect();
+    Analysis {
+        epsilon: options.epsilon,
+        depths,
+        main_path: main,
+        verdict,
+        paths,
+        trends,
+        denoised: Vec::new(),
+    }
+}
+
+fn samples(points: &[PathPoint], statistic: Statistic, beta: Option<f64>) -> Samples {
+    let mut by_seed: BTreeMap<u64, Vec<(usize, f64)>> = BTreeMap::new();
+    for p in points {
+        if let Some(v) = statistic.value(&p.stats, p.depth, beta) {
+            by_seed.entry(p.seed).or_default().push((p.depth, v));
+        }
+    }
+    by_seed.into_values().collect()
+}
+
+fn path_analysis(name: &str, points: Vec<PathPoint>) -> PathAnalysis {
+    let max_fit = fit(&samples(&points, Statistic::MaxNorm, None));
+    let beta = max_fit.power_law().map(|p| p.beta);
+    let mut fits = BTreeMap::new();
+    for statistic in Statistic::ALL {
+        let s = samples(&points, statistic, beta);
+        if s.iter().any(|seed| !seed.is_empty()) || statistic.value_needs_beta() {
+            fits.insert(statistic, fit(&s));
+        }
+    }
+    // A path of one weight per network (shared δ) has no increments to judge.
+    let layered = points.iter().any(|p| p.stats.p_variation[0] > 0.0);
+    let verdict = layered.then(|| {
+        let mut depths: Vec<usize> = points.iter().map(|p| p.depth).collect();
+        depths.sort_unstable();
+        depths.dedup();
+        if depths.len() >= 2 * MIN_DEPTHS {
+            depths.drain(..depths.len() / 2);
+        }
+        let large: Vec<PathPoint> = points
+            .iter()
+            .filter(|p| depths.contains(&p.depth))
+            .cloned()
+            .collect();
+        let q = fit(&samples(
+            &large,
+            Statistic::RescaledQuadraticVariation,
+            beta,
+        ));
+        verdict(&fits, &q, depths)
+    });
+    PathAnalysis {
+        name: name.to_string(),
+        points,
+        fits,
+        verdict,
+    }
+}
+
+fn undetermined(why: &str) -> Verdict {
+    Verdict {
+        regime: Regime::Undetermined,
+        beta: None,
+        q: None,
+        q_depths: Vec::new(),
+        q_all: None,
+        gamma: None,
+        explanation: format!("undetermined: {why}"),
+    }
+}
+
+/// The regime rule of the module documentation.
+fn verdict(fits: &BTreeMap<Statistic, Fit>, q_large: &Fit, q_depths: Vec<usize>) -> Verdict {
+    let get = |s: Statistic| fits.get(&s).and_then(|f| f.power_law()).cloned();
+    let (beta, q, gamma) = (
+        get(Statistic::MaxNorm),
+        q_large.power_law().cloned(),
+        get(Statistic::RescaledIncrement),
+    );
+    let q_all = get(Statistic::RescaledQuadraticVariation);
+    let (Some(b), Some(qf)) = (&beta, &q) else {
+        let reason = match fits.get(&Statistic::MaxNorm) {
+            Some(Fit::Impossible { reason }) => reason.clone(),
+            _ => "the quadratic variation could not be fitted".into(),
+        };
+        return undetermined(&reason);
+    };
+    let [lo, hi] = qf.ci95;
+    let regime = if lo > SMOOTH_Q {
+        Regime::Smooth
+    } else if lo > -DIFFUSIVE_Q && hi < DIFFUSIVE_Q {
+        Regime::Diffusive
+    } else {
+        Regime::Neither
+    };
+    let why = match regime {
+        Regime::Smooth => format!("the rescaled quadratic variation vanishes (q > {SMOOTH_Q})"),
+        Regime::Diffusive => {
+            format!("the rescaled quadratic variation stays of order one (|q| < {DIFFUSIVE_Q})")
+        }
+        _ => "the rescaled quadratic variation neither vanishes nor stays of order one".into(),
+    };
+    let all = q_all.as_ref().map_or(String::new(), |p| {
+        format!(" (over all depths: {})", p.describe())
+    });
+    Verdict {
+        regime,
+        explanation: format!(
+            "{}: β = {}; L^2β Σ‖ΔW‖² ~ L^−q with q = {} for L ≥ {}{all}: {why}",
+            regime.label(),
+            b.describe(),
+            qf.describe(),
+            q_depths.first().copied().unwrap_or(0),
+        ),
+        beta,
+        q,
+        q_depths,
+        q_all,
+        gamma,
+    }
+}
+
+/// The trend of a path from the rescaled cumulative sums C_L(t) = L^{β−1} Σ_{j<Lt} W_j of
+/// the `count` largest used depths (all seeds), interpolated linearly onto t = i/G (G the
+/// smallest of those depths), averaged, and differentiated: W̄ = G (C̄((i+1)/G) − C̄(i/G)).
+fn trend_noise(path: &PathAnalysis, runs: &[&Trained], count: usize) -> Option<TrendNoise> {
+    let beta = path.beta()?;
+    let mut depths: Vec<usize> = runs.iter().map(|r| r.result.depth).collect();
+    depths.sort_unstable();
+    depths.dedup();
+    let averaged: Vec<usize> = depths.iter().rev().take(count.max(1)).copied().collect();
+    let grid = *averaged.last()?;
+    let path_of = |r: &Trained| {
+        weight_paths(&r.weights)
+            .into_iter()
+            .find(|(n, _)| *n == path.name)
+            .map(|(_, p)| p)
+    };
+    let chosen: Vec<(&Trained, WeightPath)> = runs
+        .iter()
+        .filter(|r| averaged.contains(&r.result.depth))
+        .filter_map(|r| Some((*r, path_of(r)?)))
+        .collect();
+    let first = &chosen.first()?.1;
+    let (shape, m) = (first.shape.clone(), first.size());
+    let mut mean_sum = vec![0.0; (grid + 1) * m];
+    for (_, p) in &chosen {
+        let c = rescaled_cumulative_sum(p, beta);
+        let l = p.depth();
+        for i in 0..=grid {
+            let x = i as f64 * l as f64 / grid as f64;
+            let k = (x.floor() as usize).min(l - 1);
+            let frac = x - k as f64;
+            for e in 0..m {
+                let v = (1.0 - frac) * c[k * m + e] + frac * c[(k + 1) * m + e];
+                mean_sum[i * m + e] += v / chosen.len() as f64;
+            }
+        }
+    }
+    let trend: Vec<f64> = (0..grid * m)
+        .map(|j| grid as f64 * (mean_sum[j + m] - mean_sum[j]))
+        .collect();
+    let entry = (0..m)
+        .max_by(|&x, &y| {
+            let range = |e: usize| {
+                let v = trend.iter().skip(e).step_by(m);
+                v.clone().fold(f64::MIN, |a, &b| a.max(b)) - v.fold(f64::MAX, |a, &b| a.min(b))
+            };
+            range(x).total_cmp(&range(y))
+        })
+        .unwrap_or(0);
+    let mut result = TrendNoise {
+        path: path.name.clone(),
+        beta,
+        averaged_depths: averaged,
+        grid,
+        shape,
+        trend,
+        entry,
+        depth: 0,
+        seed: 0,
+        rescaled: vec![],
+        trend_along_k: vec![],
+        noise: vec![],
+    };
+    let (deepest, p) = chosen
+        .iter()
+        .max_by_key(|(r, _)| (r.result.depth, r.seed))?;
+    let l = p.depth();
+    let scale = (l as f64).powf(beta);
+    let denoised = result.denoised(l);
+    let mut noise = 0.0;
+    for k in 0..l {
+        let w = p.layer(k)[entry];
+        let bar = result.at(k as f64 / l as f64)[entry];
+        result.rescaled.push(scale * w);
+        result.trend_along_k.push(bar);
+        result.noise.push(noise);
+        noise += scale / l as f64 * (w - denoised[k * m + entry]);
+    }
+    result.depth = deepest.result.depth;
+    result.seed = deepest.seed;
+    Some(result)
+}
+
+/// C_L(k/L) = L^{β−1} Σ_{j<k} W_j for k = 0 .. L, row-major [L + 1, entries].
+fn rescaled_cumulative_sum(path: &WeightPath, beta: f64) -> Vec<f64> {
+    let l = path.depth() as f64;
+    let scale = l.powf(beta - 1.0);
+    crate::stats::partial_sums(path)
+        .into_iter()
+        .flat_map(|s| s.into_iter().map(move |x| scale * x))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::init::{normal_vec, rng};
+    use crate::results::TrainOutcome;
+
+    const DEPTHS: [usize; 8] = [16, 32, 64, 128, 256, 512, 1024, 2048];
+
+    /// A network of depth L whose A is `a`, [L, d, d].
+    fn trained(depth: usize, seed: u64, a: Vec<f64>, loss: f64, stop: StopReason) -> Trained {
+        let d = ((a.len() / depth) as f64).sqrt() as usize;
+        Trained {
+            seed,
+            result: DepthResult {
+                depth,
+                wall_time_s: 0.0,
+                outcome: TrainOutcome {
+                    steps: 1,
+                    stop_reason: stop,
+                    final_train_loss: Some(loss),
+                    final_test_loss: None,
+                    history: vec![],
+                },
+            },
+            weights: Weights {
+                depth,
+                width: d,
+                a: a.iter().map(|&x| x as f32).collect(),
+                b: (0..depth * d)
+                    .map(|k| 0.1 + (k as f32) / (depth * d) as f32)
+                    .collect(),
+                delta: None,
+            },
+        }
+    }
+
+    fn options() -> Options {
+        Options {
+            activation: Activation::Tanh,
+            delta: DeltaMode::None,
+            epsilon: 1e-3,
+            exclude_unconverged: false,
+            trend_depths: 3,
+        }
+    }
+
+    /// A sweep whose A_k, [2, 2], comes from `path(L)`.
+    fn sweep(path: impl Fn(usize) -> Vec<f64>) -> Analysis {
+        let runs: Vec<Trained> = DEPTHS
+            .iter()
+            .map(|&l| trained(l, 0, path(l), 1e-4, StopReason::Converged))
+            .collect();
+        analyze(&runs, &options())
+    }
+
+    /// L^{−β} f(k/L) with four smooth entries f.
+    fn smooth(beta: f64, l: usize) -> Vec<f64> {
+        (0..l)
+            .flat_map(|k| {
+                let t = k as f64 / l as f64;
+                [(3.0 * t).sin() + 1.5, t * t - 0.5, (t - 0.3).cos(), 2.0 * t]
+                    .map(|f| f * (l as f64).powf(-beta))
+            })
+            .collect()
+    }
+
+    /// A 5×5 matrix of independent Brownian paths L^{−1/2} B(k/L).
+    fn brownian(l: usize) -> Vec<f64> {
+        let m = 25;
+        let mut rng = rng(11, l as u64);
+        let steps = normal_vec(&mut rng, m * l, (1.0 / l as f64).sqrt());
+        let mut b = vec![0.0f64; m];
+        let mut out = Vec::with_capacity(m * l);
+        for k in 0..l {
+            for e in 0..m {
+                b[e] += f64::from(steps[m * k + e]);
+                out.push(b[e] / (l as f64).sqrt());
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn smooth_paths_give_their_beta_and_the_smooth_verdict() {
+        for beta in [0.0, 0.2, 0.7] {
+            let a = sweep(|l| smooth(beta, l));
+            let v = &a.verdict;
+            let fitted = v.beta.as_ref().unwrap().beta;
+            assert!((fitted - beta).abs() < 0.05, "β {beta}: {fitted}");
+            assert_eq!(v.regime, Regime::Smooth, "{}", v.explanation);
+            // Root SSQ ~ L^{1/2 − β}.
+            let ssq = a.path("A").unwrap().fits[&Statistic::RootSsq]
+                .power_law()
+                .unwrap()
+                .beta;
+            assert!((ssq - (beta - 0.5)).abs() < 0.05, "{ssq}");
+        }
+    }
+
+    #[test]
+    fn brownian_paths_give_the_diffusive_verdict() {
+        let a = sweep(brownian);
+        assert_eq!(
+            a.verdict.regime,
+            Regime::Diffusive,
+            "{}",
+            a.verdict.explanation
+        );
+        let beta = a.verdict.beta.as_ref().unwrap().beta;
+        assert!((beta - 0.5).abs() < 0.1, "{beta}");
+    }
+
+    #[test]
+    fn iid_layers_give_neither() {
+        let a = sweep(|l| {
+            let mut rng = rng(5, l as u64);
+            normal_vec(&mut rng, 4 * l, 1.0)
+                .into_iter()
+                .map(f64::from)
+                .collect()
+        });
+        assert_eq!(
+            a.verdict.regime,
+            Regime::Neither,
+            "{}",
+            a.verdict.explanation
+        );
+    }
+
+    #[test]
+    fn the_trend_of_a_smooth_path_denoises_it() {
+        let beta = 0.3;
+        let a = sweep(|l| smooth(beta, l));
+        let t = a.trend("A").unwrap();
+        assert_eq!(t.averaged_depths, [2048, 1024, 512]);
+        assert_eq!(t.depth, 2048);
+        // W̄(t) = f(t), so the denoised path is the path itself up to the grid's resolution,
+        // and the noise stays near zero.
+        let l = 300;
+        let denoised = t.denoised(l);
+        let exact = smooth(beta, l);
+        let err = denoised
+            .iter()
+            .zip(&exact)
+            .map(|(x, y)| (x - y).abs())
+            .fold(0.0, f64::max);
+        assert!(err < 0.01, "{err}");
+        assert!(t.noise.iter().all(|n| n.abs() < 0.01));
+        // The entry shown is the one that varies most: 2t (range 2).
+        assert_eq!(t.entry, 3);
+        let w = a.denoised_weights(&trained(l, 0, exact, 0.0, StopReason::Converged).weights);
+        assert_eq!(w.unwrap().a.len(), 4 * l);
+    }
+
+    #[test]
+    fn flagged_depths_are_reported_and_can_be_excluded() {
+        let mut runs: Vec<Trained> = DEPTHS[..4]
+            .iter()
+            .map(|&l| trained(l, 0, smooth(0.2, l), 1e-4, StopReason::Converged))
+            .collect();
+        runs[1].result.outcome.stop_reason = StopReason::Diverged;
+        runs[2].result.outcome.stop_reason = StopReason::MaxSteps;
+        runs[2].result.outcome.final_train_loss = Some(0.5);
+        let a = analyze(&runs, &options());
+        let flags: Vec<_> = a
+            .depths
+            .iter()
+            .map(|e| (e.flag.as_deref(), e.used))
+            .collect();
+        assert_eq!(
+            flags,
+            [
+                (None, true),
+                (Some("diverged"), false),
+                (Some("did not reach ε"), true),
+                (None, true)
+            ]
+        );
+        assert!(a.verdict.beta.is_some());
+        // Excluding the unconverged depth leaves two: no fit, no verdict, no number.
+        let a = analyze(
+            &runs,
+            &Options {
+                exclude_unconverged: true,
+                ..options()
+            },
+        );
+        assert_eq!(a.verdict.regime, Regime::Undetermined);
+        assert!(
+            a.verdict.explanation.contains("2 usable depths"),
+            "{}",
+            a.verdict.explanation
+        );
+        assert!(matches!(
+            a.path("A").unwrap().fits[&Statistic::RootSsq],
+            Fit::Impossible { .. }
+        ));
+    }
+
+    #[test]
+    fn effective_paths_and_main_path() {
+        let mut w = trained(3, 0, vec![1.0; 12], 0.0, StopReason::Converged).weights;
+        w.delta = Some(vec![0.5, -2.0, 1.0]);
+        let paths = weight_paths(&w);
+        let names: Vec<_> = paths.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, ["A", "b", "delta", "delta_A", "delta_b"]);
+        assert_eq!(paths[3].1.layer(1), [2.0; 4]);
+        assert_eq!(main_path(Activation::Relu, DeltaMode::PerLayer), "delta_A");
+        assert_eq!(main_path(Activation::Relu, DeltaMode::Shared), "delta_A");
+        assert_eq!(main_path(Activation::Tanh, DeltaMode::Shared), "A");
+    }
+}

@@ -1,0 +1,173 @@
+//! `native report DIR`: one self-contained `report.html` (figures inline as SVG, the table
+//! of exponents with their intervals, the verdicts, the depths and the config) that opens
+//! from disk in any browser.
+
+use crate::analyze::{self, AnalyzeArgs};
+use crate::backend::BackendChoice;
+use crate::files::{read_json, write_atomic};
+use anyhow::{Context, Result};
+use scaling_core::analysis::{Analysis, Statistic, DIFFUSIVE_Q, SMOOTH_Q};
+use scaling_core::figures::path_label;
+use scaling_core::fit::Fit;
+use std::fmt::Write;
+use std::fs;
+use std::path::Path;
+
+/// The sweep figures in the order the report shows them.
+const FIGURES: [&str; 7] = [
+    "max-norm",
+    "increments",
+    "delta",
+    "delta-k",
+    "trend-noise",
+    "denoised",
+    "loss",
+];
+
+/// Writes DIR/report.html, analysing DIR first when it has no analysis.json.
+pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
+    let analysis_path = dir.join("analysis.json");
+    let analysis: Analysis = if analysis_path.exists() {
+        read_json(&analysis_path)?
+    } else {
+        analyze::run(&AnalyzeArgs::of(dir), choice)?
+    };
+    let config_path = dir.join("config.toml");
+    let config = fs::read_to_string(&config_path)
+        .with_context(|| format!("reading {}", config_path.display()))?;
+    let html = render(&analysis, &config, &dir.join("figures"))?;
+    let path = dir.join("report.html");
+    write_atomic(&path, html.as_bytes())?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
+/// `<`, `>`, `&` and quotes escaped.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// An SVG file's markup, to inline in the page.
+fn inline_svg(path: &Path) -> Result<String> {
+    let svg = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let start = svg
+        .find("<svg")
+        .with_context(|| format!("{} is not an SVG", path.display()))?;
+    Ok(svg[start..].to_string())
+}
+
+fn render(a: &Analysis, config: &str, figures: &Path) -> Result<String> {
+    let mut h = String::new();
+    let v = &a.verdict;
+    write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>resnet-scaling report: {regime}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+.verdict {{ padding: 1em 1.2em; border-radius: 6px; background: #eef4fb; border-left: 6px solid #1f77b4; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }}
+th {{ background: #f3f3f3; }} td:first-child, th:first-child {{ text-align: left; }}
+.flag {{ color: #b00; }} svg {{ max-width: 100%; height: auto; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+</style></head><body>
+<h1>Scaling of trained ResNet weights with depth</h1>
+<div class="verdict"><b>Verdict on {path}: {regime}.</b><br>{explanation}</div>
+<p>Rule: β from max<sub>k</sub>‖W<sub>k</sub>‖ ≈ C L<sup>−β</sup>; q from the quadratic variation of
+the rescaled path L<sup>2β</sup> Σ<sub>k</sub>‖W<sub>k+1</sub> − W<sub>k</sub>‖² ≈ C L<sup>−q</sup>.
+Smooth limit when the 95% interval of q lies above {smooth}; diffusive limit when it lies inside
+(−{diffusive}, {diffusive}); neither otherwise. Every exponent below uses the same convention,
+statistic ≈ C L<sup>−β</sup>.</p>
+"#,
+        regime = v.regime.label(),
+        path = escape(path_label(&a.main_path)),
+        explanation = escape(&v.explanation),
+        smooth = SMOOTH_Q,
+        diffusive = DIFFUSIVE_Q,
+    )?;
+
+    h.push_str("<h2>Figures</h2>\n");
+    for name in FIGURES {
+        let path = figures.join(format!("{name}.svg"));
+        if path.exists() {
+            writeln!(h, "<figure>{}</figure>", inline_svg(&path)?)?;
+        }
+    }
+
+    h.push_str("<h2>Exponents</h2>\n");
+    for p in &a.paths {
+        let verdict = p
+            .verdict
+            .as_ref()
+            .map_or(String::new(), |v| format!(": {}", v.regime.label()));
+        writeln!(
+            h,
+            "<h3>{}{}</h3>\n<table><tr><th>statistic</th><th>β</th><th>std. error</th>\
+             <th>95% interval</th><th>interval from</th><th>depths</th><th>seeds</th></tr>",
+            escape(path_label(&p.name)),
+            escape(&verdict)
+        )?;
+        for s in Statistic::ALL {
+            let Some(fit) = p.fits.get(&s) else { continue };
+            let row = match fit {
+                Fit::Fitted(f) => format!(
+                    "<td>{:.3}</td><td>{:.3}</td><td>[{:.3}, {:.3}]</td><td>{:?}</td><td>{}</td><td>{}</td>",
+                    f.beta, f.std_error, f.ci95[0], f.ci95[1], f.interval, f.depths, f.seeds
+                ),
+                Fit::Impossible { reason } => {
+                    format!("<td colspan=\"6\" class=\"flag\">no fit: {}</td>", escape(reason))
+                }
+            };
+            writeln!(h, "<tr><td>{}</td>{row}</tr>", escape(s.formula()))?;
+        }
+        h.push_str("</table>\n");
+    }
+
+    h.push_str(
+        "<h2>Depths</h2>\n<table><tr><th>depth L</th><th>seed</th><th>stop</th>\
+         <th>final train loss</th><th>denoised loss</th><th>used</th><th>flag</th></tr>\n",
+    );
+    for e in &a.depths {
+        let denoised = a
+            .denoised
+            .iter()
+            .find(|d| d.depth == e.depth && d.seed == e.seed)
+            .and_then(|d| d.denoised);
+        let num = |x: Option<f64>| x.map_or("—".into(), |x| format!("{x:.3e}"));
+        writeln!(
+            h,
+            "<tr><td>{}</td><td>{}</td><td>{:?}</td><td>{}</td><td>{}</td><td>{}</td><td class=\"flag\">{}</td></tr>",
+            e.depth,
+            e.seed,
+            e.stop_reason,
+            num(e.final_train_loss),
+            num(denoised),
+            if e.used { "yes" } else { "no" },
+            escape(e.flag.as_deref().unwrap_or(""))
+        )?;
+    }
+    h.push_str("</table>\n<h2>Networks</h2>\n");
+    for e in &a.depths {
+        let path = figures.join(format!("network-L{}-seed{}.svg", e.depth, e.seed));
+        if path.exists() {
+            writeln!(
+                h,
+                "<details><summary>L = {}, seed {}</summary>{}</details>",
+                e.depth,
+                e.seed,
+                inline_svg(&path)?
+            )?;
+        }
+    }
+    writeln!(
+        h,
+        "<h2>Configuration</h2>\n<pre>{}</pre>\n</body></html>",
+        escape(config)
+    )?;
+    Ok(h)
+}
