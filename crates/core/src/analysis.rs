@@ -385,19 +385,26 @@ pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
         .map(|(r, _)| *r)
         .collect();
 
+    let jobs: Vec<(&'static str, &Trained, WeightPath)> = used
+        .iter()
+        .flat_map(|run| {
+            weight_paths(&run.weights)
+                .into_iter()
+                .map(move |(name, path)| (name, *run, path))
+        })
+        .collect();
+    let stats = parallel_map(&jobs, |(_, _, path)| PathStats::of(path));
     let mut points: BTreeMap<&'static str, Vec<PathPoint>> = BTreeMap::new();
     let mut names: Vec<&'static str> = Vec::new();
-    for run in &used {
-        for (name, path) in weight_paths(&run.weights) {
-            if !names.contains(&name) {
-                names.push(name);
-            }
-            points.entry(name).or_default().push(PathPoint {
-                depth: run.result.depth,
-                seed: run.seed,
-                stats: PathStats::of(&path),
-            });
+    for ((name, run, _), stats) in jobs.iter().zip(stats) {
+        if !names.contains(name) {
+            names.push(name);
         }
+        points.entry(name).or_default().push(PathPoint {
+            depth: run.result.depth,
+            seed: run.seed,
+            stats,
+        });
     }
     let paths: Vec<PathAnalysis> = names
         .iter()
@@ -424,6 +431,38 @@ pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
         trends,
         denoised: Vec::new(),
     }
+}
+
+/// f over every item, on all cores (sequentially where there are no threads, as in wasm).
+fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if workers <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else { break out };
+                        out.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a statistics worker panicked"))
+            .collect()
+    });
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 fn samples(points: &[PathPoint], statistic: Statistic, beta: Option<f64>) -> Samples {
