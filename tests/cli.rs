@@ -394,3 +394,129 @@ fn analyze_names_what_is_wrong() {
     assert!(!runs[1].join("analysis.json").exists(), "nothing written");
     fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_mnist_sweep_embeds_real_mnist() {
+    let mnist = std::env::var("RESNET_SCALING_MNIST_DIR")
+        .expect("RESNET_SCALING_MNIST_DIR is unset: run scripts/test.sh");
+    let dir = scratch("mnist");
+    let config = format!(
+        "dataset = \"mnist\"\ndata_dir = \"{mnist}\"\nn_samples = 1000\nn_test = 200\n\
+         activation = \"relu\"\ndelta = \"per-layer\"\ndepths = [3, 5, 8]\nbatch_size = 100\n\
+         lr = 0.1\nepsilon = 1e-2\nmax_steps = 40\nlog_every = 20\n"
+    );
+    let output = sweep(&dir, &config);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let run = dir.join("run");
+    let mut data = decode(&fs::read(run.join("data.safetensors")).unwrap()).unwrap();
+    let (shape, x) = data.remove("x_train").unwrap();
+    assert_eq!(shape, [1000, 25]);
+    let norm: f32 = x[..25].iter().map(|v| v * v).sum::<f32>().sqrt();
+    assert!((norm - 1.0).abs() < 1e-5);
+    let w = Weights::from_safetensors(&fs::read(run.join("depth_8/weights.safetensors")).unwrap())
+        .unwrap();
+    assert_eq!((w.depth, w.width), (8, 25));
+    assert_eq!(read_analysis(&run)["main_path"], "delta_A");
+    // A data directory without the files and no network: a clear error, nothing trained.
+    let empty = dir.join("nothing-here");
+    let output = native(&[
+        "sweep",
+        "--config",
+        dir.join("sweep.toml").to_str().unwrap(),
+        "--out",
+        dir.join("run2").to_str().unwrap(),
+        "--data-dir",
+        empty.to_str().unwrap(),
+    ]);
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("ossci-datasets"),
+        "{}",
+        text(&output.stderr)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A CIFAR-10 data directory in the official binary format, of random images.
+fn random_cifar(dir: &Path, per_batch: usize) {
+    let mut state = 12345u64;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as u8
+    };
+    let files = [
+        "data_batch_1.bin",
+        "data_batch_2.bin",
+        "data_batch_3.bin",
+        "data_batch_4.bin",
+        "data_batch_5.bin",
+        "test_batch.bin",
+    ];
+    fs::create_dir_all(dir).unwrap();
+    for name in files {
+        let mut bytes = Vec::new();
+        for _ in 0..per_batch {
+            bytes.push(next() % 10);
+            bytes.extend((0..3072).map(|_| next()));
+        }
+        fs::write(dir.join(name), bytes).unwrap();
+    }
+}
+
+#[test]
+fn a_cifar_sweep_trains_the_conv_resnet_and_measures_its_layers() {
+    let dir = scratch("cifar");
+    let data = dir.join("cifar");
+    random_cifar(&data, 8);
+    let config = format!(
+        "dataset = \"cifar10\"\ndata_dir = \"{}\"\nn_samples = 40\nn_test = 8\n\
+         depths = [8, 11, 12]\nbase_channels = 2\nbatch_size = 8\nlr = 0.01\n\
+         epsilon = 1e-6\nmax_steps = 3\nlog_every = 3\n",
+        data.display()
+    );
+    let output = sweep(&dir, &config);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let run = dir.join("run");
+    assert!(!run.join("data.safetensors").exists());
+    let result: DepthResult =
+        serde_json::from_str(&fs::read_to_string(run.join("depth_11/result.json")).unwrap())
+            .unwrap();
+    assert_eq!(result.outcome.steps, 3);
+    assert!(result.outcome.final_test_accuracy.is_some());
+    let weights = decode(&fs::read(run.join("depth_11/weights.safetensors")).unwrap()).unwrap();
+    assert_eq!(weights["block10.conv2"].0, [16, 16, 3, 3]);
+    let norms: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(run.join("depth_11/norms.json")).unwrap())
+            .unwrap();
+    assert_eq!(norms[0]["name"], "conv1");
+    assert_eq!(norms[1]["norms"].as_array().unwrap().len(), 11);
+    let analysis = read_analysis(&run);
+    assert_eq!(analysis["main_path"], "conv1");
+    assert_eq!(analysis["paths"][0]["fits"]["max-norm"]["status"], "fitted");
+    for name in [
+        "layers-conv1",
+        "layers-conv2",
+        "max-norm",
+        "increments",
+        "network-L12-seed0",
+    ] {
+        assert!(run.join(format!("figures/{name}.svg")).exists(), "{name}");
+    }
+    assert!(fs::read_to_string(run.join("report.html"))
+        .unwrap()
+        .contains("conv2_k"));
+    // A corrupt batch file is named.
+    fs::write(data.join("test_batch.bin"), [1u8; 100]).unwrap();
+    let output = sweep(&dir, &config.replace("[8, 11, 12]", "[8, 11, 12, 14]"));
+    assert!(!output.status.success());
+    let _ = fs::remove_dir_all(dir.join("run"));
+    let output = sweep(&dir, &config);
+    assert!(
+        text(&output.stderr).contains("test_batch.bin"),
+        "{}",
+        text(&output.stderr)
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}

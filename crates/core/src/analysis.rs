@@ -37,8 +37,8 @@ pub struct Trained {
 
 #[derive(Clone, Debug)]
 pub struct Options {
-    pub activation: Activation,
-    pub delta: DeltaMode,
+    /// The path the verdict is about (see [`main_path`]).
+    pub main_path: String,
     /// The loss every depth was trained towards.
     pub epsilon: f64,
     /// Leave out the depths that stopped at Tmax above ε (diverged depths always are).
@@ -126,11 +126,11 @@ impl Statistic {
             Statistic::RescaledQuadraticVariation => {
                 beta.map(|b| l.powf(2.0 * b) * s.quadratic_variation)
             }
-            Statistic::CumulativeSum => Some(s.cumulative_sum),
-            Statistic::DetrendedCumulativeSum => Some(s.detrended_cumulative_sum),
-            Statistic::PVariation1 => Some(s.p_variation[0]),
-            Statistic::PVariation2 => Some(s.p_variation[1]),
-            Statistic::PVariation3 => Some(s.p_variation[2]),
+            Statistic::CumulativeSum => s.cumulative_sum,
+            Statistic::DetrendedCumulativeSum => s.detrended_cumulative_sum,
+            Statistic::PVariation1 => s.p_variation.map(|p| p[0]),
+            Statistic::PVariation2 => s.p_variation.map(|p| p[1]),
+            Statistic::PVariation3 => s.p_variation.map(|p| p[2]),
         }
     }
 }
@@ -286,6 +286,9 @@ pub struct Analysis {
     pub trends: Vec<TrendNoise>,
     /// Filled by the caller, which can evaluate networks (see [`Analysis::denoised_weights`]).
     pub denoised: Vec<DenoisedLoss>,
+    /// Every layer's norm per depth, for paths known by their norms (the conv ResNet).
+    #[serde(default)]
+    pub layer_norms: Vec<LayerNorms>,
 }
 
 impl Analysis {
@@ -351,32 +354,70 @@ pub fn weight_paths(w: &Weights) -> Vec<(&'static str, WeightPath)> {
     paths
 }
 
-/// Analyses the trained networks of a sweep (one or several seeds).
+/// Whether a depth is used, and why it is flagged.
+fn depth_entry(seed: u64, result: &DepthResult, options: &Options) -> DepthEntry {
+    let o = &result.outcome;
+    let flag = match o.stop_reason {
+        StopReason::Diverged => Some("diverged".to_string()),
+        _ if o.final_train_loss.is_none_or(|l| l >= options.epsilon) => {
+            Some("did not reach ε".to_string())
+        }
+        _ => None,
+    };
+    let used =
+        o.stop_reason != StopReason::Diverged && !(options.exclude_unconverged && flag.is_some());
+    DepthEntry {
+        depth: result.depth,
+        seed,
+        stop_reason: o.stop_reason,
+        final_train_loss: o.final_train_loss,
+        used,
+        flag,
+    }
+}
+
+/// The fits and verdicts of the named paths' statistics.
+fn assemble(
+    depths: Vec<DepthEntry>,
+    points: Vec<(String, PathPoint)>,
+    options: &Options,
+) -> Analysis {
+    let mut names: Vec<String> = Vec::new();
+    let mut grouped: BTreeMap<String, Vec<PathPoint>> = BTreeMap::new();
+    for (name, point) in points {
+        if !names.contains(&name) {
+            names.push(name.clone());
+        }
+        grouped.entry(name).or_default().push(point);
+    }
+    let paths: Vec<PathAnalysis> = names
+        .iter()
+        .map(|name| path_analysis(name, grouped.remove(name).unwrap_or_default()))
+        .collect();
+    let verdict = paths
+        .iter()
+        .find(|p| p.name == options.main_path)
+        .and_then(|p| p.verdict.clone())
+        .unwrap_or_else(|| undetermined("no usable depth"));
+    Analysis {
+        epsilon: options.epsilon,
+        depths,
+        main_path: options.main_path.clone(),
+        verdict,
+        paths,
+        trends: Vec::new(),
+        denoised: Vec::new(),
+        layer_norms: Vec::new(),
+    }
+}
+
+/// Analyses the trained fully connected networks of a sweep (one or several seeds).
 pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
     let mut runs: Vec<&Trained> = runs.iter().collect();
     runs.sort_by_key(|r| (r.result.depth, r.seed));
     let depths: Vec<DepthEntry> = runs
         .iter()
-        .map(|r| {
-            let o = &r.result.outcome;
-            let flag = match o.stop_reason {
-                StopReason::Diverged => Some("diverged".to_string()),
-                _ if o.final_train_loss.is_none_or(|l| l >= options.epsilon) => {
-                    Some("did not reach ε".to_string())
-                }
-                _ => None,
-            };
-            let used = o.stop_reason != StopReason::Diverged
-                && !(options.exclude_unconverged && flag.is_some());
-            DepthEntry {
-                depth: r.result.depth,
-                seed: r.seed,
-                stop_reason: o.stop_reason,
-                final_train_loss: o.final_train_loss,
-                used,
-                flag,
-            }
-        })
+        .map(|r| depth_entry(r.seed, &r.result, options))
         .collect();
     let used: Vec<&Trained> = runs
         .iter()
@@ -384,7 +425,6 @@ pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
         .filter(|(_, e)| e.used)
         .map(|(r, _)| *r)
         .collect();
-
     let jobs: Vec<(&'static str, &Trained, WeightPath)> = used
         .iter()
         .flat_map(|run| {
@@ -394,43 +434,96 @@ pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
         })
         .collect();
     let stats = parallel_map(&jobs, |(_, _, path)| PathStats::of(path));
-    let mut points: BTreeMap<&'static str, Vec<PathPoint>> = BTreeMap::new();
-    let mut names: Vec<&'static str> = Vec::new();
-    for ((name, run, _), stats) in jobs.iter().zip(stats) {
-        if !names.contains(name) {
-            names.push(name);
-        }
-        points.entry(name).or_default().push(PathPoint {
-            depth: run.result.depth,
-            seed: run.seed,
-            stats,
-        });
-    }
-    let paths: Vec<PathAnalysis> = names
+    let points = jobs
         .iter()
-        .map(|name| path_analysis(name, points.remove(name).unwrap_or_default()))
+        .zip(stats)
+        .map(|((name, run, _), stats)| {
+            let point = PathPoint {
+                depth: run.result.depth,
+                seed: run.seed,
+                stats,
+            };
+            (name.to_string(), point)
+        })
         .collect();
-
-    let main = main_path(options.activation, options.delta).to_string();
-    let verdict = paths
-        .iter()
-        .find(|p| p.name == main)
-        .and_then(|p| p.verdict.clone())
-        .unwrap_or_else(|| undetermined("no usable depth"));
-    let trends = paths
+    let mut analysis = assemble(depths, points, options);
+    analysis.trends = analysis
+        .paths
         .iter()
         .filter(|p| p.verdict.is_some())
         .filter_map(|p| trend_noise(p, &used, options.trend_depths))
         .collect();
-    Analysis {
-        epsilon: options.epsilon,
-        depths,
-        main_path: main,
-        verdict,
-        paths,
-        trends,
-        denoised: Vec::new(),
-    }
+    analysis
+}
+
+/// A path known only by the norms of its layers and of their increments (the conv ResNet,
+/// whose layers change shape between stages).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NormPath {
+    pub name: String,
+    /// ‖W_k‖, k < L.
+    pub norms: Vec<f64>,
+    /// ‖W_{k+1} − W_k‖ where both have the same shape.
+    pub increments: Vec<f64>,
+}
+
+/// A trained network known by its norm paths.
+#[derive(Clone, Debug)]
+pub struct NormTrained {
+    pub seed: u64,
+    pub result: DepthResult,
+    pub paths: Vec<NormPath>,
+}
+
+/// Every layer's norm of one path at one depth, for the figures.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LayerNorms {
+    pub path: String,
+    pub depth: usize,
+    pub seed: u64,
+    pub norms: Vec<f64>,
+}
+
+/// Analyses networks known by their norm paths.
+pub fn analyze_norms(runs: &[NormTrained], options: &Options) -> Analysis {
+    let mut runs: Vec<&NormTrained> = runs.iter().collect();
+    runs.sort_by_key(|r| (r.result.depth, r.seed));
+    let depths: Vec<DepthEntry> = runs
+        .iter()
+        .map(|r| depth_entry(r.seed, &r.result, options))
+        .collect();
+    let used: Vec<&NormTrained> = runs
+        .iter()
+        .zip(&depths)
+        .filter(|(_, e)| e.used)
+        .map(|(r, _)| *r)
+        .collect();
+    let points = used
+        .iter()
+        .flat_map(|r| {
+            r.paths.iter().map(|p| {
+                let point = PathPoint {
+                    depth: r.result.depth,
+                    seed: r.seed,
+                    stats: PathStats::from_norms(&p.norms, &p.increments),
+                };
+                (p.name.clone(), point)
+            })
+        })
+        .collect();
+    let mut analysis = assemble(depths, points, options);
+    analysis.layer_norms = used
+        .iter()
+        .flat_map(|r| {
+            r.paths.iter().map(|p| LayerNorms {
+                path: p.name.clone(),
+                depth: r.result.depth,
+                seed: r.seed,
+                norms: p.norms.clone(),
+            })
+        })
+        .collect();
+    analysis
 }
 
 /// f over every item, on all cores (sequentially where there are no threads, as in wasm).
@@ -486,7 +579,7 @@ fn path_analysis(name: &str, points: Vec<PathPoint>) -> PathAnalysis {
         }
     }
     // A path of one weight per network (shared δ) has no increments to judge.
-    let layered = points.iter().any(|p| p.stats.p_variation[0] > 0.0);
+    let layered = points.iter().any(|p| p.stats.quadratic_variation > 0.0);
     let verdict = layered.then(|| {
         let mut depths: Vec<usize> = points.iter().map(|p| p.depth).collect();
         depths.sort_unstable();
@@ -691,6 +784,7 @@ mod tests {
                     stop_reason: stop,
                     final_train_loss: Some(loss),
                     final_test_loss: None,
+                    final_test_accuracy: None,
                     history: vec![],
                 },
             },
@@ -708,8 +802,7 @@ mod tests {
 
     fn options() -> Options {
         Options {
-            activation: Activation::Tanh,
-            delta: DeltaMode::None,
+            main_path: "A".into(),
             epsilon: 1e-3,
             exclude_unconverged: false,
             trend_depths: 3,

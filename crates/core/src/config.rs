@@ -2,17 +2,44 @@
 //! once and resolved into the typed configurations of data, model and training.
 
 use crate::activation::Activation;
+use crate::conv;
+use crate::conv_train::{ClassLoss, ConvTrainConfig};
 use crate::data::SyntheticConfig;
 use crate::grid;
 use crate::init::Init;
+use crate::mnist::{self, MnistConfig};
 use crate::model::{DeltaMode, ResNetConfig};
 use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DatasetName {
     Synthetic,
+    /// The 25-dimensional embedding of MNIST (width 25).
+    Mnist,
+    /// CIFAR-10 images, with the convolutional ResNet.
+    Cifar10,
+}
+
+impl DatasetName {
+    /// (training, test) images in the data set's files.
+    fn available(self) -> Option<(usize, usize)> {
+        match self {
+            DatasetName::Synthetic => None,
+            DatasetName::Mnist => Some((60_000, 10_000)),
+            DatasetName::Cifar10 => Some((50_000, 10_000)),
+        }
+    }
+
+    fn dir_name(self) -> &'static str {
+        match self {
+            DatasetName::Synthetic => "synthetic",
+            DatasetName::Mnist => "mnist",
+            DatasetName::Cifar10 => "cifar10",
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -40,14 +67,16 @@ pub enum InitName {
 #[serde(deny_unknown_fields, default)]
 pub struct SweepConfig {
     pub dataset: DatasetName,
+    /// Where the MNIST or CIFAR-10 files are, or are downloaded to (default `data/<dataset>`).
+    pub data_dir: Option<String>,
     /// Training samples N.
     pub n_samples: usize,
     /// Held-out test samples.
     pub n_test: usize,
     /// Standard deviation of the noise added to the synthetic targets.
     pub noise: f64,
-    /// Width d.
-    pub width: usize,
+    /// Width d (synthetic: default 10; MNIST: 25; not used by CIFAR-10).
+    pub width: Option<usize>,
     pub activation: Activation,
     pub delta: DeltaName,
     /// δ = L^{−β} for `delta = "fixed"`.
@@ -72,16 +101,23 @@ pub struct SweepConfig {
     pub weight_decay: f64,
     pub log_every: usize,
     pub seed: u64,
+    /// CIFAR-10: channels of the first stage (default 64, the paper's).
+    pub base_channels: Option<usize>,
+    /// CIFAR-10: `mse` on the one-hot label (default, the paper's) or `cross-entropy`.
+    pub loss: Option<ClassLoss>,
+    /// CIFAR-10: random crops and flips of the training images (default true).
+    pub augment: Option<bool>,
 }
 
 impl Default for SweepConfig {
     fn default() -> Self {
         Self {
             dataset: DatasetName::Synthetic,
+            data_dir: None,
             n_samples: 2000,
             n_test: 500,
             noise: 0.0,
-            width: 10,
+            width: None,
             activation: Activation::Tanh,
             delta: DeltaName::Shared,
             beta: None,
@@ -101,6 +137,9 @@ impl Default for SweepConfig {
             weight_decay: 0.0,
             log_every: 100,
             seed: 0,
+            base_channels: None,
+            loss: None,
+            augment: None,
         }
     }
 }
@@ -120,10 +159,42 @@ fn bad(key: &'static str, message: impl Into<String>) -> ConfigError {
     }
 }
 
-/// A checked sweep: the data, the depths, and everything needed to build and train each net.
+/// Where a sweep's data comes from.
+#[derive(Clone, Debug)]
+pub enum DataPlan {
+    Synthetic(SyntheticConfig),
+    Mnist(MnistConfig),
+    Cifar10 {
+        dir: PathBuf,
+        n_train: usize,
+        n_test: usize,
+    },
+}
+
+impl DataPlan {
+    /// The width d of the fully connected networks on this data.
+    pub fn width(&self) -> usize {
+        match self {
+            DataPlan::Synthetic(c) => c.width,
+            DataPlan::Mnist(_) => mnist::WIDTH,
+            DataPlan::Cifar10 { .. } => 0,
+        }
+    }
+}
+
+/// The convolutional ResNet of a CIFAR-10 sweep and its training.
+#[derive(Clone, Debug)]
+pub struct ConvPlan {
+    pub base_channels: usize,
+    pub train: ConvTrainConfig,
+}
+
+/// A checked sweep: the data, the depths, and everything needed to build and train each net
+/// (the fully connected one; `conv` for CIFAR-10).
 #[derive(Clone, Debug)]
 pub struct Plan {
-    pub data: SyntheticConfig,
+    pub data: DataPlan,
+    pub conv: Option<ConvPlan>,
     pub depths: Vec<usize>,
     pub activation: Activation,
     pub delta: DeltaMode,
@@ -136,7 +207,7 @@ pub struct Plan {
 impl Plan {
     /// The network of depth L of this sweep.
     pub fn model(&self, depth: usize) -> ResNetConfig {
-        ResNetConfig::new(self.data.width, depth, self.activation, self.delta)
+        ResNetConfig::new(self.data.width(), depth, self.activation, self.delta)
             .with_init(self.init)
             .with_initial_sd(self.initial_sd)
             .with_seed(self.seed)
@@ -162,7 +233,54 @@ impl SweepConfig {
         };
         positive("n_samples", self.n_samples)?;
         positive("n_test", self.n_test)?;
-        positive("width", self.width)?;
+        if let Some((train, test)) = self.dataset.available() {
+            if self.n_samples > train {
+                return Err(bad(
+                    "n_samples",
+                    format!("{} has {train} training images", self.dataset.dir_name()),
+                ));
+            }
+            if self.n_test > test {
+                return Err(bad(
+                    "n_test",
+                    format!("{} has {test} test images", self.dataset.dir_name()),
+                ));
+            }
+        }
+        let width = match (self.dataset, self.width) {
+            (DatasetName::Synthetic, w) => positive("width", w.unwrap_or(10))?,
+            (DatasetName::Mnist, None | Some(mnist::WIDTH)) => mnist::WIDTH,
+            (DatasetName::Mnist, Some(w)) => {
+                return Err(bad(
+                    "width",
+                    format!("the MNIST embedding has width {}, not {w}", mnist::WIDTH),
+                ))
+            }
+            (DatasetName::Cifar10, None) => 0,
+            (DatasetName::Cifar10, Some(_)) => {
+                return Err(bad(
+                    "width",
+                    "CIFAR-10 uses the convolutional ResNet; set `base_channels`",
+                ))
+            }
+        };
+        let cifar = self.dataset == DatasetName::Cifar10;
+        for (key, set) in [
+            ("base_channels", self.base_channels.is_some()),
+            ("loss", self.loss.is_some()),
+            ("augment", self.augment.is_some()),
+        ] {
+            if set && !cifar {
+                return Err(bad(key, "is only used with dataset = \"cifar10\""));
+            }
+        }
+        if self.data_dir.is_some() && self.dataset == DatasetName::Synthetic {
+            return Err(bad(
+                "data_dir",
+                "the synthetic data set is generated, not read",
+            ));
+        }
+        let base_channels = positive("base_channels", self.base_channels.unwrap_or(64))?;
         positive("batch_size", self.batch_size)?;
         positive("max_steps", self.max_steps)?;
         positive("log_every", self.log_every)?;
@@ -225,14 +343,44 @@ impl SweepConfig {
             return Err(bad("hurst", "is only used with init = \"fbm\""));
         }
 
-        Ok(Plan {
-            data: SyntheticConfig {
-                width: self.width,
+        let dir = PathBuf::from(
+            self.data_dir
+                .clone()
+                .unwrap_or_else(|| format!("data/{}", self.dataset.dir_name())),
+        );
+        let data = match self.dataset {
+            DatasetName::Synthetic => DataPlan::Synthetic(SyntheticConfig {
+                width,
                 n_train: self.n_samples,
                 n_test: self.n_test,
                 noise: self.noise,
                 seed: self.seed,
+            }),
+            DatasetName::Mnist => DataPlan::Mnist(MnistConfig {
+                dir,
+                n_train: self.n_samples,
+                n_test: self.n_test,
+                seed: self.seed,
+            }),
+            DatasetName::Cifar10 => DataPlan::Cifar10 {
+                dir,
+                n_train: self.n_samples,
+                n_test: self.n_test,
             },
+        };
+        let conv = cifar.then(|| ConvPlan {
+            base_channels,
+            train: ConvTrainConfig::new(self.batch_size, self.lr, self.epsilon, self.max_steps)
+                .with_momentum(self.momentum)
+                .with_weight_decay(self.weight_decay)
+                .with_loss(self.loss.unwrap_or(ClassLoss::Mse))
+                .with_augment(self.augment.unwrap_or(true))
+                .with_log_every(self.log_every)
+                .with_seed(self.seed),
+        });
+        Ok(Plan {
+            data,
+            conv,
             depths: self.depths()?,
             activation: self.activation,
             delta,
@@ -247,10 +395,31 @@ impl SweepConfig {
         })
     }
 
-    /// The explicit `depths`, or the grid ⌊base^n⌋ in [depth_min, depth_max].
+    /// The explicit `depths`, or the grid ⌊base^n⌋ in [depth_min, depth_max]; for CIFAR-10,
+    /// depths of the convolutional ResNet (by default all 16).
     fn depths(&self) -> Result<Vec<usize>, ConfigError> {
         let grid_keys =
             self.depth_min.is_some() || self.depth_max.is_some() || self.depth_base.is_some();
+        if self.dataset == DatasetName::Cifar10 {
+            if grid_keys {
+                return Err(bad(
+                    "depths",
+                    "CIFAR-10 takes a list of `depths` among the 16 of the conv ResNet",
+                ));
+            }
+            let all: Vec<usize> = conv::DEPTHS.iter().map(|(l, _)| *l).collect();
+            let depths = self.depths.clone().unwrap_or_else(|| all.clone());
+            if let Some(l) = depths.iter().find(|l| !all.contains(l)) {
+                return Err(bad(
+                    "depths",
+                    format!("the conv ResNet has no depth {l} (it has {all:?})"),
+                ));
+            }
+            if depths.is_empty() {
+                return Err(bad("depths", "the sweep has no depth"));
+            }
+            return Ok(depths);
+        }
         let depths = match &self.depths {
             Some(_) if grid_keys => {
                 return Err(bad(
@@ -294,9 +463,73 @@ impl SweepConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     fn key_of(config: SweepConfig) -> &'static str {
         config.plan().expect_err("config should be refused").key
+    }
+
+    #[test]
+    fn data_sets_check_their_keys() {
+        let base = SweepConfig::default;
+        let mnist = |width| SweepConfig {
+            dataset: DatasetName::Mnist,
+            width,
+            ..base()
+        };
+        let plan = mnist(None).plan().unwrap();
+        assert_eq!(plan.data.width(), 25);
+        assert!(matches!(plan.data, DataPlan::Mnist(ref m) if m.dir == Path::new("data/mnist")));
+        assert_eq!(key_of(mnist(Some(10))), "width");
+        assert_eq!(
+            key_of(SweepConfig {
+                n_samples: 60_001,
+                ..mnist(None)
+            }),
+            "n_samples"
+        );
+        let cifar = |depths| SweepConfig {
+            dataset: DatasetName::Cifar10,
+            depths,
+            data_dir: Some("/data/c".into()),
+            base_channels: Some(8),
+            batch_size: 128,
+            ..base()
+        };
+        let plan = cifar(None).plan().unwrap();
+        assert_eq!(plan.depths.len(), 16);
+        assert_eq!(plan.conv.as_ref().unwrap().base_channels, 8);
+        assert_eq!(plan.conv.unwrap().train.loss, ClassLoss::Mse);
+        assert_eq!(cifar(Some(vec![8, 121])).plan().unwrap().depths, [8, 121]);
+        assert_eq!(key_of(cifar(Some(vec![8, 9]))), "depths");
+        assert_eq!(
+            key_of(SweepConfig {
+                depth_max: Some(50),
+                ..cifar(None)
+            }),
+            "depths"
+        );
+        assert_eq!(
+            key_of(SweepConfig {
+                width: Some(10),
+                ..cifar(None)
+            }),
+            "width"
+        );
+        assert_eq!(
+            key_of(SweepConfig {
+                base_channels: Some(8),
+                ..base()
+            }),
+            "base_channels"
+        );
+        assert_eq!(
+            key_of(SweepConfig {
+                data_dir: Some("x".into()),
+                ..base()
+            }),
+            "data_dir"
+        );
     }
 
     #[test]
@@ -310,7 +543,13 @@ mod tests {
     #[test]
     fn impossible_values_name_their_key() {
         let base = SweepConfig::default;
-        assert_eq!(key_of(SweepConfig { width: 0, ..base() }), "width");
+        assert_eq!(
+            key_of(SweepConfig {
+                width: Some(0),
+                ..base()
+            }),
+            "width"
+        );
         assert_eq!(key_of(SweepConfig { lr: 0.0, ..base() }), "lr");
         assert_eq!(
             key_of(SweepConfig {

@@ -1,7 +1,7 @@
 //! The figures of the study, built from an [`Analysis`] and from single networks: what to
 //! plot, not how (that is [`crate::plots`]).
 
-use crate::analysis::{Analysis, PathAnalysis, Statistic};
+use crate::analysis::{Analysis, NormPath, PathAnalysis, Statistic};
 use crate::fit::Fit;
 use crate::model::HiddenNorms;
 use crate::plots::{Figure, Mark, Series};
@@ -16,6 +16,8 @@ pub fn path_label(name: &str) -> &str {
         "delta" => "δ_k",
         "delta_A" => "|δ_k| A_k",
         "delta_b" => "|δ_k| b_k",
+        "conv1" => "conv1_k",
+        "conv2" => "conv2_k",
         other => other,
     }
 }
@@ -29,9 +31,12 @@ pub fn with_fit(
     color: usize,
 ) -> Figure {
     let points = path.series(statistic);
-    let name = statistic
-        .formula()
-        .replace('W', path_label(&path.name).trim_end_matches("_k"));
+    // Conv layers are measured by their spectral norms.
+    let formula = match path.name.starts_with("conv") {
+        true => statistic.formula().replace("_F", "₂"),
+        false => statistic.formula().to_string(),
+    };
+    let name = formula.replace('W', path_label(&path.name).trim_end_matches("_k"));
     let fit = path.fits.get(&statistic);
     let label = match fit.and_then(Fit::power_law) {
         Some(p) => format!("{name}: β = {}", p.describe()),
@@ -175,6 +180,29 @@ pub fn sweep_figures(a: &Analysis, deepest: Option<&Weights>) -> Vec<(String, Ve
         ));
     fig.shade_below = Some(a.epsilon);
     figures.push(("loss".into(), vec![fig]));
+    for name in ["conv1", "conv2"] {
+        let layers: Vec<_> = a.layer_norms.iter().filter(|l| l.path == name).collect();
+        if layers.is_empty() {
+            continue;
+        }
+        let every = layers
+            .iter()
+            .flat_map(|l| l.norms.iter().map(|&n| (l.depth as f64, n)))
+            .collect();
+        let max = layers
+            .iter()
+            .map(|l| (l.depth as f64, l.norms.iter().copied().fold(0.0, f64::max)))
+            .collect();
+        let fig = Figure::new(
+            format!("Spectral norm of every {name} layer against depth"),
+            "depth L",
+            format!("‖{name}_k‖₂"),
+        )
+        .log_log()
+        .with(Series::new("every layer", every, Mark::Dots, 7))
+        .with(Series::new("max over layers", max, Mark::Line, 0));
+        figures.push((format!("layers-{name}"), vec![fig]));
+    }
     if let Some(w) = deepest.filter(|w| w.delta.as_ref().is_some_and(|d| d.len() == w.depth)) {
         let delta = w.delta.as_ref().unwrap();
         let points = delta
@@ -200,6 +228,26 @@ fn entry_name(shape: &[usize], e: usize) -> String {
         [_] => format!("[{e}]"),
         _ => String::new(),
     }
+}
+
+/// The spectral norms of one conv ResNet's layers against the block index k.
+pub fn norm_figure(depth: usize, paths: &[NormPath]) -> Figure {
+    let mut fig = Figure::new(format!("Spectral norms, L = {depth}"), "block k", "‖W_k‖₂").log_y();
+    for (i, p) in paths.iter().enumerate() {
+        let points = p
+            .norms
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| (k as f64, n))
+            .collect();
+        fig = fig.with(Series::new(
+            format!("‖{}_k‖₂", p.name),
+            points,
+            Mark::Line,
+            i,
+        ));
+    }
+    fig
 }
 
 /// The diagnostics of one network: ‖W_k‖ against k, a few entries of A_k against k, and

@@ -28,6 +28,9 @@ pub struct TrainOutcome {
     pub stop_reason: StopReason,
     pub final_train_loss: Option<f64>,
     pub final_test_loss: Option<f64>,
+    /// The fraction of test images classified right (classifiers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_test_accuracy: Option<f64>,
     pub history: Vec<LossPoint>,
 }
 
@@ -48,6 +51,8 @@ pub struct DepthSummary {
     pub stop_reason: StopReason,
     pub final_train_loss: Option<f64>,
     pub final_test_loss: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub final_test_accuracy: Option<f64>,
     pub wall_time_s: f64,
 }
 
@@ -59,6 +64,7 @@ impl From<&DepthResult> for DepthSummary {
             stop_reason: r.outcome.stop_reason,
             final_train_loss: r.outcome.final_train_loss,
             final_test_loss: r.outcome.final_test_loss,
+            final_test_accuracy: r.outcome.final_test_accuracy,
             wall_time_s: r.wall_time_s,
         }
     }

@@ -120,12 +120,12 @@ pub struct PathStats {
     pub sobolev: f64,
     /// max_k ‖W_{k+1} − W_k‖_F (the analysis rescales it by L^β).
     pub max_increment: f64,
-    /// ‖Σ_k W_k‖_F.
-    pub cumulative_sum: f64,
-    /// max_k ‖S_k − S̄_k‖_F, see [`detrended_cumulative_sum`].
-    pub detrended_cumulative_sum: f64,
-    /// ‖W‖_{p-var} for p = 1, 2, 3, see [`p_variations`].
-    pub p_variation: [f64; 3],
+    /// ‖Σ_k W_k‖_F (paths of one shape).
+    pub cumulative_sum: Option<f64>,
+    /// max_k ‖S_k − S̄_k‖_F, see [`detrended_cumulative_sum`] (paths of one shape).
+    pub detrended_cumulative_sum: Option<f64>,
+    /// ‖W‖_{p-var} for p = 1, 2, 3, see [`p_variations`] (paths of one shape).
+    pub p_variation: Option<[f64; 3]>,
 }
 
 impl PathStats {
@@ -149,9 +149,26 @@ impl PathStats {
             quadratic_variation,
             sobolev: (depth * quadratic_variation).sqrt(),
             max_increment: increments.iter().copied().fold(0.0, f64::max),
-            cumulative_sum: norm(&partial_sums(path)[path.depth()]),
-            detrended_cumulative_sum: detrended_cumulative_sum(path),
-            p_variation: p_variations(path),
+            cumulative_sum: Some(norm(&partial_sums(path)[path.depth()])),
+            detrended_cumulative_sum: Some(detrended_cumulative_sum(path)),
+            p_variation: Some(p_variations(path)),
+        }
+    }
+
+    /// The statistics that the norms ‖W_k‖ and the increments ‖W_{k+1} − W_k‖ determine, for
+    /// paths whose layers change shape (the conv ResNet, whose norms are spectral norms).
+    pub fn from_norms(norms: &[f64], increments: &[f64]) -> Self {
+        let quadratic_variation = increments.iter().map(|x| x * x).sum::<f64>();
+        Self {
+            max_norm: norms.iter().copied().fold(0.0, f64::max),
+            max_spectral: None,
+            root_ssq: norm(norms),
+            quadratic_variation,
+            sobolev: (norms.len() as f64 * quadratic_variation).sqrt(),
+            max_increment: increments.iter().copied().fold(0.0, f64::max),
+            cumulative_sum: None,
+            detrended_cumulative_sum: None,
+            p_variation: None,
         }
     }
 }
@@ -317,12 +334,11 @@ mod tests {
         assert_eq!(s.quadratic_variation, 2.0);
         assert!((s.sobolev - 6f64.sqrt()).abs() < 1e-12);
         assert_eq!(s.max_increment, 1.0);
-        assert_eq!(s.cumulative_sum, norm(&[3.0, 3.0]));
-        assert_eq!(s.p_variation[0], 2.0);
-        assert_eq!(s.p_variation[1], 2.0);
+        assert_eq!(s.cumulative_sum, Some(norm(&[3.0, 3.0])));
+        assert_eq!(s.p_variation.unwrap()[..2], [2.0, 2.0]);
         // S = [0,0], [0,1], [1,2], [3,3]; windows h_1 = h_2 = 1:
         // S_1 − mean(S_0..S_2) = [−1/3, 0], S_2 − mean(S_1..S_3) = [−1/3, 0].
-        assert!((s.detrended_cumulative_sum - 1.0 / 3.0).abs() < 1e-12);
+        assert!((s.detrended_cumulative_sum.unwrap() - 1.0 / 3.0).abs() < 1e-12);
     }
 
     #[test]

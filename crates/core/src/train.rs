@@ -162,6 +162,7 @@ pub fn train<B: Backend>(
         stop_reason,
         final_train_loss,
         final_test_loss,
+        final_test_accuracy: None,
         history,
     };
     (model, outcome)

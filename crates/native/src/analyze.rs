@@ -13,9 +13,12 @@ use burn::tensor::backend::Backend;
 use clap::Args;
 use indicatif::ProgressBar;
 use plotters::prelude::*;
-use scaling_core::analysis::{analyze, Analysis, DenoisedLoss, Options, Trained};
+use scaling_core::analysis::{
+    analyze, analyze_norms, main_path, Analysis, DenoisedLoss, NormPath, NormTrained, Options,
+    Trained,
+};
 use scaling_core::config::{Plan, SweepConfig};
-use scaling_core::figures::{network_figures, sweep_figures};
+use scaling_core::figures::{network_figures, norm_figure, sweep_figures};
 use scaling_core::model::HiddenNorms;
 use scaling_core::plots::{draw, Figure};
 use scaling_core::results::DepthResult;
@@ -61,7 +64,23 @@ struct Run {
     dir: PathBuf,
     config: SweepConfig,
     plan: Plan,
-    trained: Vec<Trained>,
+    nets: Nets,
+}
+
+enum Nets {
+    /// Fully connected networks, by their weights.
+    Dense(Vec<Trained>),
+    /// Conv ResNets, by the spectral norms of their layers (depth_<L>/norms.json).
+    Conv(Vec<NormTrained>),
+}
+
+impl Nets {
+    fn len(&self) -> usize {
+        match self {
+            Nets::Dense(t) => t.len(),
+            Nets::Conv(t) => t.len(),
+        }
+    }
 }
 
 /// Reads a run directory, naming the file at fault in any error.
@@ -74,7 +93,9 @@ fn read_run(dir: &Path) -> Result<Run> {
     );
     let config = read_config(&config_path)?;
     let plan = config.plan()?;
-    let mut trained = Vec::new();
+    let width = plan.data.width();
+    let mut dense = Vec::new();
+    let mut conv = Vec::new();
     for &depth in &plan.depths {
         let depth_dir = dir.join(format!("depth_{depth}"));
         let result_path = depth_dir.join("result.json");
@@ -88,27 +109,46 @@ fn read_run(dir: &Path) -> Result<Run> {
             result_path.display(),
             result.depth
         );
+        if plan.conv.is_some() {
+            let norms_path = depth_dir.join("norms.json");
+            let paths: Vec<NormPath> = read_json(&norms_path)?;
+            ensure!(
+                paths.iter().all(|p| p.norms.len() == depth),
+                "{} does not hold {depth} layer norms per path",
+                norms_path.display()
+            );
+            conv.push(NormTrained {
+                seed: config.seed,
+                result,
+                paths,
+            });
+            continue;
+        }
         let weights_path = depth_dir.join("weights.safetensors");
         let bytes = fs::read(&weights_path)
             .with_context(|| format!("reading {}", weights_path.display()))?;
         let weights = Weights::from_safetensors(&bytes)
             .with_context(|| format!("{} is malformed", weights_path.display()))?;
         ensure!(
-            weights.depth == depth && weights.width == config.width,
-            "{} holds a network of depth {} and width {}, expected {depth} and {}",
+            weights.depth == depth && weights.width == width,
+            "{} holds a network of depth {} and width {}, expected {depth} and {width}",
             weights_path.display(),
             weights.depth,
             weights.width,
-            config.width
         );
-        trained.push(Trained {
+        dense.push(Trained {
             seed: config.seed,
             result,
             weights,
         });
     }
+    let nets = if plan.conv.is_some() {
+        Nets::Conv(conv)
+    } else {
+        Nets::Dense(dense)
+    };
     ensure!(
-        !trained.is_empty(),
+        nets.len() > 0,
         "{} has no finished depth yet (no depth_<L>/result.json)",
         dir.display()
     );
@@ -116,7 +156,7 @@ fn read_run(dir: &Path) -> Result<Run> {
         dir: dir.to_path_buf(),
         config,
         plan,
-        trained,
+        nets,
     })
 }
 
@@ -165,48 +205,52 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
             bail!("two of the directories have seed {}", run.config.seed);
         }
     }
-    let trained: Vec<Trained> = runs.iter().flat_map(|r| r.trained.clone()).collect();
     let options = Options {
-        activation: first.plan.activation,
-        delta: first.plan.delta,
+        main_path: match first.plan.conv {
+            Some(_) => "conv1".into(),
+            None => main_path(first.plan.activation, first.plan.delta).into(),
+        },
         epsilon: first.config.epsilon,
         exclude_unconverged: args.exclude_unconverged,
         trend_depths: args.trend_depths,
     };
     println!(
         "analysing {} networks from {}",
-        trained.len(),
+        runs.iter().map(|r| r.nets.len()).sum::<usize>(),
         args.dirs
             .iter()
             .map(|d| d.display().to_string())
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let mut analysis = analyze(&trained, &options);
-    let data = runs
-        .iter()
-        .map(|r| read_training_data(&r.dir, r.config.width))
-        .collect::<Result<Vec<_>>>()?;
-    let evaluated = backend::run(
-        choice,
-        EvaluateJob {
-            analysis: &analysis,
-            runs: &runs,
-            data: &data,
-        },
-    )?;
-    analysis.denoised = evaluated
-        .iter()
-        .filter_map(|e| e.denoised.clone())
-        .collect();
+    let (analysis, deepest, networks) = match &first.nets {
+        Nets::Dense(_) => dense_analysis(&runs, &options, choice)?,
+        Nets::Conv(_) => {
+            let nets: Vec<NormTrained> = runs
+                .iter()
+                .flat_map(|r| match &r.nets {
+                    Nets::Conv(t) => t.clone(),
+                    Nets::Dense(_) => Vec::new(),
+                })
+                .collect();
+            let analysis = analyze_norms(&nets, &options);
+            let networks = nets
+                .iter()
+                .map(|t| {
+                    let name = format!("network-L{}-seed{}", t.result.depth, t.seed);
+                    (name, vec![norm_figure(t.result.depth, &t.paths)])
+                })
+                .collect();
+            (analysis, None, networks)
+        }
+    };
 
     let out = args.out();
     let figures_dir = out.join("figures");
     fs::create_dir_all(&figures_dir)
         .with_context(|| format!("creating {}", figures_dir.display()))?;
     write_json(&out.join("analysis.json"), &analysis)?;
-    let deepest = trained.iter().max_by_key(|t| (t.result.depth, t.seed));
-    for (name, panels) in sweep_figures(&analysis, deepest.map(|t| &t.weights)) {
+    for (name, panels) in sweep_figures(&analysis, deepest.as_ref()) {
         save(
             &figures_dir,
             &name,
@@ -214,14 +258,8 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
             (900 * panels.len() as u32, 600),
         )?;
     }
-    for (t, e) in trained.iter().zip(&evaluated) {
-        let name = format!("network-L{}-seed{}", t.result.depth, t.seed);
-        save(
-            &figures_dir,
-            &name,
-            &network_figures(&t.weights, Some(&e.hidden)),
-            (1500, 450),
-        )?;
+    for (name, panels) in &networks {
+        save(&figures_dir, name, panels, (500 * panels.len() as u32, 450))?;
     }
     println!(
         "verdict on {}: {}\nwrote {} and {}",
@@ -231,6 +269,53 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
         figures_dir.display()
     );
     Ok(analysis)
+}
+
+/// The analysis of fully connected networks, with their denoised losses; the deepest
+/// network; the per-network diagnostics.
+#[allow(clippy::type_complexity)]
+fn dense_analysis(
+    runs: &[Run],
+    options: &Options,
+    choice: BackendChoice,
+) -> Result<(Analysis, Option<Weights>, Vec<(String, Vec<Figure>)>)> {
+    let trained: Vec<Trained> = runs
+        .iter()
+        .flat_map(|r| match &r.nets {
+            Nets::Dense(t) => t.clone(),
+            Nets::Conv(_) => Vec::new(),
+        })
+        .collect();
+    let mut analysis = analyze(&trained, options);
+    let data = runs
+        .iter()
+        .map(|r| read_training_data(&r.dir, r.plan.data.width()))
+        .collect::<Result<Vec<_>>>()?;
+    let evaluated = backend::run(
+        choice,
+        EvaluateJob {
+            analysis: &analysis,
+            runs,
+            data: &data,
+        },
+    )?;
+    analysis.denoised = evaluated
+        .iter()
+        .filter_map(|e| e.denoised.clone())
+        .collect();
+    let networks = trained
+        .iter()
+        .zip(&evaluated)
+        .map(|(t, e)| {
+            let name = format!("network-L{}-seed{}", t.result.depth, t.seed);
+            (name, network_figures(&t.weights, Some(&e.hidden)))
+        })
+        .collect();
+    let deepest = trained
+        .iter()
+        .max_by_key(|t| (t.result.depth, t.seed))
+        .map(|t| t.weights.clone());
+    Ok((analysis, deepest, networks))
 }
 
 /// What the networks of one (depth, seed) give when run on their data.
@@ -253,15 +338,18 @@ impl Job for EvaluateJob<'_> {
 
     /// The training loss of every network and of its denoised version, and its hidden norms.
     fn run<B: Backend>(self, device: B::Device, _backend: &'static str) -> Vec<Evaluated> {
-        let count = self.runs.iter().map(|r| r.trained.len()).sum::<usize>();
+        let count = self.runs.iter().map(|r| r.nets.len()).sum::<usize>();
         let bar = ProgressBar::new(count as u64).with_message("evaluating networks");
         let mut out = Vec::with_capacity(count);
         for (run, (x, y)) in self.runs.iter().zip(self.data) {
-            let d = run.config.width;
+            let Nets::Dense(trained) = &run.nets else {
+                continue;
+            };
+            let d = run.plan.data.width();
             let x_train = matrix::<B>(x.clone(), d, &device);
             let y_train = matrix::<B>(y.clone(), d, &device);
             let x_hidden = matrix::<B>(x[..x.len().min(HIDDEN_SAMPLES * d)].to_vec(), d, &device);
-            for t in &run.trained {
+            for t in trained {
                 let net = |w: &Weights| {
                     ResNet::<B>::from_weights(w, run.plan.activation, run.plan.delta, &device)
                 };

@@ -7,6 +7,7 @@
 mod analyze;
 mod backend;
 mod bench;
+mod download;
 mod files;
 mod report;
 mod sweep;
@@ -47,6 +48,9 @@ enum Command {
         /// Skip the analysis and report at the end.
         #[arg(long)]
         no_report: bool,
+        /// Where the MNIST or CIFAR-10 files are or are downloaded to (overrides `data_dir`).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
     },
     /// Analyse finished sweeps: analysis.json and figures (SVG and PNG).
     Analyze(analyze::AnalyzeArgs),
@@ -89,17 +93,22 @@ fn run(cli: Cli) -> Result<()> {
         config: None,
         out: PathBuf::from(DEFAULT_OUT),
         no_report: false,
+        data_dir: None,
     });
     match command {
         Command::Sweep {
             config,
             out,
             no_report,
+            data_dir,
         } => {
-            let config = match config {
+            let mut config = match config {
                 Some(path) => sweep::read_config(&path)?,
                 None => SweepConfig::default(),
             };
+            if let Some(dir) = data_dir {
+                config.data_dir = Some(dir.display().to_string());
+            }
             sweep::run(&config, &out, cli.backend)?;
             if !no_report {
                 analyze::run(&analyze::AnalyzeArgs::of(&out), cli.backend)?;

@@ -6,17 +6,26 @@
 //! DIR/depth_<L>/result.json   steps, losses, stop reason, wall time, loss history
 //! DIR/summary.json         one line per finished depth
 //!
+//! CIFAR-10 sweeps train the convolutional ResNet instead: no data.safetensors (the images
+//! stay in the data directory), weights.safetensors holds every kernel by name, and
+//! depth_<L>/norms.json the spectral norms of conv1 and conv2 of every block.
+//!
 //! A depth is finished when its result.json exists; running the same sweep into the same
 //! directory skips finished depths, so a crash loses at most the depth in progress.
 
 use crate::backend::{self, BackendChoice, Job};
+use crate::download;
 use crate::files::{read_json, write_atomic, write_json};
 use anyhow::{bail, Context, Result};
+use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use indicatif::{ProgressBar, ProgressStyle};
-use scaling_core::config::{Plan, SweepConfig};
+use scaling_core::cifar::{self, Cifar10};
+use scaling_core::config::{DataPlan, Plan, SweepConfig};
+use scaling_core::conv::{norm_paths, ConvResNetConfig};
+use scaling_core::conv_train::{train_conv, Images};
 use scaling_core::data::Dataset;
-use scaling_core::results::{DepthResult, DepthSummary, Summary};
+use scaling_core::results::{DepthResult, DepthSummary, Summary, TrainOutcome};
 use scaling_core::train::train;
 use scaling_core::weights::{encode, TensorMap};
 use std::fs;
@@ -39,7 +48,11 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
     let plan = config.plan().context("invalid sweep config")?;
     let config_path = out.join("config.toml");
     if config_path.exists() {
-        let existing = read_config(&config_path)?;
+        // The data may have moved: the same sweep with another data_dir is the same sweep.
+        let existing = SweepConfig {
+            data_dir: config.data_dir.clone(),
+            ..read_config(&config_path)?
+        };
         if &existing != config {
             bail!(
                 "{} holds a different sweep (its config.toml differs); choose another --out or remove it",
@@ -50,19 +63,54 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
         fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
         write_atomic(&config_path, toml::to_string(config)?.as_bytes())?;
     }
-    let data = plan.data.generate();
-    let data_path = out.join("data.safetensors");
-    if !data_path.exists() {
-        write_atomic(&data_path, &data_file(&data))?;
+    let work = match &plan.data {
+        DataPlan::Synthetic(synthetic) => Work::Dense(synthetic.generate()),
+        DataPlan::Mnist(mnist) => {
+            download::ensure_mnist(&mnist.dir)?;
+            Work::Dense(mnist.load().context("reading MNIST")?)
+        }
+        DataPlan::Cifar10 {
+            dir,
+            n_train,
+            n_test,
+        } => {
+            let cifar =
+                Cifar10::load(&download::ensure_cifar10(dir)?).context("reading CIFAR-10")?;
+            let images = |pixels: &[u8], labels: Vec<u8>, n| {
+                Images {
+                    pixels: cifar::normalise(pixels),
+                    labels,
+                }
+                .take(n)
+            };
+            Work::Conv {
+                train: images(&cifar.train_images, cifar.train_labels.clone(), *n_train),
+                test: images(&cifar.test_images, cifar.test_labels.clone(), *n_test),
+            }
+        }
+    };
+    if let Work::Dense(data) = &work {
+        let data_path = out.join("data.safetensors");
+        if !data_path.exists() {
+            write_atomic(&data_path, &data_file(data))?;
+        }
     }
     backend::run(
         choice,
         SweepJob {
             plan,
-            data,
+            work,
             out: out.to_path_buf(),
         },
     )?
+}
+
+/// What each depth trains on.
+enum Work {
+    /// Fully connected networks on (x, y) pairs.
+    Dense(Dataset),
+    /// The convolutional ResNet on images.
+    Conv { train: Images, test: Images },
 }
 
 /// The data set as tensors x_train, y_train, x_test, y_test, each [n, d].
@@ -82,7 +130,7 @@ fn data_file(data: &Dataset) -> Vec<u8> {
 
 struct SweepJob {
     plan: Plan,
-    data: Dataset,
+    work: Work,
     out: PathBuf,
 }
 
@@ -90,7 +138,7 @@ impl Job for SweepJob {
     type Output = Result<()>;
 
     fn run<B: Backend>(self, device: B::Device, backend: &'static str) -> Result<()> {
-        let SweepJob { plan, data, out } = self;
+        let SweepJob { plan, work, out } = self;
         println!(
             "sweep: {} depths {:?} on {backend}, writing {}",
             plan.depths.len(),
@@ -110,7 +158,12 @@ impl Job for SweepJob {
                 done
             } else {
                 fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-                train_depth::<B>(&plan, &data, depth, &dir, &device)?
+                match &work {
+                    Work::Dense(data) => train_depth::<B>(&plan, data, depth, &dir, &device)?,
+                    Work::Conv { train, test } => {
+                        train_conv_depth::<B>(&plan, train, test, depth, &dir, &device)?
+                    }
+                }
             };
             summary.depths.push(DepthSummary::from(&result));
             summary.depths.sort_by_key(|s| s.depth);
@@ -135,7 +188,29 @@ fn train_depth<B: Backend>(
     let model =
         scaling_core::ResNet::<B>::from_weights(&weights, config.activation, config.delta, device);
 
-    let bar = ProgressBar::new(plan.train.max_steps as u64);
+    let bar = progress(depth, plan.train.max_steps);
+    let start = Instant::now();
+    let (model, outcome) = train(model, data, &plan.train, device, |step, loss| {
+        show(&bar, step, loss)
+    });
+    let wall_time_s = start.elapsed().as_secs_f64();
+    finish(&bar, &outcome);
+    write_atomic(
+        &dir.join("weights.safetensors"),
+        &model.to_weights().to_safetensors(),
+    )?;
+    let result = DepthResult {
+        depth,
+        wall_time_s,
+        outcome,
+    };
+    write_json(&dir.join("result.json"), &result)?;
+    Ok(result)
+}
+
+/// A progress bar for the training of depth L.
+fn progress(depth: usize, max_steps: usize) -> ProgressBar {
+    let bar = ProgressBar::new(max_steps as u64);
     bar.set_style(
         ProgressStyle::with_template(
             "depth {prefix:>6} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
@@ -144,25 +219,61 @@ fn train_depth<B: Backend>(
         .progress_chars("=> "),
     );
     bar.set_prefix(depth.to_string());
-    let start = Instant::now();
-    let (model, outcome) = train(model, data, &plan.train, device, |step, loss| {
-        bar.set_position(step as u64);
-        if let Some(loss) = loss {
-            bar.set_message(format!("loss {loss:.3e}"));
-        }
+    bar
+}
+
+fn show(bar: &ProgressBar, step: usize, loss: Option<f64>) {
+    bar.set_position(step as u64);
+    if let Some(loss) = loss {
+        bar.set_message(format!("loss {loss:.3e}"));
+    }
+}
+
+fn finish(bar: &ProgressBar, outcome: &TrainOutcome) {
+    let accuracy = outcome.final_test_accuracy.map_or(String::new(), |a| {
+        format!(", test accuracy {:.1}%", 100.0 * a)
     });
-    let wall_time_s = start.elapsed().as_secs_f64();
     bar.abandon_with_message(format!(
-        "{:?}, train loss {}",
+        "{:?}, train loss {}{accuracy}",
         outcome.stop_reason,
         outcome
             .final_train_loss
             .map_or("not finite".into(), |l| format!("{l:.3e}"))
     ));
-    write_atomic(
-        &dir.join("weights.safetensors"),
-        &model.to_weights().to_safetensors(),
-    )?;
+}
+
+/// Trains the convolutional ResNet of depth L and writes its files, result.json last.
+fn train_conv_depth<B: Backend>(
+    plan: &Plan,
+    train: &Images,
+    test: &Images,
+    depth: usize,
+    dir: &Path,
+    device: &B::Device,
+) -> Result<DepthResult> {
+    let conv = plan
+        .conv
+        .as_ref()
+        .expect("a CIFAR-10 plan has its conv ResNet");
+    <Autodiff<B> as Backend>::seed(device, plan.seed.wrapping_mul(1_000_003) + depth as u64);
+    let model = ConvResNetConfig::new(depth)
+        .with_base_channels(conv.base_channels)
+        .init::<Autodiff<B>>(device);
+    write_atomic(&dir.join("init.safetensors"), &encode(&model.to_tensors()))?;
+    let bar = progress(depth, conv.train.max_steps);
+    let start = Instant::now();
+    let (model, outcome) = train_conv(model, train, test, &conv.train, device, |step, loss| {
+        show(&bar, step, loss)
+    });
+    let wall_time_s = start.elapsed().as_secs_f64();
+    finish(&bar, &outcome);
+    let tensors = model.to_tensors();
+    write_atomic(&dir.join("weights.safetensors"), &encode(&tensors))?;
+    bar.println(format!(
+        "depth {depth:>6}: spectral norms of every conv layer"
+    ));
+    let norms = norm_paths(&tensors, depth, conv.base_channels).expect("a depth of the plan");
+    write_json(&dir.join("norms.json"), &norms)?;
     let result = DepthResult {
         depth,
         wall_time_s,
