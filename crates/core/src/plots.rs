@@ -154,12 +154,45 @@ pub fn draw<DB: DrawingBackend>(figure: &Figure, area: &DrawingArea<DB, Shift>) 
         ))?;
         return Ok(());
     };
+    let log = |lo: f64, hi: f64| (lo..hi).log_scale().with_key_points(log_ticks(lo, hi));
     match (figure.log_x, figure.log_y) {
-        (true, true) => draw_on(figure, area, (x0..x1).log_scale(), (y0..y1).log_scale()),
-        (true, false) => draw_on(figure, area, (x0..x1).log_scale(), y0..y1),
-        (false, true) => draw_on(figure, area, x0..x1, (y0..y1).log_scale()),
+        (true, true) => draw_on(figure, area, log(x0, x1), log(y0, y1)),
+        (true, false) => draw_on(figure, area, log(x0, x1), y0..y1),
+        (false, true) => draw_on(figure, area, x0..x1, log(y0, y1)),
         (false, false) => draw_on(figure, area, x0..x1, y0..y1),
     }
+}
+
+/// Ticks of a log axis on [lo, hi]: the values m·10^e with m in {1, 2, 5} (or, on a range of
+/// less than a decade, every m in 1..=9; or, within one step of those, five geometrically
+/// spaced values), so that even a narrow range is labelled.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let within = |mantissas: &[f64]| -> Vec<f64> {
+        let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+        (first..=last)
+            .flat_map(|e| {
+                // m / 10^−e: exact for the decimal values (0.3, not 0.30000000000000004).
+                let (up, down) = (10f64.powi(e.max(0)), 10f64.powi((-e).max(0)));
+                mantissas.iter().map(move |m| m * up / down)
+            })
+            .filter(|v| (lo..=hi).contains(v))
+            .collect()
+    };
+    let ticks = within(&[1.0, 2.0, 5.0]);
+    if ticks.len() >= 3 {
+        return ticks;
+    }
+    let ticks = within(&[1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0]);
+    if ticks.len() >= 3 {
+        return ticks;
+    }
+    (0..5)
+        .map(|i| {
+            let v = lo * (hi / lo).powf((i as f64 + 0.5) / 5.0);
+            let scale = 10f64.powi(v.log10().floor() as i32 - 1);
+            (v / scale).round() * scale
+        })
+        .collect()
 }
 
 /// Tick labels: plain numbers in a sensible range, else scientific.
@@ -272,5 +305,8 @@ mod tests {
         assert_eq!(tick(&1000.0), "1000");
         assert_eq!(tick(&0.25), "0.25");
         assert_eq!(tick(&1e-4), "1e-4");
+        assert_eq!(log_ticks(3.0, 300.0), [5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
+        assert_eq!(log_ticks(0.3, 0.95), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
+        assert_eq!(log_ticks(1.2, 1.8).len(), 5);
     }
 }
