@@ -376,6 +376,33 @@ fn depth_entry(seed: u64, result: &DepthResult, options: &Options) -> DepthEntry
     }
 }
 
+/// Every network's entry, in increasing depth, and the networks that are used.
+fn select<'a, T>(
+    runs: &'a [T],
+    key: impl Fn(&T) -> (u64, &DepthResult),
+    options: &Options,
+) -> (Vec<DepthEntry>, Vec<&'a T>) {
+    let mut runs: Vec<&T> = runs.iter().collect();
+    runs.sort_by_key(|r| {
+        let (seed, result) = key(r);
+        (result.depth, seed)
+    });
+    let depths: Vec<DepthEntry> = runs
+        .iter()
+        .map(|r| {
+            let (seed, result) = key(r);
+            depth_entry(seed, result, options)
+        })
+        .collect();
+    let used = runs
+        .into_iter()
+        .zip(&depths)
+        .filter(|(_, e)| e.used)
+        .map(|(r, _)| r)
+        .collect();
+    (depths, used)
+}
+
 /// The fits and verdicts of the named paths' statistics.
 fn assemble(
     depths: Vec<DepthEntry>,
@@ -413,18 +440,7 @@ fn assemble(
 
 /// Analyses the trained fully connected networks of a sweep (one or several seeds).
 pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
-    let mut runs: Vec<&Trained> = runs.iter().collect();
-    runs.sort_by_key(|r| (r.result.depth, r.seed));
-    let depths: Vec<DepthEntry> = runs
-        .iter()
-        .map(|r| depth_entry(r.seed, &r.result, options))
-        .collect();
-    let used: Vec<&Trained> = runs
-        .iter()
-        .zip(&depths)
-        .filter(|(_, e)| e.used)
-        .map(|(r, _)| *r)
-        .collect();
+    let (depths, used) = select(runs, |r| (r.seed, &r.result), options);
     let jobs: Vec<(&'static str, &Trained, WeightPath)> = used
         .iter()
         .flat_map(|run| {
@@ -486,18 +502,7 @@ pub struct LayerNorms {
 
 /// Analyses networks known by their norm paths.
 pub fn analyze_norms(runs: &[NormTrained], options: &Options) -> Analysis {
-    let mut runs: Vec<&NormTrained> = runs.iter().collect();
-    runs.sort_by_key(|r| (r.result.depth, r.seed));
-    let depths: Vec<DepthEntry> = runs
-        .iter()
-        .map(|r| depth_entry(r.seed, &r.result, options))
-        .collect();
-    let used: Vec<&NormTrained> = runs
-        .iter()
-        .zip(&depths)
-        .filter(|(_, e)| e.used)
-        .map(|(r, _)| *r)
-        .collect();
+    let (depths, used) = select(runs, |r| (r.seed, &r.result), options);
     let points = used
         .iter()
         .flat_map(|r| {

@@ -8,7 +8,8 @@ use crate::conv::ConvResNet;
 use crate::data::Batches;
 use crate::init;
 use crate::model::host_tensor;
-use crate::results::{finite, LossPoint, StopReason, TrainOutcome};
+use crate::results::{finite, TrainOutcome};
+use crate::train::record;
 use burn::config::Config;
 use burn::module::AutodiffModule;
 use burn::nn::loss::CrossEntropyLossConfig;
@@ -156,19 +157,10 @@ pub fn train_conv<B: AutodiffBackend>(
     let stop_reason = loop {
         if step % config.log_every == 0 || step == config.max_steps {
             let (loss, _) = evaluate(&model.valid(), train, config.loss, device);
-            history.push(LossPoint {
-                step,
-                train_loss: finite(loss),
-            });
             observe(step, Some(loss));
-            if !loss.is_finite() {
-                break StopReason::Diverged;
-            }
-            if loss < config.epsilon {
-                break StopReason::Converged;
-            }
-            if step == config.max_steps {
-                break StopReason::MaxSteps;
+            if let Some(reason) = record(&mut history, step, loss, config.epsilon, config.max_steps)
+            {
+                break reason;
             }
         }
         let idx = batches.next_indices().to_vec();
@@ -273,7 +265,7 @@ mod tests {
             .filter_map(|p| p.train_loss)
             .collect();
         assert_eq!(outcome.steps, 30);
-        assert_eq!(outcome.stop_reason, StopReason::MaxSteps);
+        assert_eq!(outcome.stop_reason, crate::results::StopReason::MaxSteps);
         assert!(losses.last().unwrap() < &(0.8 * losses[0]), "{losses:?}");
         let accuracy = outcome.final_test_accuracy.unwrap();
         assert!((0.0..=1.0).contains(&accuracy));

@@ -111,6 +111,30 @@ pub fn evaluate<B: Backend>(model: &ResNet<B>, x: Tensor<B, 2>, y: Tensor<B, 2>)
     mse(model.forward(x), y).into_scalar().elem()
 }
 
+/// The stopping rule of every training: records the training loss after `step` updates and
+/// says whether to stop: diverged (not finite), converged (below ε), or out of updates.
+pub fn record(
+    history: &mut Vec<LossPoint>,
+    step: usize,
+    loss: f64,
+    epsilon: f64,
+    max_steps: usize,
+) -> Option<StopReason> {
+    history.push(LossPoint {
+        step,
+        train_loss: finite(loss),
+    });
+    if !loss.is_finite() {
+        Some(StopReason::Diverged)
+    } else if loss < epsilon {
+        Some(StopReason::Converged)
+    } else if step == max_steps {
+        Some(StopReason::MaxSteps)
+    } else {
+        None
+    }
+}
+
 /// Trains `model` on `data`. `observe(step, loss)` is called after every update, with the
 /// training loss when it was measured (every `log_every` updates and at the end).
 pub fn train<B: Backend>(
@@ -130,19 +154,10 @@ pub fn train<B: Backend>(
     let stop_reason = loop {
         if step % config.log_every == 0 || step == config.max_steps {
             let loss = evaluate(&model, x_train.clone(), y_train.clone());
-            history.push(LossPoint {
-                step,
-                train_loss: finite(loss),
-            });
             observe(step, Some(loss));
-            if !loss.is_finite() {
-                break StopReason::Diverged;
-            }
-            if loss < config.epsilon {
-                break StopReason::Converged;
-            }
-            if step == config.max_steps {
-                break StopReason::MaxSteps;
+            if let Some(reason) = record(&mut history, step, loss, config.epsilon, config.max_steps)
+            {
+                break reason;
             }
         }
         let (x, y) = batches.next_batch(&data.x_train, &data.y_train, d);

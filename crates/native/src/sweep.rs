@@ -199,6 +199,16 @@ fn train_depth<B: Backend>(
         &dir.join("weights.safetensors"),
         &model.to_weights().to_safetensors(),
     )?;
+    write_result(dir, depth, wall_time_s, outcome)
+}
+
+/// Writes depth_<L>/result.json, the last file of a depth: its presence marks it finished.
+fn write_result(
+    dir: &Path,
+    depth: usize,
+    wall_time_s: f64,
+    outcome: TrainOutcome,
+) -> Result<DepthResult> {
     let result = DepthResult {
         depth,
         wall_time_s,
@@ -274,11 +284,5 @@ fn train_conv_depth<B: Backend>(
     ));
     let norms = norm_paths(&tensors, depth, conv.base_channels).expect("a depth of the plan");
     write_json(&dir.join("norms.json"), &norms)?;
-    let result = DepthResult {
-        depth,
-        wall_time_s,
-        outcome,
-    };
-    write_json(&dir.join("result.json"), &result)?;
-    Ok(result)
+    write_result(dir, depth, wall_time_s, outcome)
 }
