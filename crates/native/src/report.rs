@@ -14,8 +14,10 @@ use std::fs;
 use std::path::Path;
 
 /// The sweep figures in the order the report shows them.
-const FIGURES: [&str; 7] = [
+const FIGURES: [&str; 9] = [
     "max-norm",
+    "layers-conv1",
+    "layers-conv2",
     "increments",
     "delta",
     "delta-k",
