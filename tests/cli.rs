@@ -49,6 +49,19 @@ fn sweep(dir: &Path, config: &str) -> Output {
     ])
 }
 
+/// Asserts that `native` failed with an error containing `expected`.
+fn refused(output: &Output, expected: &str) {
+    let stderr = text(&output.stderr);
+    assert!(
+        !output.status.success(),
+        "accepted; expected an error with {expected}"
+    );
+    assert!(
+        stderr.contains(expected),
+        "expected {expected} in: {stderr}"
+    );
+}
+
 fn read_analysis(run: &Path) -> serde_json::Value {
     serde_json::from_str(&fs::read_to_string(run.join("analysis.json")).unwrap()).unwrap()
 }
@@ -125,12 +138,7 @@ fn a_sweep_writes_every_file_and_resumes() {
 
     // Another sweep into the same directory is refused and changes nothing.
     let output = sweep(&dir, &TINY.replace("lr = 0.5", "lr = 0.4"));
-    assert!(!output.status.success());
-    assert!(
-        text(&output.stderr).contains("holds a different sweep"),
-        "{}",
-        text(&output.stderr)
-    );
+    refused(&output, "holds a different sweep");
     assert_eq!(
         fs::read(run.join("depth_2/weights.safetensors")).unwrap(),
         weights_2
@@ -180,21 +188,11 @@ fn bad_configs_are_refused_with_the_key_and_nothing_written() {
         ),
         ("n_samples = [".to_string(), "sweep.toml"),
     ] {
-        let output = sweep(&dir, &config);
-        let stderr = text(&output.stderr);
-        assert!(!output.status.success(), "accepted: {config}");
-        assert!(
-            stderr.contains(expected),
-            "expected {expected} in: {stderr}"
-        );
-        assert!(
-            !dir.join("run").exists(),
-            "wrote a run for a bad config: {stderr}"
-        );
+        refused(&sweep(&dir, &config), expected);
+        assert!(!dir.join("run").exists(), "wrote a run for: {config}");
     }
     let missing = native(&["sweep", "--config", "/nonexistent/sweep.toml", "--out", "x"]);
-    assert!(!missing.status.success());
-    assert!(text(&missing.stderr).contains("/nonexistent/sweep.toml"));
+    refused(&missing, "/nonexistent/sweep.toml");
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -344,42 +342,32 @@ fn analyze_names_what_is_wrong() {
     let dir = scratch("analyze-bad");
     let runs = seeded_runs(&dir, FOUR_DEPTHS, &[0, 1]);
     let run = &runs[0];
-    let analyze = |dirs: &[&Path]| {
+    let analyze = |dirs: &[&Path], expected: &str| {
         let mut args = vec!["analyze"];
         args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
-        let output = native(&args);
-        assert!(!output.status.success(), "accepted {dirs:?}");
-        text(&output.stderr)
+        refused(&native(&args), expected);
     };
-    let err = analyze(&[&dir]);
-    assert!(err.contains("is not a run directory"), "{err}");
+    analyze(&[&dir], "is not a run directory");
 
     let weights = run.join("depth_5/weights.safetensors");
     let good = fs::read(&weights).unwrap();
     fs::write(&weights, &good[..good.len() / 2]).unwrap();
-    let err = analyze(&[run]);
-    assert!(
-        err.contains("depth_5/weights.safetensors is malformed"),
-        "{err}"
-    );
+    analyze(&[run], "depth_5/weights.safetensors is malformed");
     // Weights of another depth or width in the file.
     fs::copy(run.join("depth_3/weights.safetensors"), &weights).unwrap();
-    let err = analyze(&[run]);
-    assert!(
-        err.contains("depth_5/weights.safetensors holds a network of depth 3"),
-        "{err}"
+    analyze(
+        &[run],
+        "depth_5/weights.safetensors holds a network of depth 3",
     );
     fs::write(&weights, &good).unwrap();
 
     let result = run.join("depth_8/result.json");
     fs::write(&result, "{ \"depth\": 8 ").unwrap();
-    let err = analyze(&[run]);
-    assert!(err.contains("depth_8/result.json is malformed"), "{err}");
+    analyze(&[run], "depth_8/result.json is malformed");
     fs::remove_file(&result).unwrap();
 
     fs::write(run.join("data.safetensors"), b"garbage").unwrap();
-    let err = analyze(&[run]);
-    assert!(err.contains("data.safetensors is malformed"), "{err}");
+    analyze(&[run], "data.safetensors is malformed");
 
     // Different sweeps cannot be pooled as seeds.
     let other_dir = dir.join("other");
@@ -389,8 +377,7 @@ fn analyze_names_what_is_wrong() {
         &FOUR_DEPTHS.replace("lr = 0.3", "lr = 0.2"),
         &[5],
     );
-    let err = analyze(&[&runs[1], &other[0]]);
-    assert!(err.contains("are not the same sweep"), "{err}");
+    analyze(&[&runs[1], &other[0]], "are not the same sweep");
     assert!(!runs[1].join("analysis.json").exists(), "nothing written");
     fs::remove_dir_all(&dir).unwrap();
 }
@@ -428,12 +415,7 @@ fn an_mnist_sweep_embeds_real_mnist() {
         "--data-dir",
         empty.to_str().unwrap(),
     ]);
-    assert!(!output.status.success());
-    assert!(
-        text(&output.stderr).contains("ossci-datasets"),
-        "{}",
-        text(&output.stderr)
-    );
+    refused(&output, "ossci-datasets");
     fs::remove_dir_all(&dir).unwrap();
 }
 
@@ -513,12 +495,6 @@ fn a_cifar_sweep_trains_the_conv_resnet_and_measures_its_layers() {
     // A corrupt batch file is named.
     fs::write(data.join("test_batch.bin"), [1u8; 100]).unwrap();
     fs::remove_dir_all(&run).unwrap();
-    let output = sweep(&dir, &config);
-    assert!(!output.status.success());
-    assert!(
-        text(&output.stderr).contains("test_batch.bin"),
-        "{}",
-        text(&output.stderr)
-    );
+    refused(&sweep(&dir, &config), "test_batch.bin");
     fs::remove_dir_all(&dir).unwrap();
 }

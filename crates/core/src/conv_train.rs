@@ -49,11 +49,13 @@ impl Images {
         self.labels.is_empty()
     }
 
-    /// The first n images.
-    pub fn take(mut self, n: usize) -> Self {
-        self.pixels.truncate(n * IMAGE_LEN);
-        self.labels.truncate(n);
-        self
+    /// The first n (at most all) of raw CIFAR images [_, 3, 32, 32] and labels, normalised.
+    pub fn first(pixels: &[u8], labels: &[u8], n: usize) -> Self {
+        let n = n.min(labels.len());
+        Self {
+            pixels: cifar::normalise(&pixels[..n * IMAGE_LEN]),
+            labels: labels[..n].to_vec(),
+        }
     }
 }
 

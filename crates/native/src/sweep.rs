@@ -20,7 +20,7 @@ use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use indicatif::{ProgressBar, ProgressStyle};
-use scaling_core::cifar::{self, Cifar10};
+use scaling_core::cifar::Cifar10;
 use scaling_core::config::{DataPlan, Plan, SweepConfig};
 use scaling_core::conv::{norm_paths, ConvResNetConfig};
 use scaling_core::conv_train::{train_conv, Images};
@@ -76,16 +76,9 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
         } => {
             let cifar =
                 Cifar10::load(&download::ensure_cifar10(dir)?).context("reading CIFAR-10")?;
-            let images = |pixels: &[u8], labels: Vec<u8>, n| {
-                Images {
-                    pixels: cifar::normalise(pixels),
-                    labels,
-                }
-                .take(n)
-            };
             Work::Conv {
-                train: images(&cifar.train_images, cifar.train_labels.clone(), *n_train),
-                test: images(&cifar.test_images, cifar.test_labels.clone(), *n_test),
+                train: Images::first(&cifar.train_images, &cifar.train_labels, *n_train),
+                test: Images::first(&cifar.test_images, &cifar.test_labels, *n_test),
             }
         }
     };
