@@ -135,52 +135,154 @@ pub fn record(
     }
 }
 
-/// Trains `model` on `data`. `observe(step, loss)` is called after every update, with the
-/// training loss when it was measured (every `log_every` updates and at the end).
-pub fn train<B: Backend>(
-    mut model: ResNet<B>,
+/// One implementation of the SGD step of the fully connected ResNet on a data set: burn
+/// tensors on any backend ([`BurnStepper`]), or a fused CPU step.
+pub trait Stepper {
+    /// One update w ← w − η v on the batch (x, y), each [n, d] row-major.
+    fn update(&mut self, x: &[f32], y: &[f32]);
+    /// The loss on the whole training set.
+    fn train_loss(&mut self) -> f64;
+    /// The loss on the whole test set.
+    fn test_loss(&mut self) -> f64;
+}
+
+/// The schedule of a training, whatever computes its steps: the batch order, the step
+/// count and the loss history, with the stopping rule of [`record`]. A driver alternates
+/// [`Session::due`]/[`Session::record`] and [`Session::next_batch`]/update, as [`train`] does;
+/// the browser does the same in chunks, with its losses read asynchronously.
+pub struct Session {
+    config: TrainConfig,
+    batches: Batches,
+    history: Vec<LossPoint>,
+    step: usize,
+}
+
+impl Session {
+    pub fn new(data: &Dataset, config: &TrainConfig) -> Self {
+        Self {
+            config: config.clone(),
+            batches: Batches::new(data.n_train(), config.batch_size, config.seed),
+            history: Vec::new(),
+            step: 0,
+        }
+    }
+
+    /// Updates done so far.
+    pub fn step(&self) -> usize {
+        self.step
+    }
+
+    /// Whether the training loss is to be measured (and recorded) before the next update:
+    /// every `log_every` updates and after the last.
+    pub fn due(&self) -> bool {
+        self.step % self.config.log_every == 0 || self.step == self.config.max_steps
+    }
+
+    /// Records the training loss measured now; `Some` when the training is over.
+    pub fn record(&mut self, loss: f64) -> Option<StopReason> {
+        let c = &self.config;
+        record(&mut self.history, self.step, loss, c.epsilon, c.max_steps)
+    }
+
+    /// The rows of the next update, (x, y) each [B, d], counting the update.
+    pub fn next_batch(&mut self, data: &Dataset) -> (Vec<f32>, Vec<f32>) {
+        self.step += 1;
+        self.batches
+            .next_batch(&data.x_train, &data.y_train, data.width)
+    }
+
+    /// The losses recorded so far.
+    pub fn history(&self) -> &[LossPoint] {
+        &self.history
+    }
+
+    /// The outcome of a training that stopped for `stop_reason`.
+    pub fn finish(self, stop_reason: StopReason, test_loss: f64) -> TrainOutcome {
+        TrainOutcome {
+            steps: self.step,
+            stop_reason,
+            final_train_loss: self.history.last().and_then(|p| p.train_loss),
+            final_test_loss: finite(test_loss),
+            final_test_accuracy: None,
+            history: self.history,
+        }
+    }
+}
+
+/// Trains with `stepper` on `data` until ε or Tmax. `observe(step, loss)` is called after
+/// every update, with the training loss when it was measured.
+pub fn train(
+    stepper: &mut impl Stepper,
     data: &Dataset,
     config: &TrainConfig,
-    device: &B::Device,
     mut observe: impl FnMut(usize, Option<f64>),
-) -> (ResNet<B>, TrainOutcome) {
-    let d = data.width;
-    let x_train = matrix::<B>(data.x_train.clone(), d, device);
-    let y_train = matrix::<B>(data.y_train.clone(), d, device);
-    let mut batches = Batches::new(data.n_train(), config.batch_size, config.seed);
-    let mut sgd = Sgd::new(config);
-    let mut history = Vec::new();
-    let mut step = 0;
+) -> TrainOutcome {
+    let mut session = Session::new(data, config);
     let stop_reason = loop {
-        if step % config.log_every == 0 || step == config.max_steps {
-            let loss = evaluate(&model, x_train.clone(), y_train.clone());
-            observe(step, Some(loss));
-            if let Some(reason) = record(&mut history, step, loss, config.epsilon, config.max_steps)
-            {
+        if session.due() {
+            let loss = stepper.train_loss();
+            observe(session.step(), Some(loss));
+            if let Some(reason) = session.record(loss) {
                 break reason;
             }
         }
-        let (x, y) = batches.next_batch(&data.x_train, &data.y_train, d);
-        let (_, grads) = model.loss_and_gradients(matrix(x, d, device), matrix(y, d, device));
-        model = sgd.step(model, grads);
-        step += 1;
-        observe(step, None);
+        let (x, y) = session.next_batch(data);
+        stepper.update(&x, &y);
+        observe(session.step(), None);
     };
-    let final_test_loss = finite(evaluate(
-        &model,
-        matrix(data.x_test.clone(), d, device),
-        matrix(data.y_test.clone(), d, device),
-    ));
-    let final_train_loss = history.last().and_then(|p| p.train_loss);
-    let outcome = TrainOutcome {
-        steps: step,
-        stop_reason,
-        final_train_loss,
-        final_test_loss,
-        final_test_accuracy: None,
-        history,
-    };
-    (model, outcome)
+    let test_loss = stepper.test_loss();
+    session.finish(stop_reason, test_loss)
+}
+
+/// The step of [`ResNet::loss_and_gradients`] and [`Sgd`] on a burn backend, with the data
+/// set on the device.
+pub struct BurnStepper<B: Backend> {
+    pub model: ResNet<B>,
+    sgd: Sgd<B>,
+    train: (Tensor<B, 2>, Tensor<B, 2>),
+    test: (Tensor<B, 2>, Tensor<B, 2>),
+}
+
+impl<B: Backend> BurnStepper<B> {
+    pub fn new(model: ResNet<B>, data: &Dataset, config: &TrainConfig) -> Self {
+        let device = model.a.val().device();
+        let d = data.width;
+        let on_device = |v: &[f32]| matrix::<B>(v.to_vec(), d, &device);
+        Self {
+            model,
+            sgd: Sgd::new(config),
+            train: (on_device(&data.x_train), on_device(&data.y_train)),
+            test: (on_device(&data.x_test), on_device(&data.y_test)),
+        }
+    }
+
+    /// The training loss as a [1] tensor, not read back (the browser reads it asynchronously).
+    pub fn train_loss_tensor(&self) -> Tensor<B, 1> {
+        let (x, y) = self.train.clone();
+        mse(self.model.forward(x), y)
+    }
+}
+
+impl<B: Backend> Stepper for BurnStepper<B> {
+    fn update(&mut self, x: &[f32], y: &[f32]) {
+        let device = self.model.a.val().device();
+        let d = self.model.width();
+        let (_, grads) = self.model.loss_and_gradients(
+            matrix(x.to_vec(), d, &device),
+            matrix(y.to_vec(), d, &device),
+        );
+        self.model = self.sgd.step(self.model.clone(), grads);
+    }
+
+    fn train_loss(&mut self) -> f64 {
+        let (x, y) = self.train.clone();
+        evaluate(&self.model, x, y)
+    }
+
+    fn test_loss(&mut self) -> f64 {
+        let (x, y) = self.test.clone();
+        evaluate(&self.model, x, y)
+    }
 }
 
 #[cfg(test)]
@@ -250,7 +352,8 @@ mod tests {
         ] {
             let model = ResNetConfig::new(4, 8, Activation::Tanh, mode).init::<B>(&device);
             let config = TrainConfig::new(20, 0.5, 0.0, 300).with_log_every(50);
-            let (_, outcome) = train(model, &data, &config, &device, |_, _| {});
+            let mut stepper = BurnStepper::new(model, &data, &config);
+            let outcome = train(&mut stepper, &data, &config, |_, _| {});
             assert_eq!(outcome.stop_reason, StopReason::MaxSteps);
             assert_eq!(outcome.steps, 300);
             let losses: Vec<f64> = outcome
@@ -274,7 +377,8 @@ mod tests {
                 epsilon: losses[2] * 1.0001,
                 ..config
             };
-            let (_, outcome) = train(model, &data, &config, &device, |_, _| {});
+            let mut stepper = BurnStepper::new(model, &data, &config);
+            let outcome = train(&mut stepper, &data, &config, |_, _| {});
             assert_eq!(outcome.stop_reason, StopReason::Converged);
             assert!(
                 outcome.steps <= 100,
@@ -293,7 +397,8 @@ mod tests {
             .with_initial_sd(5.0)
             .init::<B>(&device);
         let config = TrainConfig::new(10, 1e6, 0.0, 500).with_log_every(5);
-        let (_, outcome) = train(model, &data, &config, &device, |_, _| {});
+        let mut stepper = BurnStepper::new(model, &data, &config);
+        let outcome = train(&mut stepper, &data, &config, |_, _| {});
         assert_eq!(outcome.stop_reason, StopReason::Diverged);
         assert!(outcome.steps < 500);
         assert_eq!(outcome.final_train_loss, None);

@@ -26,7 +26,7 @@ use scaling_core::conv::{norm_paths, ConvResNetConfig};
 use scaling_core::conv_train::{train_conv, Images};
 use scaling_core::data::Dataset;
 use scaling_core::results::{DepthResult, DepthSummary, Summary, TrainOutcome};
-use scaling_core::train::train;
+use scaling_core::train::{train, BurnStepper};
 use scaling_core::weights::{encode, TensorMap};
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -183,14 +183,15 @@ fn train_depth<B: Backend>(
 
     let bar = progress(depth, plan.train.max_steps);
     let start = Instant::now();
-    let (model, outcome) = train(model, data, &plan.train, device, |step, loss| {
+    let mut stepper = BurnStepper::new(model, data, &plan.train);
+    let outcome = train(&mut stepper, data, &plan.train, |step, loss| {
         show(&bar, step, loss)
     });
     let wall_time_s = start.elapsed().as_secs_f64();
     finish(&bar, &outcome);
     write_atomic(
         &dir.join("weights.safetensors"),
-        &model.to_weights().to_safetensors(),
+        &stepper.model.to_weights().to_safetensors(),
     )?;
     write_result(dir, depth, wall_time_s, outcome)
 }
