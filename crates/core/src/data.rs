@@ -2,6 +2,7 @@
 //! shuffle each epoch.
 
 use crate::init;
+use crate::weights::{decode, encode, take, TensorFileError, TensorMap};
 use rand::{seq::SliceRandom, Rng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -24,6 +25,44 @@ impl Dataset {
 
     pub fn n_test(&self) -> usize {
         self.x_test.len() / self.width
+    }
+
+    /// The data set as a safetensors file: x_train, y_train [n, d], x_test, y_test [m, d].
+    pub fn to_safetensors(&self) -> Vec<u8> {
+        let d = self.width;
+        let mut map = TensorMap::new();
+        for (name, values) in [
+            ("x_train", &self.x_train),
+            ("y_train", &self.y_train),
+            ("x_test", &self.x_test),
+            ("y_test", &self.y_test),
+        ] {
+            map.insert(name.into(), (vec![values.len() / d, d], values.clone()));
+        }
+        encode(&map)
+    }
+
+    /// Reads a file written by [`Dataset::to_safetensors`], checking every shape.
+    pub fn from_safetensors(bytes: &[u8]) -> Result<Self, TensorFileError> {
+        let mut map = decode(bytes)?;
+        let dims = |map: &TensorMap, name: &str| match map.get(name) {
+            Some((shape, _)) if shape.len() == 2 => Ok([shape[0], shape[1]]),
+            Some((shape, _)) => Err(TensorFileError::Mismatch {
+                name: name.into(),
+                found: format!("{shape:?}"),
+                expected: "[n, d]".into(),
+            }),
+            None => Err(TensorFileError::Missing(name.into())),
+        };
+        let [n, width] = dims(&map, "x_train")?;
+        let [m, _] = dims(&map, "x_test")?;
+        Ok(Self {
+            width,
+            x_train: take(&mut map, "x_train", &[n, width])?,
+            y_train: take(&mut map, "y_train", &[n, width])?,
+            x_test: take(&mut map, "x_test", &[m, width])?,
+            y_test: take(&mut map, "y_test", &[m, width])?,
+        })
     }
 }
 
@@ -184,5 +223,28 @@ mod tests {
         assert_eq!(seen.len(), 9, "three batches of an epoch are disjoint");
         let first = Batches::new(10, 3, 0).next_indices().to_vec();
         assert_eq!(first, Batches::new(10, 3, 0).next_indices());
+    }
+
+    #[test]
+    fn a_data_set_file_round_trips_and_bad_shapes_are_named() {
+        let data = SyntheticConfig {
+            width: 3,
+            n_train: 7,
+            n_test: 2,
+            noise: 0.1,
+            seed: 4,
+        }
+        .generate();
+        assert_eq!(
+            Dataset::from_safetensors(&data.to_safetensors()).unwrap(),
+            data
+        );
+        let mut map = decode(&data.to_safetensors()).unwrap();
+        map.get_mut("y_test").unwrap().0 = vec![3, 2];
+        let err = Dataset::from_safetensors(&encode(&map)).unwrap_err();
+        assert!(err.to_string().contains("y_test"), "{err}");
+        map.remove("x_train");
+        let err = Dataset::from_safetensors(&encode(&map)).unwrap_err();
+        assert!(err.to_string().contains("x_train"), "{err}");
     }
 }

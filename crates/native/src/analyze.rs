@@ -18,12 +18,13 @@ use scaling_core::analysis::{
     Trained,
 };
 use scaling_core::config::{Plan, SweepConfig};
+use scaling_core::data::Dataset;
 use scaling_core::figures::{network_figures, norm_figure, sweep_figures};
 use scaling_core::model::HiddenNorms;
 use scaling_core::plots::{draw, Figure};
 use scaling_core::results::DepthResult;
 use scaling_core::train::{evaluate, matrix};
-use scaling_core::weights::{decode, take, Weights};
+use scaling_core::weights::Weights;
 use scaling_core::ResNet;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -164,15 +165,15 @@ fn read_run(dir: &Path) -> Result<Run> {
 fn read_training_data(dir: &Path, width: usize) -> Result<(Vec<f32>, Vec<f32>)> {
     let path = dir.join("data.safetensors");
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
-    let mut map = decode(&bytes).with_context(|| format!("{} is malformed", path.display()))?;
-    let n = map
-        .get("x_train")
-        .map(|(shape, _)| shape[0])
-        .with_context(|| format!("{} has no x_train", path.display()))?;
-    let x = take(&mut map, "x_train", &[n, width]);
-    let y = take(&mut map, "y_train", &[n, width]);
-    let named = |e| anyhow::Error::new(e).context(format!("{} is malformed", path.display()));
-    Ok((x.map_err(named)?, y.map_err(named)?))
+    let data = Dataset::from_safetensors(&bytes)
+        .with_context(|| format!("{} is malformed", path.display()))?;
+    ensure!(
+        data.width == width,
+        "{} is malformed: its data has width {}, the sweep {width}",
+        path.display(),
+        data.width
+    );
+    Ok((data.x_train, data.y_train))
 }
 
 /// Analyses the run directories and writes `analysis.json` and the figures.

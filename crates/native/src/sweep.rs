@@ -27,7 +27,7 @@ use scaling_core::conv_train::{train_conv, Images};
 use scaling_core::data::Dataset;
 use scaling_core::results::{DepthResult, DepthSummary, Summary, TrainOutcome};
 use scaling_core::train::{train, BurnStepper};
-use scaling_core::weights::{encode, TensorMap};
+use scaling_core::weights::encode;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -85,7 +85,7 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
     if let Work::Dense(data) = &work {
         let data_path = out.join("data.safetensors");
         if !data_path.exists() {
-            write_atomic(&data_path, &data_file(data))?;
+            write_atomic(&data_path, &data.to_safetensors())?;
         }
     }
     backend::run(
@@ -104,21 +104,6 @@ enum Work {
     Dense(Dataset),
     /// The convolutional ResNet on images.
     Conv { train: Images, test: Images },
-}
-
-/// The data set as tensors x_train, y_train, x_test, y_test, each [n, d].
-fn data_file(data: &Dataset) -> Vec<u8> {
-    let d = data.width;
-    let mut map = TensorMap::new();
-    for (name, values) in [
-        ("x_train", &data.x_train),
-        ("y_train", &data.y_train),
-        ("x_test", &data.x_test),
-        ("y_test", &data.y_test),
-    ] {
-        map.insert(name.into(), (vec![values.len() / d, d], values.clone()));
-    }
-    encode(&map)
 }
 
 struct SweepJob {
