@@ -178,14 +178,29 @@ impl<B: Backend> ResNet<B> {
                 .to_vec::<f32>()
                 .expect("float weights")
         };
+        self.weights_from(
+            read(self.a.val().into_data()),
+            read(self.b.val().into_data()),
+            self.delta.as_ref().map(|d| read(d.val().into_data())),
+        )
+    }
+
+    /// The weights from the values of A, b and the trained δ read from this network (by
+    /// [`ResNet::to_weights`], or asynchronously in the browser); a fixed δ is L^−β.
+    pub fn weights_from(
+        &self,
+        a: Vec<f32>,
+        b: Vec<f32>,
+        trained_delta: Option<Vec<f32>>,
+    ) -> Weights {
         Weights {
             depth: self.depth(),
             width: self.width(),
-            a: read(self.a.val().into_data()),
-            b: read(self.b.val().into_data()),
+            a,
+            b,
             delta: match self.delta_mode {
                 DeltaMode::Fixed { beta } => Some(vec![(self.depth() as f64).powf(-beta) as f32]),
-                _ => self.delta.as_ref().map(|d| read(d.val().into_data())),
+                _ => trained_delta,
             },
         }
     }

@@ -8,7 +8,7 @@ use crate::model::{host_tensor, mse, ResNet};
 use crate::results::{finite, LossPoint, StopReason, TrainOutcome};
 use burn::config::Config;
 use burn::module::Param;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, ElementConversion, Tensor};
 
 #[derive(Config, Debug)]
 pub struct TrainConfig {
@@ -107,7 +107,6 @@ pub fn matrix<B: Backend>(values: Vec<f32>, width: usize, device: &B::Device) ->
 
 /// The loss of `model` on all rows of (x, y).
 pub fn evaluate<B: Backend>(model: &ResNet<B>, x: Tensor<B, 2>, y: Tensor<B, 2>) -> f64 {
-    use burn::tensor::ElementConversion;
     mse(model.forward(x), y).into_scalar().elem()
 }
 
@@ -196,15 +195,15 @@ impl Session {
         &self.history
     }
 
-    /// The outcome of a training that stopped for `stop_reason`.
-    pub fn finish(self, stop_reason: StopReason, test_loss: f64) -> TrainOutcome {
+    /// The outcome of the training so far, as if it stopped now for `stop_reason`.
+    pub fn outcome(&self, stop_reason: StopReason, test_loss: f64) -> TrainOutcome {
         TrainOutcome {
             steps: self.step,
             stop_reason,
             final_train_loss: self.history.last().and_then(|p| p.train_loss),
             final_test_loss: finite(test_loss),
             final_test_accuracy: None,
-            history: self.history,
+            history: self.history.clone(),
         }
     }
 }
@@ -231,7 +230,7 @@ pub fn train(
         observe(session.step(), None);
     };
     let test_loss = stepper.test_loss();
-    session.finish(stop_reason, test_loss)
+    session.outcome(stop_reason, test_loss)
 }
 
 /// The step of [`ResNet::loss_and_gradients`] and [`Sgd`] on a burn backend, with the data
@@ -261,6 +260,12 @@ impl<B: Backend> BurnStepper<B> {
         let (x, y) = self.train.clone();
         mse(self.model.forward(x), y)
     }
+
+    /// The test loss as a [1] tensor, not read back.
+    pub fn test_loss_tensor(&self) -> Tensor<B, 1> {
+        let (x, y) = self.test.clone();
+        mse(self.model.forward(x), y)
+    }
 }
 
 impl<B: Backend> Stepper for BurnStepper<B> {
@@ -275,13 +280,11 @@ impl<B: Backend> Stepper for BurnStepper<B> {
     }
 
     fn train_loss(&mut self) -> f64 {
-        let (x, y) = self.train.clone();
-        evaluate(&self.model, x, y)
+        self.train_loss_tensor().into_scalar().elem()
     }
 
     fn test_loss(&mut self) -> f64 {
-        let (x, y) = self.test.clone();
-        evaluate(&self.model, x, y)
+        self.test_loss_tensor().into_scalar().elem()
     }
 }
 

@@ -12,10 +12,11 @@ mod files;
 mod report;
 mod sweep;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use backend::BackendChoice;
 use clap::{Parser, Subcommand};
 use scaling_core::config::SweepConfig;
+use scaling_core::mnist::MnistConfig;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -61,6 +62,23 @@ enum Command {
     },
     /// Measure SGD steps per second; prints one JSON line.
     Bench(bench::BenchArgs),
+    /// Write the browser app's MNIST asset: the first images of real MNIST, embedded in R^25
+    /// as in a sweep, as one safetensors file (x_train, y_train, x_test, y_test).
+    MnistAsset {
+        /// Where the MNIST IDX files are, or are downloaded to.
+        #[arg(long, default_value = "data/mnist")]
+        data_dir: PathBuf,
+        /// The asset to write.
+        #[arg(long, default_value = "web/assets/mnist-25.safetensors")]
+        out: PathBuf,
+        #[arg(long, default_value_t = 10_000)]
+        n_train: usize,
+        #[arg(long, default_value_t = 2_000)]
+        n_test: usize,
+        /// Seed of the embedding's convolutions.
+        #[arg(long, default_value_t = 0)]
+        seed: u64,
+    },
 }
 
 /// A caching allocator: a training step allocates and frees many large buffers, which the
@@ -118,6 +136,33 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Analyze(args) => analyze::run(&args, cli.backend).map(|_| ()),
         Command::Report { dir } => report::run(&dir, cli.backend),
+        Command::MnistAsset {
+            data_dir,
+            out,
+            n_train,
+            n_test,
+            seed,
+        } => {
+            download::ensure_mnist(&data_dir)?;
+            let data = MnistConfig {
+                dir: data_dir,
+                n_train,
+                n_test,
+                seed,
+            }
+            .load()
+            .context("reading MNIST")?;
+            if let Some(parent) = out.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("creating {}", parent.display()))?;
+            }
+            files::write_atomic(&out, &data.to_safetensors())?;
+            eprintln!(
+                "wrote {} ({n_train} + {n_test} embedded MNIST images)",
+                out.display()
+            );
+            Ok(())
+        }
         Command::Bench(args) => {
             println!("{}", backend::run(cli.backend, bench::BenchJob(args))?);
             Ok(())

@@ -1,0 +1,442 @@
+//! The page: the settings form, Start / Pause / Reset, the live figures, the verdict and a
+//! table of depths. Training runs in short chunks on the page's event loop and yields to the
+//! browser between them, so the page stays responsive.
+
+use crate::browser::{self, now, sleep};
+use crate::run::{analyse, DepthRun};
+use crate::settings::{Kind, Settings, FIELDS};
+use crate::view::{figures, DepthView, Snapshot};
+use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
+use burn::backend::{NdArray, Wgpu};
+use burn::tensor::backend::Backend;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+use scaling_core::config::{DataPlan, Plan};
+use scaling_core::data::Dataset;
+use std::cell::{Cell, RefCell};
+
+/// The MNIST embedding shipped with the page (`native mnist-asset` writes it).
+pub const MNIST_ASSET: &str = "mnist-25.safetensors";
+
+/// Where the networks train.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Engine {
+    Gpu(WgpuDevice),
+    /// burn's ndarray backend compiled to wasm, with the reason WebGPU is not used.
+    Cpu(String),
+}
+
+/// Finds WebGPU and initialises burn's wgpu device on it, or falls back to the CPU.
+pub async fn engine() -> Engine {
+    match browser::webgpu_adapter().await {
+        Ok(()) => {
+            let device = WgpuDevice::default();
+            init_setup_async::<AutoGraphicsApi>(&device, Default::default()).await;
+            Engine::Gpu(device)
+        }
+        Err(why) => Engine::Cpu(why),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Status {
+    Idle,
+    Loading,
+    Running,
+    Paused,
+    Finished,
+}
+
+thread_local! {
+    /// Pause flag and generation of the training task (Reset starts a new generation, which
+    /// ends the old task at its next chunk).
+    static PAUSED: Cell<bool> = const { Cell::new(false) };
+    static GENERATION: Cell<u32> = const { Cell::new(0) };
+    static MNIST: RefCell<Option<Dataset>> = const { RefCell::new(None) };
+}
+
+fn generation() -> u32 {
+    GENERATION.with(Cell::get)
+}
+
+/// The plan's data set: generated, or the first rows of the MNIST asset.
+pub async fn load_data(plan: &Plan) -> Result<(Dataset, String), String> {
+    match &plan.data {
+        DataPlan::Synthetic(c) => Ok((
+            c.generate(),
+            format!(
+                "synthetic data: {} training and {} test samples of width {}",
+                c.n_train, c.n_test, c.width
+            ),
+        )),
+        DataPlan::Mnist(c) => {
+            if MNIST.with(|m| m.borrow().is_none()) {
+                let bytes = browser::fetch_bytes(MNIST_ASSET).await?;
+                let data = Dataset::from_safetensors(&bytes)
+                    .map_err(|e| format!("{MNIST_ASSET} is malformed: {e}"))?;
+                MNIST.with(|m| *m.borrow_mut() = Some(data));
+            }
+            let asset = MNIST.with(|m| m.borrow().clone()).expect("loaded above");
+            let (n, m) = (asset.n_train(), asset.n_test());
+            if c.n_train > n || c.n_test > m {
+                return Err(format!(
+                    "the page's MNIST asset has {n} training and {m} test images; \
+                     asked for {} and {}",
+                    c.n_train, c.n_test
+                ));
+            }
+            let d = asset.width;
+            let note = format!(
+                "MNIST: the first {} of the asset's {n} training images and {} of its {m} test \
+                 images of real MNIST, embedded in R^25 as in core",
+                c.n_train, c.n_test
+            );
+            Ok((
+                Dataset {
+                    width: d,
+                    x_train: asset.x_train[..c.n_train * d].to_vec(),
+                    y_train: asset.y_train[..c.n_train * d].to_vec(),
+                    x_test: asset.x_test[..c.n_test * d].to_vec(),
+                    y_test: asset.y_test[..c.n_test * d].to_vec(),
+                },
+                note,
+            ))
+        }
+        DataPlan::Cifar10 { .. } => Err("CIFAR-10 is not trained in the browser".into()),
+    }
+}
+
+/// The signals the training task writes.
+#[derive(Clone, Copy)]
+struct Outputs {
+    status: RwSignal<Status>,
+    snapshot: RwSignal<Snapshot>,
+    note: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+}
+
+/// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
+/// (weights, losses, analysis) at most twice a second, until all have stopped or Reset.
+async fn drive<B: Backend>(plan: Plan, data: Dataset, device: B::Device, out: Outputs) {
+    let mine = generation();
+    let mut runs: Vec<DepthRun<B>> = plan
+        .depths
+        .iter()
+        .map(|&l| DepthRun::new(&plan, &data, l, &device))
+        .collect();
+    let mut shown = f64::NEG_INFINITY;
+    loop {
+        while PAUSED.with(Cell::get) && generation() == mine {
+            sleep(100).await;
+        }
+        if generation() != mine {
+            return;
+        }
+        let mut active = false;
+        for run in runs.iter_mut().filter(|r| r.stop.is_none()) {
+            run.advance(&data, now).await;
+            active = true;
+            sleep(0).await;
+            if generation() != mine {
+                return;
+            }
+        }
+        if !active || now() - shown > 0.5 {
+            let snapshot = snapshot(&plan, &runs).await;
+            if generation() != mine {
+                return;
+            }
+            out.snapshot.set(snapshot);
+            shown = now();
+        }
+        if !active {
+            out.status.set(Status::Finished);
+            return;
+        }
+    }
+}
+
+/// The page's view of the runs, with core's analysis of their current weights.
+async fn snapshot<B: Backend>(plan: &Plan, runs: &[DepthRun<B>]) -> Snapshot {
+    let mut depths = Vec::with_capacity(runs.len());
+    for run in runs {
+        depths.push(DepthView {
+            depth: run.depth,
+            steps: run.steps(),
+            losses: run.losses(),
+            stop: run.stop,
+            test_loss: run.test_loss,
+            weights: run.weights().await,
+        });
+    }
+    let nets = runs
+        .iter()
+        .zip(&depths)
+        .map(|(r, v)| (r.result(), v.weights.clone()))
+        .collect();
+    let seconds: f64 = runs.iter().map(|r| r.seconds).sum();
+    let steps: usize = runs.iter().map(|r| r.steps()).sum();
+    Snapshot {
+        depths,
+        analysis: Some(analyse(plan, nets)),
+        steps_per_sec: if seconds > 0.0 {
+            steps as f64 / seconds
+        } else {
+            0.0
+        },
+        epsilon: plan.train.epsilon,
+    }
+}
+
+/// Draws the figures on their canvases (`plot-<name>`).
+fn draw_all(s: &Snapshot) {
+    for (name, figure) in figures(s) {
+        if let Some(backend) = CanvasBackend::new(&format!("plot-{name}")) {
+            let area = backend.into_drawing_area();
+            let _ = area.fill(&WHITE);
+            let _ = scaling_core::plots::draw(&figure, &area);
+            let _ = area.present();
+        }
+    }
+}
+
+const PLOTS: [(&str, &str); 4] = [
+    ("loss", "training loss against steps, every depth"),
+    ("norms", "‖A_k‖ against k/L, every depth"),
+    ("max-norm", "max_k ‖A_k‖ against L, with the fitted β"),
+    ("increments", "rescaled increments against L"),
+];
+
+#[component]
+pub fn App() -> impl IntoView {
+    let settings = RwSignal::new(Settings::from_query(&browser::query()));
+    let out = Outputs {
+        status: RwSignal::new(Status::Idle),
+        snapshot: RwSignal::new(Snapshot::default()),
+        note: RwSignal::new(String::new()),
+        error: RwSignal::new(None),
+    };
+    let engine: RwSignal<Option<Engine>> = RwSignal::new(None);
+    spawn_local(async move { engine.set(Some(self::engine().await)) });
+
+    let field_error = Memo::new(move |_| settings.with(|s| s.plan().err()));
+    Effect::new(move |_| settings.with(|s| browser::set_query(&s.to_query())));
+    Effect::new(move |_| out.snapshot.with(draw_all));
+
+    let editable = move || matches!(out.status.get(), Status::Idle | Status::Finished);
+    let start = move |_| match out.status.get_untracked() {
+        Status::Paused => {
+            PAUSED.with(|p| p.set(false));
+            out.status.set(Status::Running);
+        }
+        Status::Idle | Status::Finished => {
+            let (Ok(plan), Some(engine)) = (
+                settings.with_untracked(Settings::plan),
+                engine.get_untracked(),
+            ) else {
+                return;
+            };
+            PAUSED.with(|p| p.set(false));
+            GENERATION.with(|g| g.set(g.get() + 1));
+            out.error.set(None);
+            out.status.set(Status::Loading);
+            spawn_local(async move {
+                let (data, note) = match load_data(&plan).await {
+                    Ok(loaded) => loaded,
+                    Err(e) => {
+                        out.error.set(Some(e));
+                        out.status.set(Status::Idle);
+                        return;
+                    }
+                };
+                out.note.set(note);
+                out.status.set(Status::Running);
+                match engine {
+                    Engine::Gpu(device) => drive::<Wgpu>(plan, data, device, out).await,
+                    Engine::Cpu(_) => drive::<NdArray>(plan, data, Default::default(), out).await,
+                }
+            });
+        }
+        Status::Loading | Status::Running => {}
+    };
+    let pause = move |_| {
+        if out.status.get_untracked() == Status::Running {
+            PAUSED.with(|p| p.set(true));
+            out.status.set(Status::Paused);
+        }
+    };
+    let reset = move |_| {
+        GENERATION.with(|g| g.set(g.get() + 1));
+        PAUSED.with(|p| p.set(false));
+        out.status.set(Status::Idle);
+        out.snapshot.set(Snapshot::default());
+        out.note.set(String::new());
+    };
+
+    let form = FIELDS
+        .iter()
+        .map(|f| {
+            let key = f.key;
+            let on_change = move |ev: leptos::ev::Event| {
+                let value = event_target_value(&ev);
+                settings.update(|s| s.set(key, &value));
+            };
+            let input = match f.kind {
+                Kind::Choice(names) => view! {
+                    <select id=format!("field-{key}") on:change=on_change disabled=move || !editable()>
+                        {names
+                            .iter()
+                            .map(|&n| {
+                                view! {
+                                    <option value=n selected=move || settings.with(|s| s.get(key) == n)>
+                                        {n}
+                                    </option>
+                                }
+                            })
+                            .collect_view()}
+                    </select>
+                }
+                .into_any(),
+                _ => view! {
+                    <input
+                        id=format!("field-{key}")
+                        prop:value=move || settings.with(|s| s.get(key).to_string())
+                        on:change=on_change
+                        disabled=move || !editable() || !settings.with(|s| s.applies(key))
+                    />
+                }
+                .into_any(),
+            };
+            let error = move || {
+                field_error
+                    .get()
+                    .filter(|e| e.key == key)
+                    .map(|e| view! { <span class="error">{e.message}</span> })
+            };
+            view! {
+                <label class="field">
+                    <span class="name">{f.label}</span>
+                    {input}
+                    {error}
+                </label>
+            }
+        })
+        .collect_view();
+
+    let engine_line = move || match engine.get() {
+        None => "Looking for WebGPU…".to_string(),
+        Some(Engine::Gpu(_)) => "Training on the GPU through WebGPU (burn-wgpu).".to_string(),
+        Some(Engine::Cpu(why)) => format!(
+            "No WebGPU here ({why}): training on the CPU instead (burn-ndarray compiled to \
+             wasm), which is much slower."
+        ),
+    };
+    let status_line = move || {
+        let s = out.snapshot.get();
+        let state = match out.status.get() {
+            Status::Idle => "idle",
+            Status::Loading => "loading data",
+            Status::Running => "training",
+            Status::Paused => "paused",
+            Status::Finished => "finished",
+        };
+        format!("{state} · {:.1} updates/s", s.steps_per_sec)
+    };
+    let verdict = move || {
+        out.snapshot.with(|s| {
+            s.analysis.as_ref().map(|a| {
+                let done = s.depths.iter().filter(|d| d.stop.is_some()).count();
+                // The explanation names the regime and gives β and q with their intervals.
+                format!(
+                    "{} [{done} of {} depths finished]",
+                    a.verdict.explanation,
+                    s.depths.len()
+                )
+            })
+        })
+    };
+    let rows = move || {
+        out.snapshot.with(|s| {
+            s.depths
+                .iter()
+                .enumerate()
+                .map(|(i, d)| {
+                    let loss = d.last_loss();
+                    let state = match d.stop {
+                        None => "training".to_string(),
+                        Some(r) => format!("{r:?}").to_lowercase(),
+                    };
+                    let save = move |_| {
+                        out.snapshot.with_untracked(|s| {
+                            if let Some(d) = s.depths.get(i) {
+                                browser::download_bytes(
+                                    &format!("weights_L{}.safetensors", d.depth),
+                                    &d.weights.to_safetensors(),
+                                );
+                            }
+                        })
+                    };
+                    view! {
+                        <tr class="depth" data-depth=d.depth data-loss=loss.map(|l| l.to_string())>
+                            <td>{d.depth}</td>
+                            <td>{d.steps}</td>
+                            <td>{loss.map_or("–".into(), |l| format!("{l:.3e}"))}</td>
+                            <td>{d.test_loss.map_or("–".into(), |l| format!("{l:.3e}"))}</td>
+                            <td>{state}</td>
+                            <td><button on:click=save>"weights (safetensors)"</button></td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let plots = PLOTS
+        .iter()
+        .map(|&(name, caption)| {
+            let id = format!("plot-{name}");
+            let save =
+                move |_| browser::download_canvas(&format!("plot-{name}"), &format!("{name}.png"));
+            view! {
+                <figure>
+                    <canvas id=id width="560" height="360"></canvas>
+                    <figcaption>{caption} " " <button on:click=save>"PNG"</button></figcaption>
+                </figure>
+            }
+        })
+        .collect_view();
+
+    view! {
+        <header>
+            <h1>"Depth scaling of trained ResNets, live"</h1>
+            <p>
+                "Trains h" <sub>"k+1"</sub> " = h" <sub>"k"</sub> " + δ" <sub>"k"</sub>
+                " σ(A" <sub>"k"</sub> " h" <sub>"k"</sub> " + b" <sub>"k"</sub>
+                ") at several depths L side by side and fits how the trained weights scale with L \
+                 (Cohen, Cont, Rossier, Xu, ICML 2021). The settings live in the URL: share it to \
+                 share the view."
+            </p>
+            <p id="engine">{engine_line}</p>
+        </header>
+        <form class="settings" on:submit=|ev| ev.prevent_default()>{form}</form>
+        <div class="controls">
+            <button id="start" on:click=start disabled=move || engine.get().is_none() || field_error.get().is_some()>
+                "Start"
+            </button>
+            <button id="pause" on:click=pause>"Pause"</button>
+            <button id="reset" on:click=reset>"Reset"</button>
+            <span id="status">{status_line}</span>
+        </div>
+        <p id="data-note">{move || out.note.get()}</p>
+        {move || out.error.get().map(|e| view! { <p class="error" id="error">{e}</p> })}
+        <p id="verdict">{verdict}</p>
+        <div class="plots">{plots}</div>
+        <table>
+            <thead>
+                <tr><th>"L"</th><th>"steps"</th><th>"training loss"</th><th>"test loss"</th><th>"state"</th><th></th></tr>
+            </thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+}

@@ -1,0 +1,151 @@
+//! The training of one depth, driven in chunks: `log_every` updates, then the training loss,
+//! read asynchronously (blocking reads are not allowed on WebGPU). The schedule, the batches
+//! and the stopping rule are core's [`Session`]; the step is core's [`BurnStepper`].
+
+use burn::tensor::{backend::Backend, Tensor};
+use scaling_core::analysis::{self, Analysis, Options, Trained};
+use scaling_core::config::Plan;
+use scaling_core::data::Dataset;
+use scaling_core::results::{DepthResult, StopReason};
+use scaling_core::train::{BurnStepper, Session, Stepper};
+use scaling_core::weights::Weights;
+use scaling_core::ResNet;
+
+/// The training of the network of depth L of a plan.
+pub struct DepthRun<B: Backend> {
+    pub depth: usize,
+    stepper: BurnStepper<B>,
+    session: Session,
+    /// Why it stopped, once it has.
+    pub stop: Option<StopReason>,
+    /// The test loss, once it has stopped.
+    pub test_loss: Option<f64>,
+    /// Seconds spent in updates and loss readings.
+    pub seconds: f64,
+}
+
+/// Reads a one-element tensor without blocking.
+pub async fn read_scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
+    match t.into_data_async().await {
+        Ok(data) => data
+            .convert::<f64>()
+            .to_vec::<f64>()
+            .map_or(f64::NAN, |v| v[0]),
+        Err(_) => f64::NAN,
+    }
+}
+
+/// Reads a tensor's values without blocking.
+async fn read_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
+    t.into_data_async()
+        .await
+        .ok()
+        .and_then(|data| data.convert::<f32>().to_vec::<f32>().ok())
+        .unwrap_or_default()
+}
+
+impl<B: Backend> DepthRun<B> {
+    /// The initialised network of depth L, ready to train on `data`.
+    pub fn new(plan: &Plan, data: &Dataset, depth: usize, device: &B::Device) -> Self {
+        let config = plan.model(depth);
+        let model = ResNet::from_weights(
+            &config.init_weights(),
+            config.activation,
+            config.delta,
+            device,
+        );
+        Self {
+            depth,
+            stepper: BurnStepper::new(model, data, &plan.train),
+            session: Session::new(data, &plan.train),
+            stop: None,
+            test_loss: None,
+            seconds: 0.0,
+        }
+    }
+
+    pub fn steps(&self) -> usize {
+        self.session.step()
+    }
+
+    /// (step, training loss) so far.
+    pub fn losses(&self) -> Vec<(usize, f64)> {
+        self.session
+            .history()
+            .iter()
+            .filter_map(|p| Some((p.step, p.train_loss?)))
+            .collect()
+    }
+
+    /// Trains until the next loss measurement (at most `log_every` updates) and records it;
+    /// at the end, reads the test loss too. `now()` gives seconds, for the timing.
+    pub async fn advance(&mut self, data: &Dataset, now: impl Fn() -> f64) {
+        if self.stop.is_some() {
+            return;
+        }
+        let start = now();
+        let mut updates = 0;
+        loop {
+            if self.session.due() && (updates > 0 || self.session.step() == 0) {
+                let loss = read_scalar(self.stepper.train_loss_tensor()).await;
+                if let Some(reason) = self.session.record(loss) {
+                    self.stop = Some(reason);
+                    self.test_loss = Some(read_scalar(self.stepper.test_loss_tensor()).await);
+                }
+                if updates > 0 || self.stop.is_some() {
+                    break;
+                }
+            }
+            let (x, y) = self.session.next_batch(data);
+            self.stepper.update(&x, &y);
+            updates += 1;
+        }
+        self.seconds += now() - start;
+    }
+
+    /// The current weights, read without blocking.
+    pub async fn weights(&self) -> Weights {
+        let model = &self.stepper.model;
+        let delta = match &model.delta {
+            Some(delta) => Some(read_values(delta.val()).await),
+            None => None,
+        };
+        model.weights_from(
+            read_values(model.a.val()).await,
+            read_values(model.b.val()).await,
+            delta,
+        )
+    }
+
+    /// The result so far, for the analysis (a depth still training counts as not converged).
+    pub fn result(&self) -> DepthResult {
+        let stop = self.stop.unwrap_or(StopReason::MaxSteps);
+        DepthResult {
+            depth: self.depth,
+            wall_time_s: self.seconds,
+            outcome: self
+                .session
+                .outcome(stop, self.test_loss.unwrap_or(f64::NAN)),
+        }
+    }
+}
+
+/// Core's analysis of the networks as they are now: fits of the weight statistics against L
+/// and the regime verdict on the plan's main path.
+pub fn analyse(plan: &Plan, nets: Vec<(DepthResult, Weights)>) -> Analysis {
+    let trained: Vec<Trained> = nets
+        .into_iter()
+        .map(|(result, weights)| Trained {
+            seed: plan.seed,
+            result,
+            weights,
+        })
+        .collect();
+    let options = Options {
+        main_path: analysis::main_path(plan.activation, plan.delta).into(),
+        epsilon: plan.train.epsilon,
+        exclude_unconverged: false,
+        trend_depths: 3,
+    };
+    analysis::analyze(&trained, &options)
+}

@@ -1,0 +1,344 @@
+//! The page's settings: the form's fields with their defaults, the URL query that carries
+//! them (so that a view can be shared), and their check by core's sweep configuration, whose
+//! errors name the field to mark.
+
+use scaling_core::config::{ConfigError, Plan, SweepConfig};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+/// What a field holds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Kind {
+    /// One of these names.
+    Choice(&'static [&'static str]),
+    /// A whole number ≥ 0.
+    Count,
+    /// A real number.
+    Real,
+    /// A real number or nothing.
+    OptionalReal,
+    /// Whole numbers separated by commas.
+    Counts,
+}
+
+/// A field of the form, named by its key in the sweep configuration.
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub key: &'static str,
+    pub label: &'static str,
+    pub kind: Kind,
+    pub default: &'static str,
+}
+
+const fn field(key: &'static str, label: &'static str, kind: Kind, default: &'static str) -> Field {
+    Field {
+        key,
+        label,
+        kind,
+        default,
+    }
+}
+
+/// The most depths one page trains side by side.
+pub const MAX_DEPTHS: usize = 12;
+
+/// The fields, in the form's order. The defaults train tanh nets with a shared δ at 7 depths
+/// 4..256 on 2000 synthetic samples: the smooth regime, in a minute on a laptop's GPU.
+pub const FIELDS: [Field; 15] = [
+    field(
+        "dataset",
+        "data set",
+        Kind::Choice(&["synthetic", "mnist"]),
+        "synthetic",
+    ),
+    field("n_samples", "training samples", Kind::Count, "2000"),
+    field(
+        "activation",
+        "activation σ",
+        Kind::Choice(&["tanh", "relu", "linear", "sigmoid", "gelu"]),
+        "tanh",
+    ),
+    field(
+        "delta",
+        "δ mode",
+        Kind::Choice(&["shared", "per-layer", "none", "fixed"]),
+        "shared",
+    ),
+    field("beta", "β (fixed δ = L^−β)", Kind::OptionalReal, ""),
+    field(
+        "init",
+        "init",
+        Kind::Choice(&["xavier", "xavier-depth", "smooth", "fbm"]),
+        "xavier",
+    ),
+    field("initial_sd", "init scale s", Kind::Real, "1e-6"),
+    field("width", "width d", Kind::Count, "10"),
+    field("depths", "depths L", Kind::Counts, "4,8,16,32,64,128,256"),
+    field("lr", "learning rate η", Kind::Real, "0.2"),
+    field("batch_size", "batch size B", Kind::Count, "100"),
+    field("max_steps", "max steps Tmax", Kind::Count, "2000"),
+    field("epsilon", "target loss ε", Kind::Real, "1e-3"),
+    field("log_every", "loss measured every", Kind::Count, "20"),
+    field("seed", "seed", Kind::Count, "0"),
+];
+
+/// The value of every field, as typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings(BTreeMap<&'static str, String>);
+
+/// A field and what is wrong with its value.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FieldError {
+    pub key: &'static str,
+    pub message: String,
+}
+
+impl From<ConfigError> for FieldError {
+    fn from(e: ConfigError) -> Self {
+        Self {
+            key: e.key,
+            message: e.message,
+        }
+    }
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self(
+            FIELDS
+                .iter()
+                .map(|f| (f.key, f.default.to_string()))
+                .collect(),
+        )
+    }
+}
+
+impl Settings {
+    pub fn get(&self, key: &str) -> &str {
+        self.0.get(key).map_or("", |v| v.as_str())
+    }
+
+    /// Sets a field (unknown keys are ignored).
+    pub fn set(&mut self, key: &str, value: &str) {
+        if let Some(f) = FIELDS.iter().find(|f| f.key == key) {
+            self.0.insert(f.key, value.trim().to_string());
+        }
+    }
+
+    /// The defaults, overridden by the pairs of a URL query (`?a=1&b=2`; unknown keys are
+    /// ignored).
+    pub fn from_query(query: &str) -> Self {
+        let mut settings = Self::default();
+        for pair in query.trim_start_matches('?').split('&') {
+            if let Some((key, value)) = pair.split_once('=') {
+                settings.set(&decode(key), &decode(value));
+            }
+        }
+        settings
+    }
+
+    /// The fields that differ from their defaults, as a URL query without the `?`.
+    pub fn to_query(&self) -> String {
+        FIELDS
+            .iter()
+            .filter(|f| self.get(f.key) != f.default)
+            .map(|f| format!("{}={}", f.key, encode(self.get(f.key))))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// Whether a field is used with the other settings (β only for a fixed δ, the width only
+    /// for synthetic data: the MNIST embedding has width 25).
+    pub fn applies(&self, key: &str) -> bool {
+        match key {
+            "beta" => self.get("delta") == "fixed",
+            "width" => self.get("dataset") == "synthetic",
+            _ => true,
+        }
+    }
+
+    /// The sweep these settings describe, checked by core; the error names the first bad
+    /// field.
+    pub fn plan(&self) -> Result<Plan, FieldError> {
+        let config = self.config()?;
+        let plan = config.plan()?;
+        if plan.depths.len() > MAX_DEPTHS {
+            return Err(FieldError {
+                key: "depths",
+                message: format!("at most {MAX_DEPTHS} depths on one page"),
+            });
+        }
+        Ok(plan)
+    }
+
+    /// The sweep configuration of these settings, each field parsed by its kind.
+    pub fn config(&self) -> Result<SweepConfig, FieldError> {
+        let mut map = Map::new();
+        for f in FIELDS.iter().filter(|f| self.applies(f.key)) {
+            let text = self.get(f.key);
+            let bad = |message: String| FieldError {
+                key: f.key,
+                message,
+            };
+            let value = match f.kind {
+                Kind::Choice(names) if names.contains(&text) => Value::from(text),
+                Kind::Choice(names) => {
+                    return Err(bad(format!("must be one of {}", names.join(", "))))
+                }
+                Kind::Count => Value::from(count(text).map_err(bad)?),
+                Kind::Real => Value::from(real(text).map_err(bad)?),
+                Kind::OptionalReal if text.is_empty() => continue,
+                Kind::OptionalReal => Value::from(real(text).map_err(bad)?),
+                Kind::Counts => {
+                    let values = text
+                        .split(',')
+                        .map(|v| count(v.trim()))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(bad)?;
+                    Value::from(values)
+                }
+            };
+            map.insert(f.key.into(), value);
+        }
+        serde_json::from_value(Value::Object(map)).map_err(|e| FieldError {
+            key: "dataset",
+            message: e.to_string(),
+        })
+    }
+}
+
+fn count(text: &str) -> Result<u64, String> {
+    text.parse()
+        .map_err(|_| format!("“{text}” is not a whole number"))
+}
+
+fn real(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(format!("“{text}” is not a number")),
+    }
+}
+
+/// Percent-encodes everything but letters, digits and `-._~,`.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b',' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Undoes [`encode`] (and `+` for a space); malformed escapes are kept as they are.
+fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |j: usize| {
+            bytes
+                .get(j..j + 2)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        };
+        match bytes[i] {
+            b'%' if hex(i + 1).is_some() => {
+                out.push(hex(i + 1).unwrap());
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scaling_core::model::DeltaMode;
+    use scaling_core::Activation;
+
+    #[test]
+    fn the_defaults_make_a_valid_plan() {
+        let plan = Settings::default().plan().unwrap();
+        assert_eq!(plan.depths, [4, 8, 16, 32, 64, 128, 256]);
+        assert_eq!(plan.data.width(), 10);
+        assert_eq!(
+            (plan.activation, plan.delta),
+            (Activation::Tanh, DeltaMode::Shared)
+        );
+        assert_eq!(plan.train.batch_size, 100);
+        assert_eq!(plan.train.log_every, 20);
+        assert_eq!(Settings::default().to_query(), "");
+    }
+
+    #[test]
+    fn the_query_round_trips_and_ignores_unknown_keys() {
+        let mut s = Settings::default();
+        s.set("depths", "3, 9,27");
+        s.set("delta", "fixed");
+        s.set("beta", "0.5");
+        s.set("lr", "1e-2");
+        let query = s.to_query();
+        assert_eq!(
+            query,
+            "delta=fixed&beta=0.5&depths=3%2C%209%2C27&lr=1e-2".replace("%2C", ",")
+        );
+        let back = Settings::from_query(&format!("?{query}&nonsense=1&=&x"));
+        assert_eq!(back, s);
+        let plan = back.plan().unwrap();
+        assert_eq!(plan.depths, [3, 9, 27]);
+        assert_eq!(plan.delta, DeltaMode::Fixed { beta: 0.5 });
+        assert_eq!(Settings::from_query("lr=%31%2e5+").get("lr"), "1.5");
+    }
+
+    #[test]
+    fn bad_values_are_refused_at_their_field() {
+        let cases = [
+            ("lr", "fast", "lr", "not a number"),
+            ("lr", "-1", "lr", "> 0"),
+            ("lr", "inf", "lr", "not a number"),
+            ("depths", "4,x,16", "depths", "not a whole number"),
+            (
+                "depths",
+                "1,2,3,4,5,6,7,8,9,10,11,12,13",
+                "depths",
+                "at most 12",
+            ),
+            ("batch_size", "5000", "batch_size", "exceeds"),
+            ("batch_size", "0", "batch_size", "at least 1"),
+            ("width", "-3", "width", "not a whole number"),
+            ("activation", "swish", "activation", "one of"),
+            ("delta", "fixed", "beta", "needs β"),
+            ("epsilon", "", "epsilon", "not a number"),
+        ];
+        for (key, value, at, says) in cases {
+            let mut s = Settings::default();
+            s.set(key, value);
+            let err = s.plan().unwrap_err();
+            assert_eq!(err.key, at, "{key} = {value}: {err:?}");
+            assert!(err.message.contains(says), "{key} = {value}: {err:?}");
+        }
+    }
+
+    #[test]
+    fn fields_that_do_not_apply_are_not_checked() {
+        let mut s = Settings::default();
+        s.set("beta", "not a number");
+        assert!(s.plan().is_ok(), "β is only read for a fixed δ");
+        s.set("dataset", "mnist");
+        s.set("width", "10");
+        s.set("n_samples", "5000");
+        let plan = s.plan().unwrap();
+        assert_eq!(plan.data.width(), 25);
+    }
+}

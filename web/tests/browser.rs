@@ -1,0 +1,132 @@
+//! Core's model, training step and statistics compiled to wasm32 and run in the browser
+//! (headless Chromium through wasm-bindgen-test-runner): the page's driver on the CPU fallback
+//! and on WebGPU must give the golden (native) losses; the analysis must find the smooth
+//! regime of known weights; and the steps per second of the page's two engines are printed.
+#![cfg(target_arch = "wasm32")]
+
+mod reference;
+
+use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
+use burn::backend::{NdArray, Wgpu};
+use burn::tensor::backend::Backend;
+use scaling_core::analysis::Regime;
+use scaling_core::config::DataPlan;
+use scaling_core::results::{DepthResult, StopReason, TrainOutcome};
+use scaling_core::weights::Weights;
+use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
+use web::browser::{now, webgpu_adapter};
+use web::run::{analyse, DepthRun};
+use web::settings::Settings;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+thread_local! {
+    static GPU_READY: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// burn's wgpu device on the browser's WebGPU adapter, set up once (webdriver.json enables
+/// WebGPU in headless Chromium; a browser without it fails here, by design).
+async fn gpu() -> WgpuDevice {
+    let device = WgpuDevice::default();
+    if !GPU_READY.with(|r| r.replace(true)) {
+        webgpu_adapter().await.expect("WebGPU in the test browser");
+        init_setup_async::<AutoGraphicsApi>(&device, Default::default()).await;
+    }
+    device
+}
+
+#[wasm_bindgen_test]
+async fn cpu_fallback_training_equals_the_native_run() {
+    let got = reference::run::<NdArray>(&Default::default()).await;
+    reference::assert_matches(&got, 1e-5);
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_training_equals_the_native_run() {
+    let device = gpu().await;
+    let got = reference::run::<Wgpu>(&device).await;
+    reference::assert_matches(&got, 1e-3);
+}
+
+#[wasm_bindgen_test]
+fn the_analysis_finds_the_smooth_regime_of_smooth_weights() {
+    // A_k = L^−β cos(2πk/L) I ⊗ pattern, with β = 0.7: max-norm exponent 0.7, smooth.
+    let plan = Settings::default().plan().unwrap();
+    let (beta, d) = (0.7, 10);
+    let nets = [8, 16, 32, 64, 128, 256]
+        .map(|l: usize| {
+            let a = (0..l)
+                .flat_map(|k| {
+                    let t = k as f64 / l as f64;
+                    (0..d * d).map(move |i| {
+                        ((l as f64).powf(-beta) * (2.0 * std::f64::consts::PI * t + i as f64).cos())
+                            as f32
+                    })
+                })
+                .collect();
+            let weights = Weights {
+                depth: l,
+                width: d,
+                a,
+                b: vec![0.0; l * d],
+                delta: Some(vec![1.0 / l as f32]),
+            };
+            let result = DepthResult {
+                depth: l,
+                wall_time_s: 0.0,
+                outcome: TrainOutcome {
+                    steps: 1,
+                    stop_reason: StopReason::Converged,
+                    final_train_loss: Some(0.0),
+                    final_test_loss: None,
+                    final_test_accuracy: None,
+                    history: Vec::new(),
+                },
+            };
+            (result, weights)
+        })
+        .to_vec();
+    let a = analyse(&plan, nets);
+    assert_eq!(a.verdict.regime, Regime::Smooth, "{:?}", a.verdict);
+    let fitted = a.verdict.beta.as_ref().unwrap().beta;
+    assert!((fitted - beta).abs() < 0.05, "β = {fitted}");
+}
+
+/// Updates per second of the page's driver at L = 100, d = 10, B = 500 (printed, not judged:
+/// the numbers go into the README).
+async fn steps_per_second<B: Backend>(device: &B::Device, engine: &str) {
+    let mut s = Settings::default();
+    for (key, value) in [
+        ("n_samples", "500"),
+        ("depths", "100"),
+        ("batch_size", "500"),
+        ("log_every", "5"),
+        ("max_steps", "1000"),
+    ] {
+        s.set(key, value);
+    }
+    let plan = s.plan().unwrap();
+    let DataPlan::Synthetic(c) = &plan.data else {
+        unreachable!()
+    };
+    let data = c.generate();
+    let mut run = DepthRun::<B>::new(&plan, &data, 100, device);
+    run.advance(&data, now).await; // the first loss
+    run.advance(&data, now).await; // warm-up: 5 updates and a loss
+    let (steps, start) = (run.steps(), now());
+    run.advance(&data, now).await;
+    run.advance(&data, now).await;
+    let rate = (run.steps() - steps) as f64 / (now() - start);
+    console_log!("BENCH {engine}: L = 100, d = 10, B = 500: {rate:.2} steps/s (including one loss on 500 samples per 5 steps)");
+}
+
+#[wasm_bindgen_test]
+async fn bench_cpu_fallback() {
+    steps_per_second::<NdArray>(&Default::default(), "cpu-fallback").await;
+}
+
+#[wasm_bindgen_test]
+async fn bench_webgpu() {
+    let device = gpu().await;
+    steps_per_second::<Wgpu>(&device, "webgpu").await;
+}

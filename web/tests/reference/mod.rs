@@ -1,0 +1,78 @@
+//! The reference training of the web tests: a small plan trained by the page's chunked driver,
+//! whose loss histories must equal `golden.json` natively (ndarray) and in the browser (CPU
+//! fallback and WebGPU). `RESNET_SCALING_BLESS=1 cargo test -p web` rewrites the file from
+//! the native run.
+
+use burn::tensor::backend::Backend;
+use scaling_core::config::{DataPlan, Plan};
+use web::run::DepthRun;
+use web::settings::Settings;
+
+pub const GOLDEN: &str = include_str!("golden.json");
+
+/// (depth, [(step, training loss)]) of every depth.
+pub type Histories = Vec<(usize, Vec<(usize, f64)>)>;
+
+/// Tanh, per-layer δ, width 4, depths 3, 9, 27, 40 updates of 16 samples.
+pub fn plan() -> Plan {
+    let mut s = Settings::default();
+    for (key, value) in [
+        ("n_samples", "64"),
+        ("width", "4"),
+        ("delta", "per-layer"),
+        ("initial_sd", "0.5"),
+        ("depths", "3,9,27"),
+        ("lr", "0.1"),
+        ("batch_size", "16"),
+        ("max_steps", "40"),
+        ("log_every", "10"),
+        ("seed", "7"),
+    ] {
+        s.set(key, value);
+    }
+    s.plan().expect("a valid reference plan")
+}
+
+/// Trains every depth of [`plan`] to the end with the page's driver.
+pub async fn run<B: Backend>(device: &B::Device) -> Histories {
+    let plan = plan();
+    let DataPlan::Synthetic(c) = &plan.data else {
+        unreachable!("synthetic")
+    };
+    let data = c.generate();
+    let mut out = Vec::new();
+    for &depth in &plan.depths {
+        let mut run = DepthRun::<B>::new(&plan, &data, depth, device);
+        while run.stop.is_none() {
+            run.advance(&data, || 0.0).await;
+        }
+        out.push((depth, run.losses()));
+    }
+    out
+}
+
+pub fn golden() -> Histories {
+    serde_json::from_str(GOLDEN).expect("golden.json is valid")
+}
+
+/// Every loss within `tolerance`, relative, of the golden one; the losses fall.
+pub fn assert_matches(got: &Histories, tolerance: f64) {
+    let want = golden();
+    assert_eq!(got.len(), want.len(), "depths");
+    for ((depth, got), (want_depth, want)) in got.iter().zip(&want) {
+        assert_eq!(depth, want_depth);
+        assert_eq!(
+            got.iter().map(|p| p.0).collect::<Vec<_>>(),
+            want.iter().map(|p| p.0).collect::<Vec<_>>(),
+            "L = {depth}: steps"
+        );
+        for ((step, g), (_, w)) in got.iter().zip(want) {
+            assert!(
+                (g - w).abs() <= tolerance * w.abs(),
+                "L = {depth}, step {step}: loss {g} vs golden {w}"
+            );
+        }
+        let (first, last) = (got[0].1, got[got.len() - 1].1);
+        assert!(last < 0.9 * first, "L = {depth}: loss {first} → {last}");
+    }
+}
