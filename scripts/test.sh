@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The project's test command (README "Test"; .ci/run calls it). Builds once, in release,
-# into a cache outside the clone so that later runs are incremental, and runs every test
-# on the CPU backend.
+# into caches outside the clone so that later runs are incremental: every native test on the
+# CPU backend, then the browser app's tests (scripts/test-web.sh: wasm in headless Chromium,
+# the built site end to end), after installing what they need once (scripts/setup-web.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/resnet-scaling/target}"
@@ -9,3 +10,4 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/resnet-scaling/target}
 eval "$(scripts/test-data.sh)"
 cargo fmt --all -- --check
 cargo test --release --workspace --locked
+RESNET_SCALING_NATIVE_TARGET="$CARGO_TARGET_DIR" scripts/test-web.sh

@@ -48,7 +48,7 @@ await mkdir(out, { recursive: true });
 
 // Three small depths that train in seconds even on software WebGPU.
 const QUERY =
-  "n_samples=200&width=4&depths=3,6,12&lr=0.5&batch_size=50&max_steps=400&log_every=10&epsilon=1e-6";
+  "n_samples=200&width=4&depths=3,6,12&lr=0.5&batch_size=50&max_steps=100000&log_every=10&epsilon=1e-6";
 
 async function check(webgpu) {
   const name = webgpu ? "webgpu" : "cpu";
@@ -107,8 +107,10 @@ async function check(webgpu) {
     if (error) fail(`${name}: the page shows an error: ${await error.textContent()}`);
     await page.waitForTimeout(1000);
   }
+  // The page answers while it trains: Pause takes effect at once.
   await page.click("#pause");
-  await page.waitForTimeout(1500);
+  await page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("paused"), null, { timeout: 5_000 });
+  await page.waitForTimeout(1000);
 
   const inked = await page.$$eval("canvas", (canvases) =>
     canvases.map((c) => {
@@ -124,6 +126,31 @@ async function check(webgpu) {
   if (!/limit|neither|undetermined/.test(verdict)) fail(`${name}: no verdict line (${verdict})`);
 
   await page.screenshot({ path: join(out, `web-${name}.png`), fullPage: true });
+
+  // Downloads: a depth's trained weights (safetensors with A and b) and a figure (PNG).
+  const [weights] = await Promise.all([page.waitForEvent("download"), page.click("tr.depth button")]);
+  const header = (await readFile(await weights.path())).subarray(8, 400).toString();
+  if (weights.suggestedFilename() !== "weights_L3.safetensors" || !header.includes('"A"') || !header.includes('"b"'))
+    fail(`${name}: weights download ${weights.suggestedFilename()}: ${header}`);
+  const [png] = await Promise.all([page.waitForEvent("download"), page.click("figure button")]);
+  const magic = (await readFile(await png.path())).subarray(1, 4).toString();
+  if (png.suggestedFilename() !== "loss.png" || magic !== "PNG") fail(`${name}: PNG download ${png.suggestedFilename()}`);
+
+  // Reset clears the runs.
+  await page.click("#reset");
+  await page.waitForFunction(() => document.querySelectorAll("tr.depth").length === 0, null, { timeout: 5_000 });
+
+  if (!webgpu) {
+    // MNIST: the page loads the embedded asset and says how much of it it uses.
+    await page.goto(`${base}?dataset=mnist&n_samples=500&depths=2,4,8&batch_size=50&max_steps=20&log_every=10`);
+    await page.waitForFunction(() => !document.querySelector("#start")?.disabled, null, { timeout: 60_000 });
+    await page.click("#start");
+    await page.waitForFunction(() => document.querySelectorAll("tr.depth[data-loss]").length === 3, null, { timeout: 120_000 });
+    const note = await page.textContent("#data-note");
+    if (!note.includes("MNIST") || !note.includes("first 500 of the asset's 10000 training images"))
+      fail(`${name}: MNIST note "${note}"`);
+    console.log(`e2e ${name}: ${note}`);
+  }
   if (errors.length) fail(`${name}: console errors:\n${errors.join("\n")}`);
   await browser.close();
 }

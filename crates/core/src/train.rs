@@ -174,7 +174,7 @@ impl Session {
     /// Whether the training loss is to be measured (and recorded) before the next update:
     /// every `log_every` updates and after the last.
     pub fn due(&self) -> bool {
-        self.step % self.config.log_every == 0 || self.step == self.config.max_steps
+        self.step.is_multiple_of(self.config.log_every) || self.step == self.config.max_steps
     }
 
     /// Records the training loss measured now; `Some` when the training is over.
