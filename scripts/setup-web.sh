@@ -35,11 +35,12 @@ apt_install() {
 apt_install chromium chromium-driver
 
 # The wasm32 target.
-# A machine where rustup could not download it once is remembered (the try hangs for its timeout).
-if rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' ||
+# A machine where rustup could not download it once is remembered (the try hangs for its timeout);
+# RESNET_SCALING_WASM_TOOLCHAIN=debian takes Debian's route even where rustup works.
+if [ "${RESNET_SCALING_WASM_TOOLCHAIN:-}" != debian ] && { rustup target list --installed 2>/dev/null | grep -q '^wasm32-unknown-unknown$' ||
     { [ ! -e "$TOOLS/rustup-cannot-download" ] &&
         { timeout 60 rustup target add wasm32-unknown-unknown >&2 2>&1 ||
-            { touch "$TOOLS/rustup-cannot-download" && false; }; }; }; then
+            { touch "$TOOLS/rustup-cannot-download" && false; }; }; }; }; then
     WASM_CARGO="$(rustup which cargo)"
     WASM_RUSTC="$(rustup which rustc)"
 else
@@ -63,9 +64,9 @@ else
         find "$build/wasm32-unknown-unknown/dist/deps" -name '*.rlib' ! -name 'libsysroot-*' \
             -exec cp {} "$sysroot/" \;
         rm -rf "$build"
+        # Wasm targets built against a replaced std no longer link (E0463): start them over.
+        [ -e "$stamp" ] && rm -rf "$HOME/.cache/resnet-scaling/target-wasm"
         echo "$version" >"$stamp"
-        # Targets built against an older std no longer link.
-        rm -rf "$HOME/.cache/resnet-scaling/target-wasm"
     fi
 fi
 
@@ -91,10 +92,12 @@ if [ ! -x "$TOOLS/npm/node_modules/.bin/wasm-opt" ] ||
         binaryen@132.0.0 playwright-core@1.65.1 >&2
 fi
 
+# trunk runs the `cargo` on PATH: the one whose rustc has the wasm32 std comes first.
+WASM_BIN="$(dirname "$WASM_CARGO")"
 cat <<EOF
 export WASM_CARGO="$WASM_CARGO"
 export WASM_RUSTC="$WASM_RUSTC"
-export PATH="$TOOLS/bin:$TOOLS/npm/node_modules/.bin:\$PATH"
+export PATH="$TOOLS/bin:$TOOLS/npm/node_modules/.bin:$WASM_BIN:\$PATH"
 export NODE_PATH="$TOOLS/npm/node_modules"
 export CHROMEDRIVER=/usr/bin/chromedriver
 export CHROMIUM=/usr/bin/chromium
