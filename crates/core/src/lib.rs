@@ -13,6 +13,7 @@ pub mod conv_train;
 pub mod data;
 pub mod figures;
 pub mod fit;
+pub mod fused;
 pub mod grid;
 pub mod idx;
 pub mod init;

@@ -1,0 +1,870 @@
+//! The SGD step of the fully connected ResNet fused into a few CPU kernels: the same step as
+//! [`ResNet::loss_and_gradients`](crate::ResNet::loss_and_gradients) and [`Sgd`](crate::train::Sgd),
+//! without a tensor library between the layers.
+//!
+//! For a batch (x, y) of B rows, h_0 = x and, with z_k = A_k h_k + b_k,
+//!
+//!   forward    h_{k+1} = h_k + δ_k σ(z_k),                   k = 0 .. L−1
+//!   loss       ℓ = (1/(B d)) Σ_{n,i} (h_L − y)²_{n,i}
+//!   backward   g_L = 2 (h_L − y) / (B d),   p_k = δ_k g_{k+1} ⊙ σ′(z_k),
+//!              g_k = g_{k+1} + p_k A_k,
+//!              ∂ℓ/∂A_k = p_kᵀ h_k,   ∂ℓ/∂b_k = Σ_n p_k,   ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ σ(z_k),
+//!              and for a shared δ used as |δ|: ∂ℓ/∂δ = sign(δ) Σ_k ∂ℓ/∂δ_k
+//!   update     (PyTorch's SGD) u = ∂ℓ/∂w + λ w;  v = u at the first step, else μ v + u
+//!              (v = u when μ = 0);  w ← w − η v
+//!
+//! for every trainable w among A, b and δ (δ: `shared` or `per-layer`; `none` has δ_k = 1,
+//! `fixed` δ_k = L^{−β}).
+//!
+//! How: the forward pass keeps h_k and σ(z_k) (z_k for gelu, whose σ′ needs it) of every layer
+//! in f32, 2 (L + 1) B dp values (dp = d rounded up to the vector width), and computes each
+//! layer in one sweep over register tiles: z, σ, the residual, the stores. The backward pass
+//! runs per layer one pointwise sweep (p, ∂ℓ/∂b_k, ∂ℓ/∂δ_k) and two tiled products (∂ℓ/∂A_k and
+//! g_k); see [`kernels`] for the tiles and [`math`] for σ and σ′. The kernels are compiled
+//! for AVX-512 and for AVX2 + FMA, picked at run time, and portably (which is what wasm32
+//! runs). The batch is split by rows over worker threads: every worker runs the whole
+//! forward and backward pass on its rows into its own gradient buffers, which the update
+//! sums. All buffers are allocated once; a step allocates nothing that grows with L. The
+//! loss on a data set is computed in chunks of a worker's rows, so its memory does not grow
+//! with the number of samples.
+
+mod kernels;
+mod math;
+mod simd;
+
+pub use simd::Isa;
+
+use crate::activation::Activation;
+use crate::data::Dataset;
+use crate::model::DeltaMode;
+use crate::train::{Stepper, TrainConfig};
+use crate::weights::Weights;
+use kernels::{Job, Net, Worker};
+
+/// Steps with at most this much work (B·L·d², about a sixth of the flops) run on one
+/// thread: below it, starting threads costs more than they save.
+const PARALLEL_WORK: usize = 1 << 20;
+/// A trace (h_k and σ(z_k) of every layer) of at most this many bytes per worker is kept
+/// whole; a larger one is kept in segments of about [`SEGMENT_BYTES`], recomputed from
+/// checkpoints during the backward pass: a segment stays in the core's cache, where the
+/// whole trace would be written to and read back from memory.
+const STORE_ALL_BYTES: usize = 16 << 20;
+/// Bytes of trace per segment.
+const SEGMENT_BYTES: usize = 1 << 20;
+/// Fewest batch rows per worker.
+const MIN_ROWS: usize = 32;
+/// Most workers.
+const MAX_THREADS: usize = 8;
+
+/// The fused CPU implementation of the training step (see the module documentation).
+pub struct FusedStepper {
+    isa: Isa,
+    activation: Activation,
+    delta_mode: DeltaMode,
+    depth: usize,
+    d: usize,
+    dp: usize,
+    /// A_k rows, [L, d, dp], zero padding.
+    a: Vec<f32>,
+    /// A_kᵀ rows, [L, d, dp], zero padding; rebuilt from `a` after each update.
+    at: Vec<f32>,
+    /// b_k, [L, dp].
+    b: Vec<f32>,
+    /// The trained δ: [1] (shared) or [L] (per layer).
+    delta: Option<Vec<f32>>,
+    /// δ_k as the update uses them, [L].
+    steps: Vec<f32>,
+    /// ∂ℓ/∂δ, as long as `delta`.
+    delta_grad: Vec<f32>,
+    mask: Vec<f32>,
+    lr: f32,
+    momentum: f32,
+    weight_decay: f32,
+    /// The momentum buffers of a, b, δ once the first update is made (μ > 0).
+    velocity: Option<(Vec<f32>, Vec<f32>, Vec<f32>)>,
+    threads: usize,
+    /// Layers per segment of the trace, when not chosen automatically.
+    segment: Option<usize>,
+    workers: Vec<Worker>,
+    data: Dataset,
+}
+
+impl FusedStepper {
+    /// The step for the network with `weights` (their δ is used when `delta` trains it),
+    /// training on `data` with `config`'s batch size and SGD settings.
+    pub fn new(
+        weights: &Weights,
+        activation: Activation,
+        delta: DeltaMode,
+        data: &Dataset,
+        config: &TrainConfig,
+    ) -> Self {
+        Self::with_isa(Isa::detect(), weights, activation, delta, data, config)
+    }
+
+    /// As [`FusedStepper::new`] on a given instruction set (it must be available).
+    pub fn with_isa(
+        isa: Isa,
+        weights: &Weights,
+        activation: Activation,
+        delta_mode: DeltaMode,
+        data: &Dataset,
+        config: &TrainConfig,
+    ) -> Self {
+        let (depth, d) = (weights.depth, weights.width);
+        assert!(depth >= 1 && d >= 1, "an empty network");
+        assert_eq!(
+            data.width, d,
+            "data of width {} for a net of width {d}",
+            data.width
+        );
+        assert_eq!(weights.a.len(), depth * d * d);
+        assert_eq!(weights.b.len(), depth * d);
+        let lanes = isa.lanes();
+        let dp = d.div_ceil(lanes) * lanes;
+        let mut a = vec![0.0; depth * d * dp];
+        for (row, src) in a.chunks_exact_mut(dp).zip(weights.a.chunks_exact(d)) {
+            row[..d].copy_from_slice(src);
+        }
+        let mut b = vec![0.0; depth * dp];
+        for (row, src) in b.chunks_exact_mut(dp).zip(weights.b.chunks_exact(d)) {
+            row[..d].copy_from_slice(src);
+        }
+        let delta = match (delta_mode.trainable(), &weights.delta) {
+            (true, Some(delta)) => {
+                assert!(delta.len() == 1 || delta.len() == depth);
+                Some(delta.clone())
+            }
+            (true, None) => panic!("δ mode {delta_mode:?} needs δ in the weights"),
+            (false, _) => None,
+        };
+        let mut stepper = Self {
+            isa,
+            activation,
+            delta_mode,
+            depth,
+            d,
+            dp,
+            at: vec![0.0; a.len()],
+            a,
+            b,
+            delta_grad: vec![0.0; delta.as_ref().map_or(0, Vec::len)],
+            delta,
+            steps: vec![0.0; depth],
+            mask: (0..dp).map(|c| if c < d { 1.0 } else { 0.0 }).collect(),
+            lr: config.lr as f32,
+            momentum: config.momentum as f32,
+            weight_decay: config.weight_decay as f32,
+            velocity: None,
+            threads: 0,
+            segment: None,
+            workers: Vec::new(),
+            data: data.clone(),
+        };
+        stepper.refresh();
+        let batch = config.batch_size.max(1);
+        let threads = if batch * depth * d * d > PARALLEL_WORK {
+            available_threads()
+                .min(batch / MIN_ROWS)
+                .clamp(1, MAX_THREADS)
+        } else {
+            1
+        };
+        stepper.set_threads(threads, batch);
+        stepper
+    }
+
+    /// Uses `threads` workers (at least 1; 1 where threads are not available), each with
+    /// room for its share of `batch` rows.
+    pub fn set_threads(&mut self, threads: usize, batch: usize) {
+        let threads = if cfg!(target_family = "wasm") {
+            1
+        } else {
+            threads.max(1)
+        };
+        let cap = batch.div_ceil(threads).max(1);
+        if threads != self.threads || self.workers.first().is_none_or(|w| w.cap < cap) {
+            self.workers.clear();
+            self.workers = (0..threads)
+                .map(|_| Worker::new(cap, self.segment(cap), self.depth, self.d, self.dp))
+                .collect();
+            self.threads = threads;
+        }
+    }
+
+    /// Layers per segment of the trace for workers of `cap` rows: all of them when the whole
+    /// trace fits in [`STORE_ALL_BYTES`], else as many as fit in [`SEGMENT_BYTES`] (see
+    /// [`kernels::Worker`]), unless set by [`FusedStepper::set_segment`].
+    fn segment(&self, cap: usize) -> usize {
+        let layer = 2 * cap * self.dp * std::mem::size_of::<f32>();
+        match self.segment {
+            Some(seg) => seg,
+            None if self.depth * layer <= STORE_ALL_BYTES => self.depth,
+            None => (SEGMENT_BYTES / layer).max(1),
+        }
+    }
+
+    /// Keeps the trace in segments of `layers` layers (`None`: the automatic choice), and
+    /// rebuilds the workers.
+    pub fn set_segment(&mut self, layers: Option<usize>) {
+        self.segment = layers;
+        let (threads, cap) = (self.threads, self.workers[0].cap);
+        self.threads = 0;
+        self.set_threads(threads, cap * threads);
+    }
+
+    /// Layers per segment of the trace.
+    pub fn segment_layers(&self) -> usize {
+        self.workers[0].seg
+    }
+
+    /// The number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The instruction set the kernels run on.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// The weights, unpadded, with δ as [`ResNet::to_weights`](crate::ResNet::to_weights)
+    /// gives it.
+    pub fn to_weights(&self) -> Weights {
+        let (l, d) = (self.depth, self.d);
+        Weights {
+            depth: l,
+            width: d,
+            a: unpad(&self.a, d, self.dp),
+            b: unpad(&self.b, d, self.dp),
+            delta: match self.delta_mode {
+                DeltaMode::None => None,
+                DeltaMode::Fixed { beta } => Some(vec![(l as f64).powf(-beta) as f32]),
+                DeltaMode::Shared | DeltaMode::PerLayer => self.delta.clone(),
+            },
+        }
+    }
+
+    /// The loss ℓ on the batch (x, y), each [n, d] row-major, and its gradient, shaped as
+    /// weights (`delta` is `None` unless δ is trained).
+    pub fn loss_and_gradients(&mut self, x: &[f32], y: &[f32]) -> (f64, Weights) {
+        let loss = self.backward(x, y);
+        let (l, d, dp) = (self.depth, self.d, self.dp);
+        let sum = |part: fn(&Worker) -> &Vec<f32>| {
+            let mut total = vec![0f32; part(&self.workers[0]).len()];
+            for w in &self.workers {
+                total.iter_mut().zip(part(w)).for_each(|(t, v)| *t += v);
+            }
+            total
+        };
+        let mut grad_delta = vec![0.0; self.delta.as_ref().map_or(0, Vec::len)];
+        if let Some(delta) = &self.delta {
+            delta_gradient(self.delta_mode, delta, &self.workers, &mut grad_delta);
+        }
+        let gradient = Weights {
+            depth: l,
+            width: d,
+            a: unpad(&sum(|w| &w.grad_a), d, dp),
+            b: unpad(&sum(|w| &w.grad_b), d, dp),
+            delta: self.delta.as_ref().map(|_| grad_delta),
+        };
+        (loss, gradient)
+    }
+
+    /// Forward and backward on (x, y): each worker's gradient buffers hold its rows' part.
+    /// Returns the loss.
+    fn backward(&mut self, x: &[f32], y: &[f32]) -> f64 {
+        let d = self.d;
+        let n = x.len() / d;
+        assert!(
+            n >= 1 && x.len() == n * d && y.len() == x.len(),
+            "a bad batch"
+        );
+        if n.div_ceil(self.threads) > self.workers[0].cap {
+            self.set_threads(self.threads, n);
+        }
+        let scale = 2.0 / (n * d) as f32;
+        let threads = self.threads;
+        let total = self.run(|t| {
+            let rows = (n * t / threads)..(n * (t + 1) / threads);
+            let part = (rows.start * d)..(rows.end * d);
+            Job::Train {
+                x: &x[part.clone()],
+                y: &y[part],
+                scale,
+            }
+        });
+        total / (n * d) as f64
+    }
+
+    /// Runs `job(t)` on worker t, on its own thread for t > 0; the sum of their results.
+    fn run<'j>(&mut self, job: impl Fn(usize) -> Job<'j> + Sync) -> f64 {
+        let net = Net {
+            d: self.d,
+            dp: self.dp,
+            depth: self.depth,
+            a: &self.a,
+            at: &self.at,
+            b: &self.b,
+            steps: &self.steps,
+            mask: &self.mask,
+        };
+        let (isa, activation) = (self.isa, self.activation);
+        let one = |t: usize, worker: &mut Worker| dispatch(isa, activation, &net, worker, job(t));
+        match self.workers.split_first_mut() {
+            None => 0.0,
+            Some((first, [])) => one(0, first),
+            Some((first, rest)) => {
+                #[cfg(not(target_family = "wasm"))]
+                {
+                    let one = &one;
+                    std::thread::scope(|scope| {
+                        let handles: Vec<_> = rest
+                            .iter_mut()
+                            .enumerate()
+                            .map(|(i, w)| scope.spawn(move || one(i + 1, w)))
+                            .collect();
+                        let mut total = one(0, first);
+                        for h in handles {
+                            total += h.join().expect("a worker panicked");
+                        }
+                        total
+                    })
+                }
+                #[cfg(target_family = "wasm")]
+                {
+                    let _ = rest;
+                    unreachable!("one worker without threads")
+                }
+            }
+        }
+    }
+
+    /// The loss on all rows of (x, y), in chunks, split over the workers.
+    fn loss_on(&mut self, x: &[f32], y: &[f32]) -> f64 {
+        let d = self.d;
+        let n = x.len() / d;
+        if n == 0 {
+            return f64::NAN;
+        }
+        let threads = self.threads;
+        let total = self.run(|t| {
+            let part = (n * t / threads * d)..(n * (t + 1) / threads * d);
+            Job::Eval {
+                x: &x[part.clone()],
+                y: &y[part],
+            }
+        });
+        total / (n * d) as f64
+    }
+
+    /// One SGD update from the gradient in the workers' buffers.
+    fn apply_update(&mut self) {
+        let (d, dp) = (self.d, self.dp);
+        let h = Hyper {
+            lr: self.lr,
+            mu: self.momentum,
+            wd: self.weight_decay,
+        };
+        let first = self.velocity.is_none();
+        if h.mu > 0.0 && first {
+            let delta_len = self.delta.as_ref().map_or(0, Vec::len);
+            self.velocity = Some((
+                vec![0.0; self.a.len()],
+                vec![0.0; self.b.len()],
+                vec![0.0; delta_len],
+            ));
+        }
+        let (va, vb, vd) = match &mut self.velocity {
+            Some((va, vb, vd)) => (
+                Some(va.as_mut_slice()),
+                Some(vb.as_mut_slice()),
+                Some(vd.as_mut_slice()),
+            ),
+            None => (None, None, None),
+        };
+        let grads: Vec<&[f32]> = self.workers.iter().map(|w| w.grad_a.as_slice()).collect();
+        sgd_update(&mut self.a, va, &grads, d, dp, h, first);
+        let grads: Vec<&[f32]> = self.workers.iter().map(|w| w.grad_b.as_slice()).collect();
+        sgd_update(&mut self.b, vb, &grads, d, dp, h, first);
+        if let Some(delta) = self.delta.as_mut() {
+            let grad = &mut self.delta_grad;
+            delta_gradient(self.delta_mode, delta, &self.workers, grad);
+            let n = delta.len();
+            sgd_update(delta, vd, &[grad], n, n, h, first);
+        }
+        self.refresh();
+    }
+
+    /// A_kᵀ and δ_k from the weights.
+    fn refresh(&mut self) {
+        let (d, dp) = (self.d, self.dp);
+        for (a, at) in self
+            .a
+            .chunks_exact(d * dp)
+            .zip(self.at.chunks_exact_mut(d * dp))
+        {
+            for j in 0..d {
+                for i in 0..d {
+                    at[j * dp + i] = a[i * dp + j];
+                }
+            }
+        }
+        let l = self.depth;
+        match (self.delta_mode, &self.delta) {
+            (DeltaMode::None, _) => self.steps.fill(1.0),
+            (DeltaMode::Fixed { beta }, _) => self.steps.fill((l as f64).powf(-beta) as f32),
+            (DeltaMode::Shared, Some(delta)) => self.steps.fill(delta[0].abs()),
+            (DeltaMode::PerLayer, Some(delta)) => self.steps.copy_from_slice(delta),
+            (mode, None) => unreachable!("trainable δ mode {mode:?} without δ"),
+        }
+    }
+}
+
+impl Stepper for FusedStepper {
+    fn update(&mut self, x: &[f32], y: &[f32]) {
+        self.backward(x, y);
+        self.apply_update();
+    }
+
+    fn train_loss(&mut self) -> f64 {
+        let data = std::mem::replace(&mut self.data, empty(self.d));
+        let loss = self.loss_on(&data.x_train, &data.y_train);
+        self.data = data;
+        loss
+    }
+
+    fn test_loss(&mut self) -> f64 {
+        let data = std::mem::replace(&mut self.data, empty(self.d));
+        let loss = self.loss_on(&data.x_test, &data.y_test);
+        self.data = data;
+        loss
+    }
+}
+
+fn empty(width: usize) -> Dataset {
+    Dataset {
+        width,
+        x_train: Vec::new(),
+        y_train: Vec::new(),
+        x_test: Vec::new(),
+        y_test: Vec::new(),
+    }
+}
+
+/// ∂ℓ/∂δ into `grad` (as long as δ) from the workers' per-layer sums Σ g_{k+1} ⊙ σ(z_k).
+fn delta_gradient(mode: DeltaMode, delta: &[f32], workers: &[Worker], grad: &mut [f32]) {
+    let layer = |k: usize| workers.iter().map(|w| w.grad_delta[k] as f64).sum::<f64>();
+    match mode {
+        DeltaMode::PerLayer => {
+            for (k, g) in grad.iter_mut().enumerate() {
+                *g = layer(k) as f32;
+            }
+        }
+        DeltaMode::Shared => {
+            let depth = workers[0].grad_delta.len();
+            let total: f64 = (0..depth).map(layer).sum();
+            grad[0] = sign(delta[0]) * total as f32;
+        }
+        DeltaMode::None | DeltaMode::Fixed { .. } => unreachable!("δ is not trained"),
+    }
+}
+
+/// sign(x) with sign(0) = 0, as burn's `sign`.
+fn sign(x: f32) -> f32 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// The SGD settings η, μ, λ.
+#[derive(Clone, Copy)]
+struct Hyper {
+    lr: f32,
+    mu: f32,
+    wd: f32,
+}
+
+/// The SGD update (see the module documentation) of the first `width` values of every row of
+/// `stride` values of w, with the gradient Σ of `grads` (same layout); `v` is the momentum
+/// buffer when μ > 0, `first` says whether it is the first update.
+fn sgd_update(
+    w: &mut [f32],
+    mut v: Option<&mut [f32]>,
+    grads: &[&[f32]],
+    width: usize,
+    stride: usize,
+    h: Hyper,
+    first: bool,
+) {
+    for start in (0..w.len()).step_by(stride) {
+        let w = &mut w[start..start + width];
+        let mut u = [0f32; 16];
+        for (chunk, w) in w.chunks_mut(u.len()).enumerate() {
+            let c = chunk * u.len();
+            let u = &mut u[..w.len()];
+            u.iter_mut().zip(w.iter()).for_each(|(u, w)| *u = h.wd * w);
+            for g in grads {
+                let g = &g[start + c..start + c + u.len()];
+                u.iter_mut().zip(g).for_each(|(u, g)| *u += g);
+            }
+            if let Some(v) = v.as_deref_mut() {
+                let v = &mut v[start + c..start + c + u.len()];
+                for (v, u) in v.iter_mut().zip(u.iter_mut()) {
+                    *v = if first { *u } else { h.mu * *v + *u };
+                    *u = *v;
+                }
+            }
+            w.iter_mut().zip(u.iter()).for_each(|(w, u)| *w -= h.lr * u);
+        }
+    }
+}
+
+/// Rows [.., dp] → rows [.., d].
+fn unpad(values: &[f32], d: usize, dp: usize) -> Vec<f32> {
+    values
+        .chunks_exact(dp)
+        .flat_map(|row| row[..d].iter().copied())
+        .collect()
+}
+
+/// The hardware threads of this machine.
+fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs a job on `isa` with the activation's kernels.
+fn dispatch(isa: Isa, activation: Activation, net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    macro_rules! with_act {
+        ($run:ident) => {
+            match activation {
+                Activation::Tanh => $run::<math::Tanh>(net, worker, job),
+                Activation::Relu => $run::<math::Relu>(net, worker, job),
+                Activation::Linear => $run::<math::Linear>(net, worker, job),
+                Activation::Sigmoid => $run::<math::Sigmoid>(net, worker, job),
+                Activation::Gelu => $run::<math::Gelu>(net, worker, job),
+            }
+        };
+    }
+    match isa {
+        Isa::Portable => with_act!(run_portable),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => with_act!(run_avx2),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => with_act!(run_avx512),
+    }
+}
+
+fn run_portable<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    // SAFETY: the portable vectors need no instruction set; `Net` and `Worker` are built by
+    // this module with the sizes the kernels assert.
+    unsafe { kernels::run::<simd::Portable, A, 4, 8>(simd::Portable, net, worker, job) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn run_avx2<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+        // SAFETY: this function runs only where AVX2 and FMA were detected.
+        unsafe {
+            kernels::run::<simd::x86::Avx2, A, 6, 12>(simd::x86::Avx2::new(), net, worker, job)
+        }
+    }
+    assert!(
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    );
+    // SAFETY: the features were just checked.
+    unsafe { inner::<A>(net, worker, job) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn run_avx512<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+        // SAFETY: this function runs only where AVX-512F was detected.
+        unsafe {
+            kernels::run::<simd::x86::Avx512, A, 12, 24>(simd::x86::Avx512::new(), net, worker, job)
+        }
+    }
+    assert!(std::arch::is_x86_feature_detected!("avx512f"));
+    // SAFETY: the feature was just checked.
+    unsafe { inner::<A>(net, worker, job) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::SyntheticConfig;
+    use crate::init::{normal_vec, rng};
+    use crate::model::{host_tensor, mse, ResNet, ResNetConfig};
+    use crate::train::{train, BurnStepper, Sgd};
+    use crate::TestBackend as B;
+    use burn::tensor::Tensor;
+
+    const MODES: [DeltaMode; 4] = [
+        DeltaMode::None,
+        DeltaMode::Shared,
+        DeltaMode::PerLayer,
+        DeltaMode::Fixed { beta: 0.5 },
+    ];
+
+    /// The instruction sets of this machine: the portable kernels always, the others when
+    /// the CPU has them.
+    fn isas() -> Vec<Isa> {
+        let mut isas = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                isas.push(Isa::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
+        }
+        isas
+    }
+
+    fn host<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+        t.into_data().convert::<f64>().to_vec().unwrap()
+    }
+
+    fn wide(v: &[f32]) -> Vec<f64> {
+        v.iter().map(|&x| x as f64).collect()
+    }
+
+    fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
+        assert_eq!(got.len(), want.len(), "{what}: lengths");
+        let scale = want.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-6);
+        for (i, (g, w)) in got.iter().zip(want).enumerate() {
+            assert!(
+                (g - w).abs() <= tol * scale,
+                "{what}[{i}]: {g} vs {w} (scale {scale})"
+            );
+        }
+    }
+
+    fn batch(values: &[f32], d: usize) -> Tensor<B, 2> {
+        host_tensor(values.to_vec(), [values.len() / d, d], &Default::default())
+    }
+
+    /// Weights large enough that every layer matters (δ three times its init).
+    fn weights(act: Activation, mode: DeltaMode, depth: usize, d: usize) -> Weights {
+        let mut weights = ResNetConfig::new(d, depth, act, mode)
+            .with_initial_sd(2.0)
+            .with_seed(3)
+            .init_weights();
+        if mode.trainable() {
+            let delta = weights.delta.as_mut().unwrap();
+            delta.iter_mut().for_each(|v| *v *= 3.0);
+        }
+        weights
+    }
+
+    /// Loss, gradient and two SGD updates with momentum and weight decay, on every
+    /// instruction set, with one and with three workers (rows split unevenly), with the whole
+    /// trace and in segments (recomputed), for every activation and δ mode, against the burn
+    /// model (f64) with the adjoint pass and `Sgd`.
+    #[test]
+    fn fused_step_equals_the_burn_step() {
+        let device = Default::default();
+        // Widths that leave padding (and, with 20, two vector blocks or a block and a half);
+        // 37 rows: full tiles, tiles of 4 and single rows.
+        for (d, depth, n) in [(3, 5, 37), (20, 3, 37)] {
+            let mut r = rng(5, d as u64);
+            let batches: Vec<(Vec<f32>, Vec<f32>)> = (0..2)
+                .map(|_| {
+                    (
+                        normal_vec(&mut r, n * d, 1.0),
+                        normal_vec(&mut r, n * d, 0.5),
+                    )
+                })
+                .collect();
+            let data = SyntheticConfig {
+                width: d,
+                n_train: 8,
+                n_test: 2,
+                noise: 0.0,
+                seed: 0,
+            }
+            .generate();
+            let config = TrainConfig::new(n, 0.05, 0.0, 2)
+                .with_momentum(0.9)
+                .with_weight_decay(0.01);
+            for act in Activation::ALL {
+                for mode in MODES {
+                    let w0 = weights(act, mode, depth, d);
+                    let mut model = ResNet::<B>::from_weights(&w0, act, mode, &device);
+                    let mut sgd = Sgd::<B>::new(&config);
+                    let mut reference = Vec::new();
+                    for (x, y) in &batches {
+                        let (loss, grads) = model.loss_and_gradients(batch(x, d), batch(y, d));
+                        reference.push((host(loss)[0], grads.clone()));
+                        model = sgd.step(model, grads);
+                    }
+                    let want = model.to_weights();
+                    for isa in isas() {
+                        for (threads, segment) in [(1, None), (3, None), (1, Some(1)), (3, Some(2))]
+                        {
+                            let what = format!(
+                                "{} {mode:?} d={d} {} threads={threads} segment={segment:?}",
+                                act.name(),
+                                isa.name()
+                            );
+                            let mut fused =
+                                FusedStepper::with_isa(isa, &w0, act, mode, &data, &config);
+                            fused.set_threads(threads, n);
+                            fused.set_segment(segment);
+                            for (i, (x, y)) in batches.iter().enumerate() {
+                                let (loss, grad) = fused.loss_and_gradients(x, y);
+                                let (want_loss, want_grad) = &reference[i];
+                                let tol = 2e-5;
+                                assert_close(
+                                    &format!("{what} loss {i}"),
+                                    &[loss],
+                                    &[*want_loss],
+                                    tol,
+                                );
+                                assert_close(
+                                    &format!("{what} dA {i}"),
+                                    &wide(&grad.a),
+                                    &host(want_grad.a.clone()),
+                                    tol,
+                                );
+                                assert_close(
+                                    &format!("{what} db {i}"),
+                                    &wide(&grad.b),
+                                    &host(want_grad.b.clone()),
+                                    tol,
+                                );
+                                assert_eq!(
+                                    grad.delta.is_some(),
+                                    want_grad.delta.is_some(),
+                                    "{what}"
+                                );
+                                if let (Some(g), Some(w)) = (&grad.delta, &want_grad.delta) {
+                                    assert_close(
+                                        &format!("{what} dδ {i}"),
+                                        &wide(g),
+                                        &host(w.clone()),
+                                        tol,
+                                    );
+                                }
+                                fused.update(x, y);
+                            }
+                            let got = fused.to_weights();
+                            assert_close(&format!("{what} A"), &wide(&got.a), &wide(&want.a), 1e-5);
+                            assert_close(&format!("{what} b"), &wide(&got.b), &wide(&want.b), 1e-5);
+                            assert_eq!(got.delta.is_some(), want.delta.is_some(), "{what}");
+                            if let (Some(g), Some(w)) = (&got.delta, &want.delta) {
+                                assert_close(&format!("{what} δ"), &wide(g), &wide(w), 1e-5);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The loss on a data set (in chunks, over workers) equals the burn model's.
+    #[test]
+    fn data_set_losses_equal_the_burn_model() {
+        let (d, depth) = (6, 4);
+        let data = SyntheticConfig {
+            width: d,
+            n_train: 300,
+            n_test: 70,
+            noise: 0.1,
+            seed: 2,
+        }
+        .generate();
+        let config = TrainConfig::new(50, 0.1, 0.0, 1);
+        for act in Activation::ALL {
+            let w = weights(act, DeltaMode::PerLayer, depth, d);
+            let model =
+                ResNet::<B>::from_weights(&w, act, DeltaMode::PerLayer, &Default::default());
+            let want = |x: &[f32], y: &[f32]| host(mse(model.forward(batch(x, d)), batch(y, d)))[0];
+            for threads in [1, 2] {
+                let mut fused = FusedStepper::new(&w, act, DeltaMode::PerLayer, &data, &config);
+                // Chunks of 17 rows.
+                fused.set_threads(threads, 17 * threads);
+                let what = format!("{} threads={threads}", act.name());
+                assert_close(
+                    &what,
+                    &[fused.train_loss()],
+                    &[want(&data.x_train, &data.y_train)],
+                    1e-5,
+                );
+                assert_close(
+                    &what,
+                    &[fused.test_loss()],
+                    &[want(&data.x_test, &data.y_test)],
+                    1e-5,
+                );
+            }
+        }
+    }
+
+    /// A short training by `train` gives the same loss history and weights with the fused
+    /// step as with the burn step.
+    #[test]
+    fn training_follows_the_burn_training() {
+        let device = Default::default();
+        let data = SyntheticConfig {
+            width: 4,
+            n_train: 200,
+            n_test: 50,
+            noise: 0.0,
+            seed: 1,
+        }
+        .generate();
+        for (act, mode) in [
+            (Activation::Tanh, DeltaMode::Shared),
+            (Activation::Relu, DeltaMode::PerLayer),
+            (Activation::Gelu, DeltaMode::Fixed { beta: 1.0 }),
+        ] {
+            let config = TrainConfig::new(20, 0.5, 0.0, 200)
+                .with_log_every(50)
+                .with_momentum(0.5)
+                .with_weight_decay(1e-3);
+            let weights = ResNetConfig::new(4, 8, act, mode)
+                .with_initial_sd(0.5)
+                .init_weights();
+            let model = ResNet::<B>::from_weights(&weights, act, mode, &device);
+            let mut burn_stepper = BurnStepper::new(model, &data, &config);
+            let want = train(&mut burn_stepper, &data, &config, |_, _| {});
+            let mut fused = FusedStepper::new(&weights, act, mode, &data, &config);
+            fused.set_segment(Some(3));
+            let got = train(&mut fused, &data, &config, |_, _| {});
+            let what = format!("{} {mode:?}", act.name());
+            assert_eq!(got.steps, want.steps, "{what}");
+            assert_eq!(got.stop_reason, want.stop_reason, "{what}");
+            let losses = |o: &crate::results::TrainOutcome| -> Vec<f64> {
+                o.history.iter().map(|p| p.train_loss.unwrap()).collect()
+            };
+            assert!(
+                losses(&want)[4] < 0.5 * losses(&want)[0],
+                "{what}: it learns"
+            );
+            assert_close(
+                &format!("{what} losses"),
+                &losses(&got),
+                &losses(&want),
+                1e-4,
+            );
+            assert_close(
+                &format!("{what} test loss"),
+                &[got.final_test_loss.unwrap()],
+                &[want.final_test_loss.unwrap()],
+                1e-4,
+            );
+            let (gw, ww) = (fused.to_weights(), burn_stepper.model.to_weights());
+            assert_close(&format!("{what} A"), &wide(&gw.a), &wide(&ww.a), 1e-4);
+        }
+    }
+}
