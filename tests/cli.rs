@@ -8,9 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn native(args: &[&str]) -> Output {
+    native_on("ndarray", args)
+}
+
+fn native_on(backend: &str, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_native"))
         .args(args)
-        .args(["--backend", "ndarray"])
+        .args(["--backend", backend])
         .output()
         .expect("native runs")
 }
@@ -37,16 +41,23 @@ log_every = 40
 "#;
 
 fn sweep(dir: &Path, config: &str) -> Output {
+    sweep_on("ndarray", dir, config)
+}
+
+fn sweep_on(backend: &str, dir: &Path, config: &str) -> Output {
     let path = dir.join("sweep.toml");
     fs::write(&path, config).unwrap();
     let out = dir.join("run");
-    native(&[
-        "sweep",
-        "--config",
-        path.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-    ])
+    native_on(
+        backend,
+        &[
+            "sweep",
+            "--config",
+            path.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    )
 }
 
 /// Asserts that `native` failed with an error containing `expected`.
@@ -223,6 +234,49 @@ fn bench_prints_one_json_line() {
         assert!(line["steps_per_sec"].as_f64().unwrap() > 0.0);
         assert_eq!(line["method"], method);
         assert_eq!(line["backend"], "ndarray");
+    }
+    // The CPU backend benches the fused step.
+    let output = native_on(
+        "cpu",
+        &["bench", "--depth", "5", "--steps", "3", "--batch", "20"],
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let line: serde_json::Value = serde_json::from_str(text(&output.stdout).trim()).unwrap();
+    assert!(line["steps_per_sec"].as_f64().unwrap() > 0.0);
+    assert_eq!(line["method"], "fused");
+    assert_eq!(line["backend"], "cpu");
+    assert_eq!(line["segment"], 5);
+}
+
+/// The fused CPU step (`--backend cpu`) trains as the burn ndarray backend does: the same
+/// loss history within f32 rounding, and the same files.
+#[test]
+fn the_fused_cpu_step_trains_as_burn_does() {
+    let losses = |backend: &str| -> Vec<Vec<f64>> {
+        let dir = scratch(&format!("fused-{backend}"));
+        let output = sweep_on(backend, &dir, &format!("{TINY}momentum = 0.5\n"));
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        [2, 6]
+            .iter()
+            .map(|depth| {
+                let path = dir.join(format!("run/depth_{depth}/result.json"));
+                let result: DepthResult =
+                    serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+                assert_eq!(result.outcome.steps, 120);
+                let mut losses: Vec<f64> = result
+                    .outcome
+                    .history
+                    .iter()
+                    .map(|p| p.train_loss.unwrap())
+                    .collect();
+                losses.push(result.outcome.final_test_loss.unwrap());
+                losses
+            })
+            .collect()
+    };
+    let (fused, burn) = (losses("cpu"), losses("ndarray"));
+    for (f, b) in fused.iter().flatten().zip(burn.iter().flatten()) {
+        assert!((f - b).abs() <= 1e-4 * b.abs(), "{fused:?} vs {burn:?}");
     }
 }
 

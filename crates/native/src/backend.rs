@@ -1,4 +1,5 @@
-//! Choosing the burn backend at run time: CUDA when a GPU is there, else the CPU.
+//! Choosing the backend at run time: CUDA when a GPU is there, else the CPU: the fused CPU
+//! step for fully connected training, burn's ndarray backend for everything else.
 
 use anyhow::{bail, Result};
 use burn::backend::NdArray;
@@ -7,11 +8,24 @@ use clap::ValueEnum;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
-    /// CUDA if this build has it and a GPU answers, else ndarray.
+    /// CUDA if this build has it and a GPU answers, else the CPU (as `cpu`).
     Auto,
     Cuda,
     Wgpu,
+    /// The CPU: the fused step (scaling_core::fused) for fully connected training, ndarray
+    /// for the rest (convolutional training, analysis).
+    Cpu,
+    /// burn's ndarray backend for everything.
     Ndarray,
+}
+
+/// Whether fully connected training runs the fused CPU step rather than a burn backend.
+pub fn fused(choice: BackendChoice) -> bool {
+    match choice {
+        BackendChoice::Cpu => true,
+        BackendChoice::Auto => !cuda_available(),
+        BackendChoice::Cuda | BackendChoice::Wgpu | BackendChoice::Ndarray => false,
+    }
 }
 
 /// Work to run on whichever backend is chosen.
@@ -24,7 +38,7 @@ pub trait Job {
 pub fn run<J: Job>(choice: BackendChoice, job: J) -> Result<J::Output> {
     match choice {
         BackendChoice::Auto if cuda_available() => run(BackendChoice::Cuda, job),
-        BackendChoice::Auto | BackendChoice::Ndarray => {
+        BackendChoice::Auto | BackendChoice::Cpu | BackendChoice::Ndarray => {
             Ok(job.run::<NdArray>(Default::default(), "ndarray"))
         }
         BackendChoice::Cuda => {

@@ -31,7 +31,8 @@ const DEFAULT_OUT: &str = "runs/default";
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
-    /// Backend: CUDA when a GPU is found (auto), else the CPU (ndarray).
+    /// Backend: CUDA when a GPU is found (auto), else the CPU (cpu: the fused step for fully
+    /// connected training, ndarray for the rest).
     #[arg(long, value_enum, default_value_t = BackendChoice::Auto, global = true)]
     backend: BackendChoice,
 }
@@ -164,7 +165,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Bench(args) => {
-            println!("{}", backend::run(cli.backend, bench::BenchJob(args))?);
+            println!("{}", bench::run(args, cli.backend)?);
             Ok(())
         }
     }

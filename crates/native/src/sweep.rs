@@ -25,8 +25,9 @@ use scaling_core::config::{DataPlan, Plan, SweepConfig};
 use scaling_core::conv::{norm_paths, ConvResNetConfig};
 use scaling_core::conv_train::{train_conv, Images};
 use scaling_core::data::Dataset;
+use scaling_core::fused::FusedStepper;
 use scaling_core::results::{DepthResult, DepthSummary, Summary, TrainOutcome};
-use scaling_core::train::{train, BurnStepper};
+use scaling_core::train::{train, BurnStepper, Stepper};
 use scaling_core::weights::encode;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -94,6 +95,7 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
             plan,
             work,
             out: out.to_path_buf(),
+            fused: backend::fused(choice),
         },
     )?
 }
@@ -110,15 +112,29 @@ struct SweepJob {
     plan: Plan,
     work: Work,
     out: PathBuf,
+    /// Fully connected networks train with the fused CPU step instead of the burn backend.
+    fused: bool,
 }
 
 impl Job for SweepJob {
     type Output = Result<()>;
 
     fn run<B: Backend>(self, device: B::Device, backend: &'static str) -> Result<()> {
-        let SweepJob { plan, work, out } = self;
+        let SweepJob {
+            plan,
+            work,
+            out,
+            fused,
+        } = self;
+        let on = match &work {
+            Work::Dense(_) if fused => format!(
+                "the CPU (fused step, {})",
+                scaling_core::fused::Isa::detect().name()
+            ),
+            _ => backend.to_string(),
+        };
         println!(
-            "sweep: {} depths {:?} on {backend}, writing {}",
+            "sweep: {} depths {:?} on {on}, writing {}",
             plan.depths.len(),
             plan.depths,
             out.display()
@@ -137,7 +153,9 @@ impl Job for SweepJob {
             } else {
                 fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
                 match &work {
-                    Work::Dense(data) => train_depth::<B>(&plan, data, depth, &dir, &device)?,
+                    Work::Dense(data) => {
+                        train_depth::<B>(&plan, data, depth, &dir, &device, fused)?
+                    }
                     Work::Conv { train, test } => {
                         train_conv_depth::<B>(&plan, train, test, depth, &dir, &device)?
                     }
@@ -152,33 +170,49 @@ impl Job for SweepJob {
     }
 }
 
-/// Trains the network of depth L and writes its files, result.json last.
+/// Trains the network of depth L and writes its files, result.json last: with the fused CPU
+/// step, or on the burn backend B.
 fn train_depth<B: Backend>(
     plan: &Plan,
     data: &Dataset,
     depth: usize,
     dir: &Path,
     device: &B::Device,
+    fused: bool,
 ) -> Result<DepthResult> {
     let config = plan.model(depth);
     let weights = config.init_weights();
     write_atomic(&dir.join("init.safetensors"), &weights.to_safetensors())?;
-    let model =
-        scaling_core::ResNet::<B>::from_weights(&weights, config.activation, config.delta, device);
+    let (act, delta) = (config.activation, config.delta);
+    let (outcome, wall_time_s, trained) = if fused {
+        let mut stepper = FusedStepper::new(&weights, act, delta, data, &plan.train);
+        let (outcome, wall_time_s) = fit(&mut stepper, plan, data, depth);
+        (outcome, wall_time_s, stepper.to_weights())
+    } else {
+        let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
+        let mut stepper = BurnStepper::new(model, data, &plan.train);
+        let (outcome, wall_time_s) = fit(&mut stepper, plan, data, depth);
+        (outcome, wall_time_s, stepper.model.to_weights())
+    };
+    write_atomic(&dir.join("weights.safetensors"), &trained.to_safetensors())?;
+    write_result(dir, depth, wall_time_s, outcome)
+}
 
+/// Trains with `stepper` under a progress bar; the outcome and the wall time.
+fn fit(
+    stepper: &mut impl Stepper,
+    plan: &Plan,
+    data: &Dataset,
+    depth: usize,
+) -> (TrainOutcome, f64) {
     let bar = progress(depth, plan.train.max_steps);
     let start = Instant::now();
-    let mut stepper = BurnStepper::new(model, data, &plan.train);
-    let outcome = train(&mut stepper, data, &plan.train, |step, loss| {
+    let outcome = train(stepper, data, &plan.train, |step, loss| {
         show(&bar, step, loss)
     });
     let wall_time_s = start.elapsed().as_secs_f64();
     finish(&bar, &outcome);
-    write_atomic(
-        &dir.join("weights.safetensors"),
-        &stepper.model.to_weights().to_safetensors(),
-    )?;
-    write_result(dir, depth, wall_time_s, outcome)
+    (outcome, wall_time_s)
 }
 
 /// Writes depth_<L>/result.json, the last file of a depth: its presence marks it finished.
