@@ -16,9 +16,11 @@
 //! for every trainable w among A, b and δ (δ: `shared` or `per-layer`; `none` has δ_k = 1,
 //! `fixed` δ_k = L^{−β}).
 //!
-//! How: the forward pass keeps h_k and σ(z_k) (z_k for gelu, whose σ′ needs it) of every layer
-//! in f32, 2 (L + 1) B dp values (dp = d rounded up to the vector width), and computes each
-//! layer in one sweep over register tiles: z, σ, the residual, the stores. The backward pass
+//! How: the forward pass keeps σ(z_k) (z_k for gelu, whose σ′ needs it) of every layer in f32,
+//! L B dp values (dp = d rounded up to the vector width), and h_k of every layer while that
+//! fits in the caches, else every few layers, from where the backward pass rebuilds them
+//! bit for bit (h_{k+1} = h_k + δ_k σ(z_k)); it computes each layer in one sweep over
+//! register tiles: z, σ, the residual, the stores. The backward pass
 //! runs per layer one pointwise sweep (p, ∂ℓ/∂b_k, ∂ℓ/∂δ_k) and two tiled products (∂ℓ/∂A_k and
 //! g_k); see [`kernels`] for the tiles and [`math`] for σ and σ′. The kernels are compiled
 //! for AVX-512 and for AVX2 + FMA, picked at run time, and portably (which is what wasm32
@@ -43,14 +45,16 @@ use kernels::{Job, Net, Worker};
 
 /// Steps with at most this much work (B·L·d², about a sixth of the flops) run on one
 /// thread: below it, starting threads costs more than they save.
-const PARALLEL_WORK: usize = 1 << 20;
+const PARALLEL_WORK: usize = 1 << 23;
 /// A trace (h_k and σ(z_k) of every layer) of at most this many bytes per worker is kept
-/// whole; a larger one is kept in segments of about [`SEGMENT_BYTES`], recomputed from
-/// checkpoints during the backward pass: a segment stays in the core's cache, where the
-/// whole trace would be written to and read back from memory.
+/// whole; beyond it, h_k is kept in segments of about [`SEGMENT_BYTES`] (with σ(z_k)),
+/// rebuilt from checkpoints during the backward pass (see [`kernels::Worker`]): half the
+/// memory traffic, and the segment's h_k stay in the core's cache.
 const STORE_ALL_BYTES: usize = 16 << 20;
 /// Bytes of trace per segment.
 const SEGMENT_BYTES: usize = 1 << 20;
+/// The update runs on the worker threads above this many weights (L·d·dp).
+const PARALLEL_UPDATE: usize = 1 << 16;
 /// Fewest batch rows per worker.
 const MIN_ROWS: usize = 32;
 /// Most workers.
@@ -85,6 +89,8 @@ pub struct FusedStepper {
     threads: usize,
     /// Layers per segment of the trace, when not chosen automatically.
     segment: Option<usize>,
+    /// The update runs on the worker threads above this many weights.
+    parallel_update: usize,
     workers: Vec<Worker>,
     data: Dataset,
 }
@@ -158,6 +164,7 @@ impl FusedStepper {
             velocity: None,
             threads: 0,
             segment: None,
+            parallel_update: PARALLEL_UPDATE,
             workers: Vec::new(),
             data: data.clone(),
         };
@@ -333,7 +340,7 @@ impl FusedStepper {
                 }
                 #[cfg(target_family = "wasm")]
                 {
-                    let _ = rest;
+                    let _ = (first, rest);
                     unreachable!("one worker without threads")
                 }
             }
@@ -383,33 +390,69 @@ impl FusedStepper {
             ),
             None => (None, None, None),
         };
-        let grads: Vec<&[f32]> = self.workers.iter().map(|w| w.grad_a.as_slice()).collect();
-        sgd_update(&mut self.a, va, &grads, d, dp, h, first);
-        let grads: Vec<&[f32]> = self.workers.iter().map(|w| w.grad_b.as_slice()).collect();
-        sgd_update(&mut self.b, vb, &grads, d, dp, h, first);
+        // A, b and Aᵀ layer by layer: in parallel over ranges of layers when it pays.
+        let (l, threads) = (self.depth, self.threads);
+        let parts = if l * d * dp > self.parallel_update {
+            threads.min(l)
+        } else {
+            1
+        };
+        let per = l.div_ceil(parts);
+        let workers = &self.workers;
+        let mut va = va.map(|v| v.chunks_mut(per * d * dp));
+        let mut vb = vb.map(|v| v.chunks_mut(per * dp));
+        let ranges = self
+            .a
+            .chunks_mut(per * d * dp)
+            .zip(self.at.chunks_mut(per * d * dp))
+            .zip(self.b.chunks_mut(per * dp))
+            .enumerate()
+            .map(|(i, ((a, at), b))| Layers {
+                first: i * per,
+                a,
+                at,
+                b,
+                va: va.as_mut().and_then(Iterator::next),
+                vb: vb.as_mut().and_then(Iterator::next),
+            });
+        let update = |layers: Layers| layers.update(workers, d, dp, h, first);
+        if parts == 1 {
+            ranges.for_each(update);
+        } else {
+            #[cfg(not(target_family = "wasm"))]
+            std::thread::scope(|scope| {
+                let update = &update;
+                let mut ranges = ranges;
+                let own = ranges.next().expect("a range of layers");
+                let handles: Vec<_> = ranges
+                    .map(|layers| scope.spawn(move || update(layers)))
+                    .collect();
+                update(own);
+                for h in handles {
+                    h.join().expect("an update thread panicked");
+                }
+            });
+            #[cfg(target_family = "wasm")]
+            ranges.for_each(update);
+        }
         if let Some(delta) = self.delta.as_mut() {
             let grad = &mut self.delta_grad;
             delta_gradient(self.delta_mode, delta, &self.workers, grad);
             let n = delta.len();
             sgd_update(delta, vd, &[grad], n, n, h, first);
         }
-        self.refresh();
+        self.refresh_steps();
     }
 
     /// A_kᵀ and δ_k from the weights.
     fn refresh(&mut self) {
         let (d, dp) = (self.d, self.dp);
-        for (a, at) in self
-            .a
-            .chunks_exact(d * dp)
-            .zip(self.at.chunks_exact_mut(d * dp))
-        {
-            for j in 0..d {
-                for i in 0..d {
-                    at[j * dp + i] = a[i * dp + j];
-                }
-            }
-        }
+        transpose(&self.a, &mut self.at, d, dp);
+        self.refresh_steps();
+    }
+
+    /// δ_k from δ.
+    fn refresh_steps(&mut self) {
         let l = self.depth;
         match (self.delta_mode, &self.delta) {
             (DeltaMode::None, _) => self.steps.fill(1.0),
@@ -417,6 +460,41 @@ impl FusedStepper {
             (DeltaMode::Shared, Some(delta)) => self.steps.fill(delta[0].abs()),
             (DeltaMode::PerLayer, Some(delta)) => self.steps.copy_from_slice(delta),
             (mode, None) => unreachable!("trainable δ mode {mode:?} without δ"),
+        }
+    }
+}
+
+/// The weights of a range of layers, from layer `first` on, for their update.
+struct Layers<'a> {
+    first: usize,
+    a: &'a mut [f32],
+    at: &'a mut [f32],
+    b: &'a mut [f32],
+    va: Option<&'a mut [f32]>,
+    vb: Option<&'a mut [f32]>,
+}
+
+impl Layers<'_> {
+    /// The SGD update of A and b with the workers' gradients, and Aᵀ.
+    fn update(self, workers: &[Worker], d: usize, dp: usize, h: Hyper, first: bool) {
+        let range =
+            |len: usize, per_layer: usize| self.first * per_layer..self.first * per_layer + len;
+        let (ra, rb) = (range(self.a.len(), d * dp), range(self.b.len(), dp));
+        let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_a[ra.clone()]).collect();
+        sgd_update(self.a, self.va, &grads, d, dp, h, first);
+        let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_b[rb.clone()]).collect();
+        sgd_update(self.b, self.vb, &grads, d, dp, h, first);
+        transpose(self.a, self.at, d, dp);
+    }
+}
+
+/// at = the transposes of the [d, dp] matrices of `a`, padding zero.
+fn transpose(a: &[f32], at: &mut [f32], d: usize, dp: usize) {
+    for (a, at) in a.chunks_exact(d * dp).zip(at.chunks_exact_mut(d * dp)) {
+        for j in 0..d {
+            for i in 0..d {
+                at[j * dp + i] = a[i * dp + j];
+            }
         }
     }
 }
@@ -668,7 +746,7 @@ mod tests {
 
     /// Loss, gradient and two SGD updates with momentum and weight decay, on every
     /// instruction set, with one and with three workers (rows split unevenly), with the whole
-    /// trace and in segments (recomputed), for every activation and δ mode, against the burn
+    /// trace and in segments (h_k rebuilt), for every activation and δ mode, against the burn
     /// model (f64) with the adjoint pass and `Sgd`.
     #[test]
     fn fused_step_equals_the_burn_step() {
@@ -720,6 +798,8 @@ mod tests {
                                 FusedStepper::with_isa(isa, &w0, act, mode, &data, &config);
                             fused.set_threads(threads, n);
                             fused.set_segment(segment);
+                            // The update split over the threads, whatever the size.
+                            fused.parallel_update = 0;
                             for (i, (x, y)) in batches.iter().enumerate() {
                                 let (loss, grad) = fused.loss_and_gradients(x, y);
                                 let (want_loss, want_grad) = &reference[i];

@@ -38,11 +38,13 @@ pub(crate) struct Net<'a> {
     pub mask: &'a [f32],
 }
 
-/// One worker's buffers, allocated once for `cap` rows. The trace of the forward pass (h_k
-/// and the kept σ(z_k) or z_k) is held for one segment of `seg` layers at a time: the forward
-/// pass keeps h at the start of every segment (a checkpoint), and the backward pass recomputes
-/// each segment's trace from its checkpoint before going back through it. With one segment
-/// (seg = L) the whole trace is kept and nothing is recomputed.
+/// One worker's buffers, allocated once for `cap` rows. The forward pass keeps σ(z_k) (z_k for
+/// gelu) of every layer, and h_k only at the start of every segment of `seg` layers (a
+/// checkpoint) and within the current segment: the backward pass rebuilds each segment's h_k
+/// from its checkpoint, h_{k+1} = h_k + δ_k σ(z_k) with the forward's own multiply-add (so
+/// bit for bit, and without a matrix product), before going back through it. With one
+/// segment (seg = L) every h_k is kept and nothing is rebuilt. Segments halve the memory and
+/// its traffic when the trace does not fit in the caches.
 pub(crate) struct Worker {
     pub cap: usize,
     /// Layers per segment.
@@ -51,8 +53,8 @@ pub(crate) struct Worker {
     checkpoints: Vec<f32>,
     /// h_{k+1} for the layers k of the current segment, [seg, cap, dp].
     seg_h: Vec<f32>,
-    /// σ(z_k) (z_k for gelu) for the layers of the current segment, [seg, cap, dp].
-    seg_kept: Vec<f32>,
+    /// σ(z_k) (z_k for gelu), [L, cap, dp].
+    kept: Vec<f32>,
     /// The targets, [cap, dp].
     y: Vec<f32>,
     /// g = ∂ℓ/∂h of the current layer, [cap, dp].
@@ -76,7 +78,7 @@ impl Worker {
             seg,
             checkpoints: vec![0.0; depth.div_ceil(seg) * rows],
             seg_h: vec![0.0; seg * rows],
-            seg_kept: vec![0.0; seg * rows],
+            kept: vec![0.0; depth * rows],
             y: vec![0.0; rows],
             g: vec![0.0; rows],
             p: [vec![0.0; rows], vec![0.0; rows]],
@@ -119,13 +121,13 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
     let (rows, seg) = (w.cap * dp, w.seg);
     let segments = depth.div_ceil(seg);
     assert!(seg >= 1 && w.checkpoints.len() == segments * rows);
-    assert!(w.seg_h.len() == seg * rows && w.seg_kept.len() == seg * rows);
+    assert!(w.seg_h.len() == seg * rows && w.kept.len() == depth * rows);
     assert!(w.y.len() == rows && w.g.len() == rows && w.p.iter().all(|p| p.len() == rows));
     assert!(w.grad_a.len() == depth * d * dp && w.grad_b.len() == depth * dp);
     assert!(w.grad_delta.len() == depth);
     let checkpoints = w.checkpoints.as_mut_ptr();
     let seg_h = w.seg_h.as_mut_ptr();
-    let kept = w.seg_kept.as_mut_ptr();
+    let kept = w.kept.as_mut_ptr();
     match job {
         Job::Train { x, y, scale } => {
             let m = x.len() / d;
@@ -176,22 +178,21 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
                 let grad_a = w.grad_a.as_mut_ptr();
                 let grad_b = w.grad_b.as_mut_ptr();
                 let grad_delta = w.grad_delta.as_mut_ptr();
+                // p of the top layer; every other p comes with the g of the layer above.
+                *grad_delta.add(depth - 1) = pointwise_backward::<S, A>(
+                    s,
+                    m,
+                    dp,
+                    g,
+                    kept.add((depth - 1) * rows),
+                    net.steps[depth - 1],
+                    p,
+                    grad_b.add((depth - 1) * dp),
+                );
                 for c in (0..segments).rev() {
                     if c + 1 < segments {
-                        segment.forward::<S, A, R2, R1>(s, net, c, len(c));
+                        segment.rebuild::<S, A>(s, net, c, len(c));
                     }
-                    // p of the segment's top layer from g (its h_{k+1} gradient).
-                    let top = c * seg + len(c) - 1;
-                    *grad_delta.add(top) = pointwise_backward::<S, A>(
-                        s,
-                        m,
-                        dp,
-                        g,
-                        kept.add((len(c) - 1) * rows),
-                        net.steps[top],
-                        p,
-                        grad_b.add(top * dp),
-                    );
                     for j in (0..len(c)).rev() {
                         let k = c * seg + j;
                         for_tiles::<S, _, R2, R1>(
@@ -209,34 +210,23 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
                         if k == 0 {
                             break;
                         }
-                        let a = net.a.as_ptr().add(k * d * dp);
-                        if j == 0 {
-                            // σ(z_{k−1}) is in the segment below, not yet recomputed.
-                            for_tiles::<S, _, R2, R1>(
-                                s,
-                                &mut InputGradient { d, dp, p, a, g },
-                                m,
-                                dp,
-                            );
-                        } else {
-                            let mut kernel = InputGradientThrough::<S, A> {
-                                d,
-                                dp,
-                                p,
-                                a,
-                                g,
-                                kept: kept.add((j - 1) * rows),
-                                delta: net.steps[k - 1],
-                                p_out: p_next,
-                                grad_b: grad_b.add((k - 1) * dp),
-                                grad_delta: s.splat(0.0),
-                                act: PhantomData,
-                            };
-                            std::slice::from_raw_parts_mut(kernel.grad_b, dp).fill(0.0);
-                            for_tiles::<S, _, R2, R1>(s, &mut kernel, m, dp);
-                            *grad_delta.add(k - 1) = s.sum(kernel.grad_delta);
-                            std::mem::swap(&mut p, &mut p_next);
-                        }
+                        let mut kernel = InputGradientThrough::<S, A> {
+                            d,
+                            dp,
+                            p,
+                            a: net.a.as_ptr().add(k * d * dp),
+                            g,
+                            kept: kept.add((k - 1) * rows),
+                            delta: net.steps[k - 1],
+                            p_out: p_next,
+                            grad_b: grad_b.add((k - 1) * dp),
+                            grad_delta: s.splat(0.0),
+                            act: PhantomData,
+                        };
+                        std::slice::from_raw_parts_mut(kernel.grad_b, dp).fill(0.0);
+                        for_tiles::<S, _, R2, R1>(s, &mut kernel, m, dp);
+                        *grad_delta.add(k - 1) = s.sum(kernel.grad_delta);
+                        std::mem::swap(&mut p, &mut p_next);
                     }
                 }
                 loss
@@ -275,8 +265,9 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
     }
 }
 
-/// The trace of a segment: layer j of segment c reads h from the checkpoint (j = 0) or
-/// from slot j − 1, and writes h_{k+1} into slot j and σ(z_k) into slot j of `kept`.
+/// The trace of a segment: layer j of segment c (layer k = c·seg + j) reads h from the
+/// checkpoint (j = 0) or from slot j − 1, and writes h_{k+1} into slot j and σ(z_k) into
+/// layer k of `kept`.
 struct Segment {
     m: usize,
     seg: usize,
@@ -323,8 +314,31 @@ impl Segment {
                     self.m,
                     self.h_in(c, j),
                     self.seg_h.add(j * self.rows),
-                    self.kept.add(j * self.rows),
+                    self.kept.add((c * self.seg + j) * self.rows),
                 );
+            }
+        }
+    }
+
+    /// h_{k+1} = h_k + δ_k σ(z_k) through the `len` layers of segment c from its checkpoint
+    /// and the kept σ(z_k), as the forward pass computed it.
+    ///
+    /// # Safety
+    /// As [`run`].
+    #[inline(always)]
+    unsafe fn rebuild<S: Simd, A: Act>(&self, s: S, net: &Net, c: usize, len: usize) {
+        let (dp, lanes) = (net.dp, S::LANES);
+        for j in 0..len {
+            let k = c * self.seg + j;
+            let delta = s.splat(net.steps[k]);
+            // SAFETY: m rows of the slots and of layer k < L of `kept`.
+            unsafe {
+                let (h, out) = (self.h_in(c, j), self.seg_h.add(j * self.rows));
+                let kept = self.kept.add(k * self.rows);
+                for off in (0..self.m * dp).step_by(lanes) {
+                    let (_, a) = A::backward(s, s.load(kept.add(off)));
+                    s.store(out.add(off), s.fma(delta, a, s.load(h.add(off))));
+                }
             }
         }
     }
@@ -354,7 +368,7 @@ trait Tiles<S: Simd> {
 }
 
 /// Covers rows × dp columns with tiles: column blocks of two vectors (a last one of one),
-/// rows in tiles of R2 (R1 for one vector), then 4, then 1.
+/// rows in tiles of R2 (R1 for one vector), then 8, 4, 2, 1.
 ///
 /// # Safety
 /// As [`Tiles::tile`] for every row < rows and column < dp.
@@ -375,9 +389,17 @@ unsafe fn for_tiles<S: Simd, K: Tiles<S>, const R2: usize, const R1: usize>(
                 k.tile::<R2, 2>(s, n, c0);
                 n += R2;
             }
-            while n + 4 <= rows {
+            if n + 8 <= rows {
+                k.tile::<8, 2>(s, n, c0);
+                n += 8;
+            }
+            if n + 4 <= rows {
                 k.tile::<4, 2>(s, n, c0);
                 n += 4;
+            }
+            if n + 2 <= rows {
+                k.tile::<2, 2>(s, n, c0);
+                n += 2;
             }
             while n < rows {
                 k.tile::<1, 2>(s, n, c0);
@@ -391,9 +413,17 @@ unsafe fn for_tiles<S: Simd, K: Tiles<S>, const R2: usize, const R1: usize>(
                 k.tile::<R1, 1>(s, n, c0);
                 n += R1;
             }
-            while n + 4 <= rows {
+            if n + 8 <= rows {
+                k.tile::<8, 1>(s, n, c0);
+                n += 8;
+            }
+            if n + 4 <= rows {
                 k.tile::<4, 1>(s, n, c0);
                 n += 4;
+            }
+            if n + 2 <= rows {
+                k.tile::<2, 1>(s, n, c0);
+                n += 2;
             }
             while n < rows {
                 k.tile::<1, 1>(s, n, c0);
@@ -524,43 +554,6 @@ unsafe fn store_tile<S: Simd, const RN: usize, const NV: usize>(
         for (v, &value) in acc_r.iter().enumerate() {
             // SAFETY: the caller's contract.
             unsafe { s.store(out.add(r * stride + v * S::LANES), value) };
-        }
-    }
-}
-
-/// g ← g + p A_k: ∂ℓ/∂h_k from ∂ℓ/∂h_{k+1}.
-struct InputGradient {
-    d: usize,
-    dp: usize,
-    p: *const f32,
-    a: *const f32,
-    g: *mut f32,
-}
-
-impl<S: Simd> Tiles<S> for InputGradient {
-    #[inline(always)]
-    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, n0: usize, c0: usize) {
-        let (dp, lanes) = (self.dp, S::LANES);
-        // SAFETY: rows n0..n0+RN and columns c0..c0+NV·LANES of g and p, rows of A.
-        unsafe {
-            let g = self.g.add(n0 * dp + c0);
-            let mut acc: [[S::V; NV]; RN] =
-                std::array::from_fn(|r| std::array::from_fn(|v| s.load(g.add(r * dp + v * lanes))));
-            accumulate(
-                s,
-                &mut acc,
-                self.d,
-                self.p.add(n0 * dp),
-                dp,
-                1,
-                self.a.add(c0),
-                dp,
-            );
-            for (r, acc_r) in acc.iter().enumerate() {
-                for (v, &value) in acc_r.iter().enumerate() {
-                    s.store(g.add(r * dp + v * lanes), value);
-                }
-            }
         }
     }
 }
