@@ -139,12 +139,7 @@ mod tests {
     use burn::backend::Autodiff;
     use burn::tensor::TensorData;
 
-    const MODES: [DeltaMode; 4] = [
-        DeltaMode::None,
-        DeltaMode::Shared,
-        DeltaMode::PerLayer,
-        DeltaMode::Fixed { beta: 0.5 },
-    ];
+    use crate::model::TEST_MODES as MODES;
 
     fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
         t.into_data().convert::<f64>().to_vec().unwrap()

@@ -683,12 +683,7 @@ mod tests {
     use crate::TestBackend as B;
     use burn::tensor::Tensor;
 
-    const MODES: [DeltaMode; 4] = [
-        DeltaMode::None,
-        DeltaMode::Shared,
-        DeltaMode::PerLayer,
-        DeltaMode::Fixed { beta: 0.5 },
-    ];
+    use crate::model::TEST_MODES as MODES;
 
     /// The instruction sets of this machine: the portable kernels always, the others when
     /// the CPU has them.

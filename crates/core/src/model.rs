@@ -26,6 +26,15 @@ pub enum DeltaMode {
     Fixed { beta: f64 },
 }
 
+/// One δ mode of each kind, for the tests of every implementation of the step.
+#[cfg(test)]
+pub(crate) const TEST_MODES: [DeltaMode; 4] = [
+    DeltaMode::None,
+    DeltaMode::Shared,
+    DeltaMode::PerLayer,
+    DeltaMode::Fixed { beta: 0.5 },
+];
+
 impl DeltaMode {
     /// Whether δ is a trainable parameter.
     pub fn trainable(self) -> bool {
