@@ -178,15 +178,9 @@ mod tests {
         host_tensor(values.to_vec(), [values.len() / d, d], &Default::default())
     }
 
+    /// Every entry within tol × max(max|want|, 1e-3) of the wanted one.
     fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
-        assert_eq!(got.len(), want.len(), "{what}: lengths");
-        let scale = want.iter().fold(0f64, |m, v| m.max(v.abs())).max(1e-3);
-        for (i, (g, w)) in got.iter().zip(want).enumerate() {
-            assert!(
-                (g - w).abs() <= tol * scale,
-                "{what}[{i}]: {g} vs {w} (scale {scale})"
-            );
-        }
+        crate::model::assert_close(what, got, want, tol, 1e-3)
     }
 
     #[test]

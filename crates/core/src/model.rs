@@ -35,6 +35,19 @@ pub(crate) const TEST_MODES: [DeltaMode; 4] = [
     DeltaMode::Fixed { beta: 0.5 },
 ];
 
+/// Checks that every entry of `got` is within tol × max(max|want|, floor) of `want`'s.
+#[cfg(test)]
+pub(crate) fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64, floor: f64) {
+    assert_eq!(got.len(), want.len(), "{what}: lengths");
+    let scale = want.iter().fold(0f64, |m, v| m.max(v.abs())).max(floor);
+    for (i, (g, w)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (g - w).abs() <= tol * scale,
+            "{what}[{i}]: {g} vs {w} (scale {scale})"
+        );
+    }
+}
+
 impl DeltaMode {
     /// Whether δ is a trainable parameter.
     pub fn trainable(self) -> bool {
