@@ -6,7 +6,8 @@
 #     rustc-web toolchain with a wasm32 std built from rust-web-src (machines without access
 #     to static.rust-lang.org);
 #   - wasm-bindgen-cli at the exact version of Cargo.lock, trunk, wasm-opt (npm binaryen);
-#   - Chromium and chromedriver (Debian), playwright-core (npm) for the end-to-end test.
+#   - Chromium and chromedriver (Debian), playwright-core (npm) for the end-to-end test;
+#   - Mesa's Vulkan drivers (Debian), for the kernels' native tests on burn-wgpu.
 #
 # Tools go to $RESNET_SCALING_TOOLS (default ~/.cache/resnet-scaling/tools). It prints shell
 # assignments for `eval "$(scripts/setup-web.sh)"`: WASM_CARGO (the cargo that builds for
@@ -31,8 +32,9 @@ apt_install() {
     fi
 }
 
-# The browser and its driver; Vulkan's software driver for burn-wgpu outside the browser.
-apt_install chromium chromium-driver
+# The browser and its driver; Vulkan's software driver (lavapipe), on which the native tests
+# run the CubeCL kernels through burn-wgpu on machines without a GPU.
+apt_install chromium chromium-driver mesa-vulkan-drivers libvulkan1
 
 # The wasm32 target.
 # A machine where rustup could not download it once is remembered (the try hangs for its timeout);

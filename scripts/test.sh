@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # The project's test command (README "Test"; .ci/run calls it). Builds once, in release,
-# into caches outside the clone so that later runs are incremental: every native test on the
-# CPU backend, then the browser app's tests (scripts/test-web.sh: wasm in headless Chromium,
-# the built site end to end), after installing what they need once (scripts/setup-web.sh).
+# into caches outside the clone so that later runs are incremental: every native test (the
+# CPU backends, and the GPU kernels on burn-wgpu over Vulkan), then the browser app's tests
+# (scripts/test-web.sh: wasm in headless Chromium, the built site end to end), after
+# installing what they need once (scripts/setup-web.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/resnet-scaling/target}"
 # Real MNIST and the 20 real CIFAR-10 images that the data loaders are tested on.
 eval "$(scripts/test-data.sh)"
 cargo fmt --all -- --check
+# The tools, once; among them the Vulkan driver that the GPU kernels' tests run on here.
+scripts/setup-web.sh >/dev/null
 cargo test --release --workspace --locked
 RESNET_SCALING_NATIVE_TARGET="$CARGO_TARGET_DIR" scripts/test-web.sh

@@ -15,6 +15,7 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use scaling_core::config::{DataPlan, Plan};
 use scaling_core::data::Dataset;
+use scaling_core::Scan;
 use std::cell::{Cell, RefCell};
 
 /// The MNIST embedding shipped with the page (`native mnist-asset` writes it).
@@ -119,7 +120,7 @@ struct Outputs {
 
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
 /// (weights, losses, analysis) at most twice a second, until all have stopped or Reset.
-async fn drive<B: Backend>(plan: Plan, data: Dataset, device: B::Device, out: Outputs) {
+async fn drive<B: Scan>(plan: Plan, data: Dataset, device: B::Device, out: Outputs) {
     let mine = generation();
     let mut runs: Vec<DepthRun<B>> = plan
         .depths
@@ -159,7 +160,7 @@ async fn drive<B: Backend>(plan: Plan, data: Dataset, device: B::Device, out: Ou
 }
 
 /// The page's view of the runs, with core's analysis of their current weights.
-async fn snapshot<B: Backend>(plan: &Plan, runs: &[DepthRun<B>]) -> Snapshot {
+async fn snapshot<B: Scan>(plan: &Plan, runs: &[DepthRun<B>]) -> Snapshot {
     let mut depths = Vec::with_capacity(runs.len());
     for run in runs {
         depths.push(DepthView {

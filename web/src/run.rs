@@ -10,9 +10,10 @@ use scaling_core::results::{DepthResult, StopReason};
 use scaling_core::train::{BurnStepper, Session, Stepper};
 use scaling_core::weights::Weights;
 use scaling_core::ResNet;
+use scaling_core::Scan;
 
 /// The training of the network of depth L of a plan.
-pub struct DepthRun<B: Backend> {
+pub struct DepthRun<B: Scan> {
     pub depth: usize,
     stepper: BurnStepper<B>,
     session: Session,
@@ -44,7 +45,7 @@ async fn read_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         .unwrap_or_default()
 }
 
-impl<B: Backend> DepthRun<B> {
+impl<B: Scan> DepthRun<B> {
     /// The initialised network of depth L, ready to train on `data`.
     pub fn new(plan: &Plan, data: &Dataset, depth: usize, device: &B::Device) -> Self {
         let config = plan.model(depth);

@@ -13,6 +13,7 @@ use scaling_core::analysis::Regime;
 use scaling_core::config::DataPlan;
 use scaling_core::results::{DepthResult, StopReason, TrainOutcome};
 use scaling_core::weights::Weights;
+use scaling_core::Scan;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 use web::browser::{now, webgpu_adapter};
 use web::run::{analyse, DepthRun};
@@ -94,7 +95,7 @@ fn the_analysis_finds_the_smooth_regime_of_smooth_weights() {
 
 /// Updates per second of the page's driver at L = 100, d = 10, B = 500 (printed, not judged:
 /// the numbers go into the README).
-async fn steps_per_second<B: Backend>(device: &B::Device, engine: &str) {
+async fn steps_per_second<B: Scan>(device: &B::Device, engine: &str) {
     let mut s = Settings::default();
     for (key, value) in [
         ("n_samples", "500"),

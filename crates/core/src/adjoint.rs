@@ -8,6 +8,7 @@
 //! and for a shared δ used as |δ|, ∂ℓ/∂δ = sign(δ) Σ_k ∂ℓ/∂δ_k.
 
 use crate::model::{mse, DeltaMode, ResNet};
+use crate::scan::Scan;
 use burn::module::Param;
 use burn::tensor::{
     backend::{AutodiffBackend, Backend},
@@ -25,49 +26,31 @@ pub struct Gradients<B: Backend> {
     pub delta: Option<Tensor<B, 1>>,
 }
 
-impl<B: Backend> ResNet<B> {
-    /// The loss ℓ = mse(h_L, y) as a [1] tensor and its gradient, by the adjoint recursion.
+impl<B: Scan> ResNet<B> {
+    /// The loss ℓ = mse(h_L, y) as a [1] tensor and its gradient, by the adjoint recursion
+    /// (the backend's [`Scan`]); the sums over samples and layers are whole-tensor operations.
     pub fn loss_and_gradients(
         &self,
         x: Tensor<B, 2>,
         y: Tensor<B, 2>,
     ) -> (Tensor<B, 1>, Gradients<B>) {
         let (l, d) = (self.depth(), self.width());
-        let (out, trace) = self.forward_trace(x);
+        let (out, states) = B::scan_forward(self, x, true);
+        let states = states.expect("the forward pass keeps the states when asked");
         let [batch, _] = out.dims();
         let residual = out - y;
         let loss = residual.clone().powi_scalar(2).mean();
-        let mut g = residual.mul_scalar(2.0 / (batch * d) as f64);
+        let g = residual.mul_scalar(2.0 / (batch * d) as f64);
+        let adjoint = B::scan_backward(self, g, states.z);
 
-        let steps = self.steps();
-        let a_layers = self.a_layers();
-        // σ'(z_k) for all layers at once: a few operations on [L, B, d] instead of per layer.
-        let act: Tensor<B, 3> = Tensor::stack(trace.a, 0);
-        let slopes = self
-            .activation
-            .derivative(Tensor::stack(trace.z, 0), act.clone())
-            .chunk(l, 0);
-        let trains_delta = self.delta.is_some();
-        let mut g_next = Vec::with_capacity(if trains_delta { l } else { 0 });
-        let mut gz = Vec::with_capacity(l);
-        for (k, slope) in slopes.into_iter().enumerate().rev() {
-            let gz_k = steps.scale(k, g.clone() * slope.reshape([batch, d]));
-            if trains_delta {
-                g_next.push(g.clone());
-            }
-            g = g + gz_k.clone().matmul(a_layers[k].clone());
-            gz.push(gz_k);
-        }
-        gz.reverse();
-        g_next.reverse();
-
-        let gz: Tensor<B, 3> = Tensor::stack(gz, 0);
-        let h: Tensor<B, 3> = Tensor::stack(trace.h, 0);
-        let grad_a = gz.clone().swap_dims(1, 2).matmul(h);
-        let grad_b = gz.sum_dim(1).reshape([l, d]);
-        // ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ a_k, for all k at once.
+        let grad_a = adjoint.gz.clone().swap_dims(1, 2).matmul(states.h);
+        let grad_b = adjoint.gz.sum_dim(1).reshape([l, d]);
+        // ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ σ(z_k), for all k at once.
         let grad_delta_k = || {
-            (Tensor::stack::<3>(g_next.clone(), 0) * act.clone())
+            adjoint
+                .dz
+                .clone()
+                .expect("the adjoint pass gives g ⊙ σ(z) when δ is trained")
                 .sum_dim(2)
                 .sum_dim(1)
                 .reshape([l])

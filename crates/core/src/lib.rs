@@ -10,6 +10,7 @@ pub mod cifar;
 pub mod config;
 pub mod conv;
 pub mod conv_train;
+pub mod cube;
 pub mod data;
 pub mod figures;
 pub mod fit;
@@ -21,6 +22,7 @@ pub mod mnist;
 pub mod model;
 pub mod plots;
 pub mod results;
+pub mod scan;
 pub mod spectral;
 pub mod stats;
 pub mod train;
@@ -30,6 +32,7 @@ pub use activation::Activation;
 pub use adjoint::{autodiff_loss_and_gradients, Gradients};
 pub use init::Init;
 pub use model::{mse, DeltaMode, ResNet, ResNetConfig};
+pub use scan::Scan;
 pub use weights::Weights;
 
 /// The backend of the unit tests: burn fixes a device's default float type at its first use,

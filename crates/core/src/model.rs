@@ -247,6 +247,19 @@ impl<B: Backend> ResNet<B> {
         }
     }
 
+    /// δ_k of every layer as used in the update: [L].
+    pub(crate) fn step_sizes(&self) -> Tensor<B, 1> {
+        let l = self.depth();
+        match (self.delta_mode, &self.delta) {
+            (DeltaMode::PerLayer, Some(delta)) => delta.val(),
+            _ => match self.steps() {
+                Steps::Constant(c) => Tensor::full([l], c, &self.a.val().device()),
+                Steps::Shared(delta) => delta.reshape([1]).expand([l]),
+                Steps::PerLayer(_) => unreachable!("per-layer δ is matched above"),
+            },
+        }
+    }
+
     /// h_L for a batch of inputs h_0 = x: [B, d] → [B, d].
     pub fn forward(&self, x: Tensor<B, 2>) -> Tensor<B, 2> {
         self.propagate(x, None)

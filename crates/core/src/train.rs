@@ -6,6 +6,7 @@ use crate::adjoint::Gradients;
 use crate::data::{Batches, Dataset};
 use crate::model::{host_tensor, mse, ResNet};
 use crate::results::{finite, LossPoint, StopReason, TrainOutcome};
+use crate::scan::Scan;
 use burn::config::Config;
 use burn::module::Param;
 use burn::tensor::{backend::Backend, ElementConversion, Tensor};
@@ -235,14 +236,14 @@ pub fn train(
 
 /// The step of [`ResNet::loss_and_gradients`] and [`Sgd`] on a burn backend, with the data
 /// set on the device.
-pub struct BurnStepper<B: Backend> {
+pub struct BurnStepper<B: Scan> {
     pub model: ResNet<B>,
     sgd: Sgd<B>,
     train: (Tensor<B, 2>, Tensor<B, 2>),
     test: (Tensor<B, 2>, Tensor<B, 2>),
 }
 
-impl<B: Backend> BurnStepper<B> {
+impl<B: Scan> BurnStepper<B> {
     pub fn new(model: ResNet<B>, data: &Dataset, config: &TrainConfig) -> Self {
         let device = model.a.val().device();
         let d = data.width;
@@ -258,17 +259,17 @@ impl<B: Backend> BurnStepper<B> {
     /// The training loss as a [1] tensor, not read back (the browser reads it asynchronously).
     pub fn train_loss_tensor(&self) -> Tensor<B, 1> {
         let (x, y) = self.train.clone();
-        mse(self.model.forward(x), y)
+        mse(B::scan_forward(&self.model, x, false).0, y)
     }
 
     /// The test loss as a [1] tensor, not read back.
     pub fn test_loss_tensor(&self) -> Tensor<B, 1> {
         let (x, y) = self.test.clone();
-        mse(self.model.forward(x), y)
+        mse(B::scan_forward(&self.model, x, false).0, y)
     }
 }
 
-impl<B: Backend> Stepper for BurnStepper<B> {
+impl<B: Scan> Stepper for BurnStepper<B> {
     fn update(&mut self, x: &[f32], y: &[f32]) {
         let device = self.model.a.val().device();
         let d = self.model.width();

@@ -9,7 +9,6 @@ use crate::backend::{self, BackendChoice, Job};
 use crate::files::{read_json, write_atomic, write_json};
 use crate::sweep::read_config;
 use anyhow::{bail, ensure, Context, Result};
-use burn::tensor::backend::Backend;
 use clap::Args;
 use indicatif::ProgressBar;
 use plotters::prelude::*;
@@ -26,6 +25,7 @@ use scaling_core::results::DepthResult;
 use scaling_core::train::{evaluate, matrix};
 use scaling_core::weights::Weights;
 use scaling_core::ResNet;
+use scaling_core::Scan;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -338,7 +338,7 @@ impl Job for EvaluateJob<'_> {
     type Output = Vec<Evaluated>;
 
     /// The training loss of every network and of its denoised version, and its hidden norms.
-    fn run<B: Backend>(self, device: B::Device, _backend: &'static str) -> Vec<Evaluated> {
+    fn run<B: Scan>(self, device: B::Device, _backend: &'static str) -> Vec<Evaluated> {
         let count = self.runs.iter().map(|r| r.nets.len()).sum::<usize>();
         let bar = ProgressBar::new(count as u64).with_message("evaluating networks");
         let mut out = Vec::with_capacity(count);

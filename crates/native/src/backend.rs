@@ -3,8 +3,8 @@
 
 use anyhow::{bail, Result};
 use burn::backend::NdArray;
-use burn::tensor::backend::Backend;
 use clap::ValueEnum;
+use scaling_core::Scan;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum BackendChoice {
@@ -31,7 +31,7 @@ pub fn fused(choice: BackendChoice) -> bool {
 /// Work to run on whichever backend is chosen.
 pub trait Job {
     type Output;
-    fn run<B: Backend>(self, device: B::Device, backend: &'static str) -> Self::Output;
+    fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> Self::Output;
 }
 
 /// Runs `job` on the chosen backend, or says why that backend cannot be used.

@@ -2,12 +2,13 @@
 
 use crate::backend::{self, BackendChoice, Job};
 use burn::backend::Autodiff;
-use burn::tensor::{backend::Backend, ElementConversion};
+use burn::tensor::ElementConversion;
 use clap::{Args, ValueEnum};
 use scaling_core::data::Dataset;
 use scaling_core::fused::FusedStepper;
 use scaling_core::init::{normal_vec, rng};
 use scaling_core::train::{matrix, Sgd, Stepper, TrainConfig};
+use scaling_core::Scan;
 use scaling_core::{autodiff_loss_and_gradients, Activation, DeltaMode, ResNetConfig};
 use serde::Serialize;
 use std::time::Instant;
@@ -15,7 +16,8 @@ use std::time::Instant;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
-    /// The explicit adjoint recursion over the stacked weights.
+    /// The explicit adjoint recursion over the stacked weights: on CUDA and wgpu, the
+    /// forward and the adjoint pass are one kernel launch each (scaling_core::cube).
     Adjoint,
     /// burn's reverse-mode autodiff through the forward pass.
     Autodiff,
@@ -157,7 +159,7 @@ impl Job for BenchJob {
     type Output = String;
 
     /// Times SGD steps (gradient and update) of a tanh net with shared δ on a random batch.
-    fn run<B: Backend>(self, device: B::Device, backend: &'static str) -> String {
+    fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> String {
         let args = self.0;
         let method = args.method.unwrap_or(Method::Adjoint);
         let (config, train, x, y) = problem(&args);

@@ -29,6 +29,7 @@ use scaling_core::fused::FusedStepper;
 use scaling_core::results::{DepthResult, DepthSummary, Summary, TrainOutcome};
 use scaling_core::train::{train, BurnStepper, Stepper};
 use scaling_core::weights::encode;
+use scaling_core::Scan;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -119,7 +120,7 @@ struct SweepJob {
 impl Job for SweepJob {
     type Output = Result<()>;
 
-    fn run<B: Backend>(self, device: B::Device, backend: &'static str) -> Result<()> {
+    fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> Result<()> {
         let SweepJob {
             plan,
             work,
@@ -172,7 +173,7 @@ impl Job for SweepJob {
 
 /// Trains the network of depth L and writes its files, result.json last: with the fused CPU
 /// step, or on the burn backend B.
-fn train_depth<B: Backend>(
+fn train_depth<B: Scan>(
     plan: &Plan,
     data: &Dataset,
     depth: usize,

@@ -3,8 +3,8 @@
 //! fallback and WebGPU). `RESNET_SCALING_BLESS=1 cargo test -p web` rewrites the file from
 //! the native run.
 
-use burn::tensor::backend::Backend;
 use scaling_core::config::{DataPlan, Plan};
+use scaling_core::Scan;
 use web::run::DepthRun;
 use web::settings::Settings;
 
@@ -34,7 +34,7 @@ pub fn plan() -> Plan {
 }
 
 /// Trains every depth of [`plan`] to the end with the page's driver.
-pub async fn run<B: Backend>(device: &B::Device) -> Histories {
+pub async fn run<B: Scan>(device: &B::Device) -> Histories {
     let plan = plan();
     let DataPlan::Synthetic(c) = &plan.data else {
         unreachable!("synthetic")
