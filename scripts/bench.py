@@ -13,6 +13,20 @@ ratios, after the machine's measured f32 matmul peak (numpy's and PyTorch's sgem
 2048 x 2048 matrices, 1 thread and all cores) and with the fused step's flop rate
 (6 B d^2 L flops per step: three products per layer) as a percentage of that peak.
 
+--gpu: instead, for each (d, L) of the grid, `native bench --backend cuda --method adjoint`
+(--gpu-backend: cuda, wgpu or ndarray) against the same PyTorch eager step on --torch-device
+(default cuda), each step ending by reading one value back (so both wait for the device), as a
+table with the ratio, the GPU's name and whether the target (≥ 20× PyTorch eager at d = 10,
+L = 1000) is met.
+
+--project CONFIG.toml ...: instead, a projection of each fully connected sweep's wall time at
+Tmax steps per depth (an upper bound: training stops earlier at ε) from `native bench` at the
+config's width and batch, on the fused CPU step, or with --gpu on the --gpu-backend adjoint.
+At most --timed-depths depths of the grid are timed (log-spaced, the first and last included)
+and the others interpolated linearly in L. The bench runs tanh with shared δ whatever the
+config's activation and δ; the loss on the n_train samples every log_every steps is counted as
+n_train / B forward passes of a third of a step each.
+
 PyTorch is optional: its columns are left out when `import torch` fails. From PyPI,
 `pip install torch` brings the CUDA build with about 4 GB of NVIDIA packages, which the CPU
 runs do not use but the import needs; scripts/bench-venv.sh installs it into
@@ -21,14 +35,18 @@ PyTorch, where one can be installed, works as well.
 
 Usage: scripts/bench.py [--native PATH] [--python PYTHON] [--widths 10 25 32]
                         [--depths 10 100 1000 10000] [--batch 500] [--burn] [--quick]
+                        [--gpu [--gpu-backend cuda|wgpu|ndarray] [--torch-device cuda]]
+                        [--project CONFIG.toml ... [--timed-depths 8]]
 """
 import argparse
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
+import tomllib
 
 HERE = os.path.abspath(__file__)
 
@@ -84,17 +102,20 @@ def bench_numpy(d, batch, depth, steps, warmup):
 
 # --- the PyTorch reference -------------------------------------------------------------------
 
-def bench_torch(d, batch, depth, steps, warmup, threads):
-    """PyTorch eager as one writes it: a parameter per layer, autograd, torch.optim.SGD."""
+def bench_torch(d, batch, depth, steps, warmup, threads, device):
+    """PyTorch eager as one writes it: a parameter per layer, autograd, torch.optim.SGD, on
+    `device`. Each step ends by reading the loss back, which waits for the device (the update
+    included), as `native bench` does."""
     import torch
     import torch.nn.functional as F
     torch.set_num_threads(threads)
     g = torch.Generator().manual_seed(0)
-    A = [(torch.randn(d, d, generator=g) / d).requires_grad_() for _ in range(depth)]
-    b = [(torch.randn(d, generator=g) / d ** 0.5).requires_grad_() for _ in range(depth)]
-    delta = torch.tensor([1.0 / depth], requires_grad=True)
-    x = torch.randn(batch, d, generator=g)
-    y = torch.randn(batch, d, generator=g)
+    leaf = lambda t: t.to(device).requires_grad_()
+    A = [leaf(torch.randn(d, d, generator=g) / d) for _ in range(depth)]
+    b = [leaf(torch.randn(d, generator=g) / d ** 0.5) for _ in range(depth)]
+    delta = leaf(torch.tensor([1.0 / depth]))
+    x = torch.randn(batch, d, generator=g).to(device)
+    y = torch.randn(batch, d, generator=g).to(device)
     opt = torch.optim.SGD(A + b + [delta], lr=1e-3)
 
     def step():
@@ -106,6 +127,7 @@ def bench_torch(d, batch, depth, steps, warmup, threads):
         loss = F.mse_loss(h, y)
         loss.backward()
         opt.step()
+        loss.item()
 
     for _ in range(warmup):
         step()
@@ -146,12 +168,17 @@ def worker(args):
     if args.worker == "numpy":
         print(bench_numpy(args.width, args.batch, args.depth, args.steps, args.warmup))
     elif args.worker == "torch":
-        print(bench_torch(args.width, args.batch, args.depth, args.steps, args.warmup, args.threads))
+        print(bench_torch(args.width, args.batch, args.depth, args.steps, args.warmup, args.threads,
+                          args.torch_device))
     elif args.worker in ("peak-numpy", "peak-torch"):
         print(sgemm_peak(args.worker.split("-")[1]))
     elif args.worker == "torch-version":
         import torch
         print(torch.__version__)
+    elif args.worker == "torch-device":
+        import torch
+        device = torch.device(args.torch_device)
+        print(torch.cuda.get_device_name(device) if device.type == "cuda" else device.type)
 
 
 def run_worker(python, kind, threads, **kw):
@@ -161,7 +188,7 @@ def run_worker(python, kind, threads, **kw):
                MKL_NUM_THREADS=str(threads))
     cmd = [python, HERE, "--worker", kind, "--threads", str(threads)]
     for key, value in kw.items():
-        cmd += [f"--{key}", str(value)]
+        cmd += [f"--{key.replace('_', '-')}", str(value)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if out.returncode != 0:
         return None
@@ -173,8 +200,17 @@ def native_bench(binary, backend, d, batch, depth, steps, warmup, method=None):
            "--depth", str(depth), "--steps", str(steps), "--warmup", str(warmup)]
     if method:
         cmd += ["--method", method]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr.strip()}")
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def step_counts(depth, quick):
+    """(timed steps of the references, timed steps of `native bench`, warm-up steps) at L."""
+    budget = 1000 if quick else 4000
+    steps = max(2 if quick else 3, min(50, budget // depth))
+    return steps, max(steps, min(200, 20 * budget // depth)), 1 if depth >= 1000 else 2
 
 
 def fmt(v, digits=2):
@@ -185,35 +221,31 @@ def ratio(a, b):
     return None if a is None or b is None else a / b
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--native", default=os.path.expanduser(
-        os.environ.get("CARGO_TARGET_DIR", "~/.cache/resnet-scaling/target") + "/release/native"))
-    p.add_argument("--python", default=sys.executable,
-                   help="interpreter for the numpy and PyTorch measurements")
-    p.add_argument("--batch", type=int, default=500)
-    p.add_argument("--widths", type=int, nargs="+", default=[10, 25, 32])
-    p.add_argument("--depths", type=int, nargs="+", default=[10, 100, 1000, 10000])
-    p.add_argument("--burn", action="store_true",
-                   help="also burn's adjoint and autodiff on ndarray (slow at large L)")
-    p.add_argument("--quick", action="store_true", help="fewer timed steps")
-    # worker mode (internal)
-    p.add_argument("--worker")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--width", type=int)
-    p.add_argument("--depth", type=int)
-    p.add_argument("--steps", type=int)
-    p.add_argument("--warmup", type=int, default=1)
-    args = p.parse_args()
-    if args.worker:
-        return worker(args)
+def print_row(cells):
+    print("| " + " | ".join(cells) + " |", flush=True)
 
+
+def duration(seconds):
+    return (f"{seconds:.1f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200
+            else f"{seconds / 3600:.1f} h")
+
+
+def print_machine():
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; "
+          f"{cpu_model()}")
+    if shutil.which("nvidia-smi"):
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        if out.returncode == 0:
+            print(out.stdout.strip())
+
+
+# --- the CPU table ---------------------------------------------------------------------------
+
+def cpu_table(args):
     cores = os.cpu_count()
     thread_counts = sorted({1, cores})
     torch_version = run_worker(args.python, "torch-version", 1)
-    print(f"machine: {platform.processor() or platform.machine()}, {cores} cores; "
-          f"{cpu_model()}")
+    print_machine()
     print(f"numpy: {run_worker(args.python, 'peak-numpy', 1) and 'yes'}; PyTorch: "
           + (torch_version or "not installed (columns left out; see scripts/bench-venv.sh)"))
     print()
@@ -239,22 +271,19 @@ def main():
         head += ["burn adjoint", "burn autodiff"]
     head += ["fused/numpy"] + [f"fused/{c}" for c in torch_cols]
     head += ["fused GFLOP/s", f"% of {cores}-core peak"]
-    print("| " + " | ".join(head) + " |")
+    print_row(head)
     print("|" + "---|" * len(head))
-    budget = 1000 if args.quick else 4000
     for d in args.widths:
         for depth in args.depths:
-            steps = max(2 if args.quick else 3, min(50, budget // depth))
-            warmup = 1 if depth >= 1000 else 2
-            f = native_bench(args.native, "cpu", d, args.batch, depth,
-                             max(steps, min(200, 20 * budget // depth)), warmup)
+            steps, native_steps, warmup = step_counts(depth, args.quick)
+            f = native_bench(args.native, "cpu", d, args.batch, depth, native_steps, warmup)
             fused = f["steps_per_sec"]
             ref = float(run_worker(args.python, "numpy", 1, width=d, batch=args.batch,
                                    depth=depth, steps=steps, warmup=warmup))
             torch = []
             for t in (thread_counts if torch_version else []):
                 v = run_worker(args.python, "torch", t, width=d, batch=args.batch,
-                               depth=depth, steps=steps, warmup=warmup)
+                               depth=depth, steps=steps, warmup=warmup, torch_device="cpu")
                 torch.append(float(v) if v else None)
             row = [str(d), str(depth), fmt(fused), str(f.get("threads", "")), fmt(ref)]
             row += [fmt(v) for v in torch]
@@ -265,7 +294,167 @@ def main():
             row += [fmt(ratio(fused, ref))] + [fmt(ratio(fused, v)) for v in torch]
             gflops = 6 * args.batch * d * d * depth * fused / 1e9
             row += [fmt(gflops, 1), fmt(100 * gflops / peak[cores], 0)]
-            print("| " + " | ".join(row) + " |", flush=True)
+            print_row(row)
+
+
+# --- the GPU table ---------------------------------------------------------------------------
+
+TARGET = (10, 1000, 20.0)  # d, L and the least speed-up over PyTorch eager on the same GPU
+
+
+def gpu_table(args):
+    backend, device = args.gpu_backend, args.torch_device
+    torch_version = run_worker(args.python, "torch-version", 1)
+    on_device = torch_version and run_worker(args.python, "torch-device", 1, torch_device=device)
+    print_machine()
+    print(f"PyTorch: {torch_version} on {device}: {on_device}" if on_device else
+          f"PyTorch on {device}: " + ("not available" if torch_version else "not installed")
+          + " (columns left blank; see scripts/bench-venv.sh)")
+    print()
+    head = ["d", "L", f"{backend} adjoint steps/s", "ms/step", f"torch {device} steps/s",
+            "ms/step", f"{backend}/torch"]
+    print_row(head)
+    print("|" + "---|" * len(head))
+    ratios = {}
+    for d in args.widths:
+        for depth in args.depths:
+            steps, native_steps, warmup = step_counts(depth, args.quick)
+            native = native_bench(args.native, backend, d, args.batch, depth, native_steps,
+                                  warmup, "adjoint")["steps_per_sec"]
+            torch = on_device and run_worker(args.python, "torch", 1, width=d, batch=args.batch,
+                                             depth=depth, steps=steps, warmup=warmup,
+                                             torch_device=device)
+            torch = float(torch) if torch else None
+            ratios[d, depth] = ratio(native, torch)
+            print_row([str(d), str(depth), fmt(native), fmt(1e3 / native, 3), fmt(torch),
+                       fmt(torch and 1e3 / torch, 3), fmt(ratios[d, depth], 1)])
+    d, depth, least = TARGET
+    r = ratios.get((d, depth))
+    verdict = ("not measured" if r is None else
+               f"{'met' if r >= least else 'NOT met'} ({r:.1f}×, B = {args.batch})")
+    print()
+    print(f"target: {backend} ≥ {least:.0f}× PyTorch eager on {device} at d = {d}, "
+          f"L = {depth}: {verdict}")
+
+
+# --- projection of a sweep's wall time -------------------------------------------------------
+
+def geometric(lo, hi, base):
+    """The distinct values ⌊base^n⌋ in [lo, hi], increasing (scaling_core::grid::geometric)."""
+    depths, power = [], 1.0
+    while power <= hi + 0.5:
+        depth = int(power * (1 + 1e-12))
+        if lo <= depth <= hi and depths[-1:] != [depth]:
+            depths.append(depth)
+        power *= base
+    return depths
+
+
+def sweep_config(path):
+    """A fully connected sweep's config with the defaults of scaling_core::config::SweepConfig
+    filled in, and its depths."""
+    with open(path, "rb") as f:
+        c = tomllib.load(f)
+    c = {"dataset": "synthetic", "n_samples": 2000, "n_test": 500, "activation": "tanh",
+         "delta": "shared", "batch_size": 100, "epsilon": 1e-3, "max_steps": 2000,
+         "log_every": 100, "seed": 0, **c}
+    if c["dataset"] == "cifar10":
+        sys.exit(f"{path}: CIFAR-10 trains the convolutional ResNet, which --project does not time")
+    c["width"] = 25 if c["dataset"] == "mnist" else c.get("width", 10)
+    c["depths"] = sorted(c.get("depths") or geometric(
+        c.get("depth_min", 3), c.get("depth_max", 300), c.get("depth_base", 1.2)))
+    return c
+
+
+def interpolate(x, xs, ys):
+    """The piecewise linear function through (xs, ys), xs increasing, at x in [xs[0], xs[-1]]."""
+    i = next(i for i, v in enumerate(xs) if v >= x)
+    if xs[i] == x:
+        return ys[i]
+    return ys[i - 1] + (x - xs[i - 1]) * (ys[i] - ys[i - 1]) / (xs[i] - xs[i - 1])
+
+
+def project(args):
+    backend, method = (args.gpu_backend, "adjoint") if args.gpu else ("cpu", "fused")
+    print_machine()
+    ms = {}  # ms per step by (d, B, L), shared by the configs
+    for path in args.project:
+        c = sweep_config(path)
+        d, batch, depths = c["width"], c["batch_size"], c["depths"]
+        k = min(max(args.timed_depths, 2), len(depths))
+        timed = sorted({depths[round(i * (len(depths) - 1) / max(k - 1, 1))] for i in range(k)})
+        for depth in timed:
+            if (d, batch, depth) not in ms:
+                _, steps, warmup = step_counts(depth, args.quick)
+                ms[d, batch, depth] = native_bench(args.native, backend, d, batch, depth, steps,
+                                                   warmup, method)["ms_per_step"]
+        tmax, every = c["max_steps"], c["log_every"]
+        evals = tmax // every + 1 + (tmax % every > 0)
+        # A forward pass costs about a third of a step (one product per layer of three).
+        eval_steps = (evals * c["n_samples"] + c["n_test"]) / (3 * batch)
+        print()
+        print(f"{path}: {c['dataset']}, d = {d}, B = {batch}, {c['activation']}, "
+              f"{c['delta']} δ, {len(depths)} depths {depths[0]}..{depths[-1]}, "
+              f"Tmax = {tmax}, ε = {c['epsilon']}, seed {c['seed']}")
+        print(f"step: `native bench --backend {backend} --method {method}` (tanh, shared δ"
+              + ("" if (c["activation"], c["delta"]) == ("tanh", "shared")
+                 else f": an approximation of {c['activation']}, {c['delta']} δ") + "), "
+              f"timed at {len(timed)} depths ({', '.join(map(str, timed))})"
+              + (", interpolated linearly in L between them" if len(timed) < len(depths) else ""))
+        print(f"loss evaluations: {evals} on the {c['n_samples']} training samples and one on "
+              f"{c['n_test']} test samples ≈ {eval_steps:.0f} steps (+{100 * eval_steps / tmax:.1f}%)")
+        print()
+        print_row(["L", "ms/step", "ms/step from", "time at Tmax"])
+        print("|---|---|---|---|")
+        total = 0.0
+        for depth in depths:
+            t = interpolate(depth, timed, [ms[d, batch, l] for l in timed])
+            total += (tmax + eval_steps) * t / 1e3
+            print_row([str(depth), fmt(t, 3), "timed" if depth in timed else "interpolated",
+                       duration((tmax + eval_steps) * t / 1e3)])
+        print()
+        print(f"total: {duration(total)} on {backend} (an upper bound: a depth stops before Tmax "
+              f"once its training loss is below ε; one seed, one sweep)")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--native", default=os.path.expanduser(
+        os.environ.get("CARGO_TARGET_DIR", "~/.cache/resnet-scaling/target") + "/release/native"))
+    p.add_argument("--python", default=sys.executable,
+                   help="interpreter for the numpy and PyTorch measurements")
+    p.add_argument("--batch", type=int, default=500)
+    p.add_argument("--widths", type=int, nargs="+", default=[10, 25, 32])
+    p.add_argument("--depths", type=int, nargs="+", default=[10, 100, 1000, 10000])
+    p.add_argument("--burn", action="store_true",
+                   help="also burn's adjoint and autodiff on ndarray (slow at large L)")
+    p.add_argument("--quick", action="store_true", help="fewer timed steps")
+    p.add_argument("--gpu", action="store_true",
+                   help="the GPU table, or with --project the GPU step, instead of the CPU")
+    p.add_argument("--gpu-backend", choices=["cuda", "wgpu", "ndarray"], default="cuda",
+                   help="native's backend for --gpu (ndarray: to try the plumbing on a CPU)")
+    p.add_argument("--torch-device", default="cuda", help="PyTorch's device for --gpu")
+    p.add_argument("--project", nargs="+", metavar="CONFIG.toml",
+                   help="project these sweeps' wall time instead of the table")
+    p.add_argument("--timed-depths", type=int, default=8,
+                   help="--project: depths timed per sweep (at least 2), the rest interpolated")
+    # worker mode (internal)
+    p.add_argument("--worker")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--width", type=int)
+    p.add_argument("--depth", type=int)
+    p.add_argument("--steps", type=int)
+    p.add_argument("--warmup", type=int, default=1)
+    args = p.parse_args()
+    if args.worker:
+        worker(args)
+    elif args.project:
+        project(args)
+    elif args.gpu:
+        gpu_table(args)
+    else:
+        cpu_table(args)
 
 
 def cpu_model():
