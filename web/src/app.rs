@@ -8,7 +8,6 @@ use crate::settings::{Kind, Settings, FIELDS};
 use crate::view::{figures, DepthView, Snapshot};
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::{NdArray, Wgpu};
-use burn::tensor::backend::Backend;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use plotters::prelude::*;

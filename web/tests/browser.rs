@@ -8,7 +8,6 @@ mod reference;
 
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::{NdArray, Wgpu};
-use burn::tensor::backend::Backend;
 use scaling_core::analysis::Regime;
 use scaling_core::config::DataPlan;
 use scaling_core::results::{DepthResult, StopReason, TrainOutcome};

@@ -215,6 +215,7 @@ mod kernel {
             let read = (k % 2) * plane;
             let weights = (k * d + j) * d;
             let mut z = b[k * d + j];
+            #[unroll]
             for i in 0..d {
                 z += a[weights + i] * states[read + row + i];
             }
@@ -283,6 +284,7 @@ mod kernel {
             let buffer = (t % 2) * plane;
             shared[buffer + row + j] = gz_j;
             sync_cube();
+            #[unroll]
             for i in 0..d {
                 g += shared[buffer + row + i] * a[(k * d + i) * d + j];
             }
