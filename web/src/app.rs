@@ -3,18 +3,19 @@
 //! browser between them, so the page stays responsive.
 
 use crate::browser::{self, now, sleep};
-use crate::run::{analyse, DepthRun};
+use crate::run::{analyse, DepthRun, PageStep};
 use crate::settings::{Kind, Settings, FIELDS};
 use crate::view::{figures, DepthView, Snapshot};
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
-use burn::backend::{NdArray, Wgpu};
+use burn::backend::Wgpu;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use scaling_core::config::{DataPlan, Plan};
 use scaling_core::data::Dataset;
-use scaling_core::Scan;
+use scaling_core::fused::FusedStepper;
+use scaling_core::train::BurnStepper;
 use std::cell::{Cell, RefCell};
 
 /// The MNIST embedding shipped with the page (`native mnist-asset` writes it).
@@ -24,7 +25,7 @@ pub const MNIST_ASSET: &str = "mnist-25.safetensors";
 #[derive(Clone, Debug, PartialEq)]
 pub enum Engine {
     Gpu(WgpuDevice),
-    /// burn's ndarray backend compiled to wasm, with the reason WebGPU is not used.
+    /// Core's fused CPU step compiled to wasm, with the reason WebGPU is not used.
     Cpu(String),
 }
 
@@ -119,9 +120,9 @@ struct Outputs {
 
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
 /// (weights, losses, analysis) at most twice a second, until all have stopped or Reset.
-async fn drive<B: Scan>(plan: Plan, data: Dataset, device: B::Device, out: Outputs) {
+async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: Outputs) {
     let mine = generation();
-    let mut runs: Vec<DepthRun<B>> = plan
+    let mut runs: Vec<DepthRun<S>> = plan
         .depths
         .iter()
         .map(|&l| DepthRun::new(&plan, &data, l, &device))
@@ -159,7 +160,7 @@ async fn drive<B: Scan>(plan: Plan, data: Dataset, device: B::Device, out: Outpu
 }
 
 /// The page's view of the runs, with core's analysis of their current weights.
-async fn snapshot<B: Scan>(plan: &Plan, runs: &[DepthRun<B>]) -> Snapshot {
+async fn snapshot<S: PageStep>(plan: &Plan, runs: &[DepthRun<S>]) -> Snapshot {
     let mut depths = Vec::with_capacity(runs.len());
     for run in runs {
         depths.push(DepthView {
@@ -254,8 +255,10 @@ pub fn App() -> impl IntoView {
                 out.note.set(note);
                 out.status.set(Status::Running);
                 match engine {
-                    Engine::Gpu(device) => drive::<Wgpu>(plan, data, device, out).await,
-                    Engine::Cpu(_) => drive::<NdArray>(plan, data, Default::default(), out).await,
+                    Engine::Gpu(device) => {
+                        drive::<BurnStepper<Wgpu>>(plan, data, device, out).await
+                    }
+                    Engine::Cpu(_) => drive::<FusedStepper>(plan, data, (), out).await,
                 }
             });
         }
@@ -329,8 +332,8 @@ pub fn App() -> impl IntoView {
         None => "Looking for WebGPU…".to_string(),
         Some(Engine::Gpu(_)) => "Training on the GPU through WebGPU (burn-wgpu).".to_string(),
         Some(Engine::Cpu(why)) => format!(
-            "No WebGPU here ({why}): training on the CPU instead (burn-ndarray compiled to \
-             wasm), which is much slower."
+            "No WebGPU here ({why}): training on the CPU instead (core's fused step compiled \
+             to wasm, on one thread)."
         ),
     };
     let status_line = move || {

@@ -1,21 +1,109 @@
 //! The training of one depth, driven in chunks: `log_every` updates, then the training loss,
 //! read asynchronously (blocking reads are not allowed on WebGPU). The schedule, the batches
-//! and the stopping rule are core's [`Session`]; the step is core's [`BurnStepper`].
+//! and the stopping rule are core's [`Session`]; the step is a [`PageStep`]: core's
+//! [`BurnStepper`] on WebGPU, core's [`FusedStepper`] on the CPU.
 
 use burn::tensor::{backend::Backend, Tensor};
 use scaling_core::analysis::{self, Analysis, Options, Trained};
 use scaling_core::config::Plan;
 use scaling_core::data::Dataset;
+use scaling_core::fused::FusedStepper;
+use scaling_core::model::ResNetConfig;
 use scaling_core::results::{DepthResult, StopReason};
-use scaling_core::train::{BurnStepper, Session, Stepper};
+use scaling_core::train::{BurnStepper, Session, Stepper, TrainConfig};
 use scaling_core::weights::Weights;
 use scaling_core::ResNet;
 use scaling_core::Scan;
+use std::future::Future;
+
+/// A training step the page can drive: core's [`Stepper`], built on a device, with its
+/// losses and weights read without blocking.
+pub trait PageStep: Stepper + Sized {
+    /// Where it computes.
+    type Device;
+    /// The step for the initialised network of `model`, training on `data`.
+    fn start(
+        model: &ResNetConfig,
+        data: &Dataset,
+        train: &TrainConfig,
+        device: &Self::Device,
+    ) -> Self;
+    /// The loss on the whole training set.
+    fn read_train_loss(&mut self) -> impl Future<Output = f64>;
+    /// The loss on the whole test set.
+    fn read_test_loss(&mut self) -> impl Future<Output = f64>;
+    /// The current weights.
+    fn read_weights(&self) -> impl Future<Output = Weights>;
+}
+
+/// On a burn backend (WebGPU in the page): the values are read back asynchronously.
+impl<B: Scan> PageStep for BurnStepper<B> {
+    type Device = B::Device;
+
+    fn start(
+        model: &ResNetConfig,
+        data: &Dataset,
+        train: &TrainConfig,
+        device: &B::Device,
+    ) -> Self {
+        let net =
+            ResNet::from_weights(&model.init_weights(), model.activation, model.delta, device);
+        BurnStepper::new(net, data, train)
+    }
+
+    async fn read_train_loss(&mut self) -> f64 {
+        read_scalar(self.train_loss_tensor()).await
+    }
+
+    async fn read_test_loss(&mut self) -> f64 {
+        read_scalar(self.test_loss_tensor()).await
+    }
+
+    async fn read_weights(&self) -> Weights {
+        let model = &self.model;
+        let delta = match &model.delta {
+            Some(delta) => Some(read_values(delta.val()).await),
+            None => None,
+        };
+        model.weights_from(
+            read_values(model.a.val()).await,
+            read_values(model.b.val()).await,
+            delta,
+        )
+    }
+}
+
+/// On the CPU (one thread in the page): the values are there at once.
+impl PageStep for FusedStepper {
+    type Device = ();
+
+    fn start(model: &ResNetConfig, data: &Dataset, train: &TrainConfig, _: &()) -> Self {
+        FusedStepper::new(
+            &model.init_weights(),
+            model.activation,
+            model.delta,
+            data,
+            train,
+        )
+    }
+
+    async fn read_train_loss(&mut self) -> f64 {
+        self.train_loss()
+    }
+
+    async fn read_test_loss(&mut self) -> f64 {
+        self.test_loss()
+    }
+
+    async fn read_weights(&self) -> Weights {
+        self.to_weights()
+    }
+}
 
 /// The training of the network of depth L of a plan.
-pub struct DepthRun<B: Scan> {
+pub struct DepthRun<S: PageStep> {
     pub depth: usize,
-    stepper: BurnStepper<B>,
+    stepper: S,
     session: Session,
     /// Why it stopped, once it has.
     pub stop: Option<StopReason>,
@@ -45,19 +133,12 @@ async fn read_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
         .unwrap_or_default()
 }
 
-impl<B: Scan> DepthRun<B> {
+impl<S: PageStep> DepthRun<S> {
     /// The initialised network of depth L, ready to train on `data`.
-    pub fn new(plan: &Plan, data: &Dataset, depth: usize, device: &B::Device) -> Self {
-        let config = plan.model(depth);
-        let model = ResNet::from_weights(
-            &config.init_weights(),
-            config.activation,
-            config.delta,
-            device,
-        );
+    pub fn new(plan: &Plan, data: &Dataset, depth: usize, device: &S::Device) -> Self {
         Self {
             depth,
-            stepper: BurnStepper::new(model, data, &plan.train),
+            stepper: S::start(&plan.model(depth), data, &plan.train, device),
             session: Session::new(data, &plan.train),
             stop: None,
             test_loss: None,
@@ -88,10 +169,10 @@ impl<B: Scan> DepthRun<B> {
         let mut updates = 0;
         loop {
             if self.session.due() && (updates > 0 || self.session.step() == 0) {
-                let loss = read_scalar(self.stepper.train_loss_tensor()).await;
+                let loss = self.stepper.read_train_loss().await;
                 if let Some(reason) = self.session.record(loss) {
                     self.stop = Some(reason);
-                    self.test_loss = Some(read_scalar(self.stepper.test_loss_tensor()).await);
+                    self.test_loss = Some(self.stepper.read_test_loss().await);
                 }
                 if updates > 0 || self.stop.is_some() {
                     break;
@@ -106,16 +187,7 @@ impl<B: Scan> DepthRun<B> {
 
     /// The current weights, read without blocking.
     pub async fn weights(&self) -> Weights {
-        let model = &self.stepper.model;
-        let delta = match &model.delta {
-            Some(delta) => Some(read_values(delta.val()).await),
-            None => None,
-        };
-        model.weights_from(
-            read_values(model.a.val()).await,
-            read_values(model.b.val()).await,
-            delta,
-        )
+        self.stepper.read_weights().await
     }
 
     /// The result so far, for the analysis (a depth still training counts as not converged).

@@ -1,5 +1,6 @@
 //! The page's chunked training driver, natively: it trains exactly as core's training loop
-//! does, and its loss histories are the golden ones the browser tests compare with.
+//! does, with either step, and its loss histories are the golden ones the browser tests
+//! compare with.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod reference;
@@ -7,21 +8,20 @@ mod reference;
 use burn::backend::NdArray;
 use futures::executor::block_on;
 use scaling_core::config::DataPlan;
+use scaling_core::fused::FusedStepper;
 use scaling_core::train::{train, BurnStepper};
+use web::run::PageStep;
 
-#[test]
-fn the_driver_trains_as_cores_loop_does() {
+/// The driver's histories on step `S` equal those of core's loop on the same step.
+fn driver_trains_as_cores_loop_does<S: PageStep>(device: &S::Device) {
     let plan = reference::plan();
     let DataPlan::Synthetic(c) = &plan.data else {
         unreachable!()
     };
     let data = c.generate();
-    let device = Default::default();
-    let driver = block_on(reference::run::<NdArray>(&device));
+    let driver = block_on(reference::run::<S>(device));
     for (depth, losses) in driver {
-        let config = plan.model(depth);
-        let model = config.init::<NdArray>(&device);
-        let mut stepper = BurnStepper::new(model, &data, &plan.train);
+        let mut stepper = S::start(&plan.model(depth), &data, &plan.train, device);
         let outcome = train(&mut stepper, &data, &plan.train, |_, _| {});
         let core: Vec<(usize, f64)> = outcome
             .history
@@ -33,11 +33,24 @@ fn the_driver_trains_as_cores_loop_does() {
 }
 
 #[test]
+fn the_driver_trains_as_cores_loop_does() {
+    driver_trains_as_cores_loop_does::<BurnStepper<NdArray>>(&Default::default());
+    driver_trains_as_cores_loop_does::<FusedStepper>(&());
+}
+
+#[test]
 fn the_driver_matches_the_golden_losses() {
-    let got = block_on(reference::run::<NdArray>(&Default::default()));
+    let got = block_on(reference::run::<BurnStepper<NdArray>>(&Default::default()));
     if std::env::var_os("RESNET_SCALING_BLESS").is_some() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/reference/golden.json");
         std::fs::write(path, serde_json::to_string_pretty(&got).unwrap() + "\n").unwrap();
     }
     reference::assert_matches(&got, 1e-6);
+}
+
+#[test]
+fn the_fused_driver_matches_the_golden_losses() {
+    let got = block_on(reference::run::<FusedStepper>(&()));
+    let largest = reference::assert_matches(&got, reference::FUSED_TOLERANCE);
+    println!("fused step: largest relative difference to the golden losses {largest:.1e}");
 }
