@@ -12,5 +12,7 @@ eval "$(scripts/test-data.sh)"
 cargo fmt --all -- --check
 # The tools, once; among them the Vulkan driver that the GPU kernels' tests run on here.
 scripts/setup-web.sh >/dev/null
+# Headless machines have no runtime directory, which Mesa's Vulkan driver complains of.
+export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 cargo test --release --workspace --locked
 RESNET_SCALING_NATIVE_TARGET="$CARGO_TARGET_DIR" scripts/test-web.sh

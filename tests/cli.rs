@@ -248,10 +248,11 @@ fn bench_prints_one_json_line() {
     assert_eq!(line["segment"], 5);
 }
 
-/// The fused CPU step (`--backend cpu`) trains as the burn ndarray backend does: the same
-/// loss history within f32 rounding, and the same files.
+/// The fused CPU step (`--backend cpu`) and the GPU kernels (`--backend wgpu`, on software
+/// Vulkan without a GPU) train as burn's ndarray backend does, layer by layer: the same loss
+/// history within f32 rounding, and the same files.
 #[test]
-fn the_fused_cpu_step_trains_as_burn_does() {
+fn the_fused_steps_train_as_burn_does() {
     let losses = |backend: &str| -> Vec<Vec<f64>> {
         let dir = scratch(&format!("fused-{backend}"));
         let output = sweep_on(backend, &dir, &format!("{TINY}momentum = 0.5\n"));
@@ -274,9 +275,15 @@ fn the_fused_cpu_step_trains_as_burn_does() {
             })
             .collect()
     };
-    let (fused, burn) = (losses("cpu"), losses("ndarray"));
-    for (f, b) in fused.iter().flatten().zip(burn.iter().flatten()) {
-        assert!((f - b).abs() <= 1e-4 * b.abs(), "{fused:?} vs {burn:?}");
+    let burn = losses("ndarray");
+    for backend in ["cpu", "wgpu"] {
+        let fused = losses(backend);
+        for (f, b) in fused.iter().flatten().zip(burn.iter().flatten()) {
+            assert!(
+                (f - b).abs() <= 1e-4 * b.abs(),
+                "{backend}: {fused:?} vs {burn:?}"
+            );
+        }
     }
 }
 

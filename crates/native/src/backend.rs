@@ -34,35 +34,37 @@ pub trait Job {
     fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> Self::Output;
 }
 
-/// Runs `job` on the chosen backend, or says why that backend cannot be used.
-pub fn run<J: Job>(choice: BackendChoice, job: J) -> Result<J::Output> {
+/// Says why the chosen backend cannot be used here, if it cannot.
+pub fn check(choice: BackendChoice) -> Result<()> {
     match choice {
-        BackendChoice::Auto if cuda_available() => run(BackendChoice::Cuda, job),
-        BackendChoice::Auto | BackendChoice::Cpu | BackendChoice::Ndarray => {
-            Ok(job.run::<NdArray>(Default::default(), "ndarray"))
-        }
-        BackendChoice::Cuda => {
-            #[cfg(feature = "cuda")]
-            {
-                if !cuda_available() {
-                    bail!(
-                        "--backend cuda: no CUDA device answered (is the NVIDIA driver installed?)"
-                    );
-                }
-                Ok(job.run::<burn::backend::Cuda>(Default::default(), "cuda"))
-            }
-            #[cfg(not(feature = "cuda"))]
+        BackendChoice::Cuda if !cfg!(feature = "cuda") => {
             bail!("--backend cuda: this build has no CUDA support; build with `--features cuda`")
         }
-        BackendChoice::Wgpu => {
-            #[cfg(feature = "wgpu")]
-            {
-                Ok(job.run::<burn::backend::Wgpu>(Default::default(), "wgpu"))
-            }
-            #[cfg(not(feature = "wgpu"))]
+        BackendChoice::Cuda if !cuda_available() => {
+            bail!("--backend cuda: no CUDA device answered (is the NVIDIA driver installed?)")
+        }
+        BackendChoice::Wgpu if !cfg!(feature = "wgpu") => {
             bail!("--backend wgpu: this build has no wgpu support; build with `--features wgpu`")
         }
+        _ => Ok(()),
     }
+}
+
+/// Runs `job` on the chosen backend, or says why that backend cannot be used.
+pub fn run<J: Job>(choice: BackendChoice, job: J) -> Result<J::Output> {
+    check(choice)?;
+    Ok(match choice {
+        BackendChoice::Auto if cuda_available() => return run(BackendChoice::Cuda, job),
+        BackendChoice::Auto | BackendChoice::Cpu | BackendChoice::Ndarray => {
+            job.run::<NdArray>(Default::default(), "ndarray")
+        }
+        #[cfg(feature = "cuda")]
+        BackendChoice::Cuda => job.run::<burn::backend::Cuda>(Default::default(), "cuda"),
+        #[cfg(feature = "wgpu")]
+        BackendChoice::Wgpu => job.run::<burn::backend::Wgpu>(Default::default(), "wgpu"),
+        #[allow(unreachable_patterns)]
+        BackendChoice::Cuda | BackendChoice::Wgpu => unreachable!("refused by check()"),
+    })
 }
 
 /// Whether a CUDA device can run a kernel. burn-cuda loads the driver library at run time and

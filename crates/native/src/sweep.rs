@@ -48,6 +48,7 @@ pub fn read_config(path: &Path) -> Result<SweepConfig> {
 /// Runs the sweep into `out`, resuming it when `out` already holds the same sweep.
 pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()> {
     let plan = config.plan().context("invalid sweep config")?;
+    backend::check(choice)?;
     let config_path = out.join("config.toml");
     if config_path.exists() {
         // The data may have moved: the same sweep with another data_dir is the same sweep.
