@@ -200,7 +200,8 @@ mod kernel {
         let plane = (rows * width) as usize;
         let j = UNIT_POS_X as usize;
         let row = UNIT_POS_Y as usize * d;
-        let n = CUBE_POS_X as usize * rows as usize + UNIT_POS_Y as usize;
+        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
+        let n = cube * rows as usize + UNIT_POS_Y as usize;
         let n_total = samples as usize;
         let valid = n < n_total;
         let mut states = SharedMemory::<E>::new(2 * plane);
@@ -257,7 +258,8 @@ mod kernel {
         let plane = (rows * width) as usize;
         let j = UNIT_POS_X as usize;
         let row = UNIT_POS_Y as usize * d;
-        let n = CUBE_POS_X as usize * rows as usize + UNIT_POS_Y as usize;
+        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
+        let n = cube * rows as usize + UNIT_POS_Y as usize;
         let n_total = samples as usize;
         let valid = n < n_total;
         let mut shared = SharedMemory::<E>::new(2 * plane);
@@ -297,11 +299,17 @@ fn rows(width: usize) -> usize {
     (UNITS / width).clamp(1, 32)
 }
 
-/// The launch grid over N samples of width d: (cubes, cube dimension, samples per cube).
+/// The most cubes along one dimension of a launch that every WebGPU device allows.
+const MAX_CUBES_X: usize = 65_535;
+
+/// The launch grid over N samples of width d: (cubes, cube dimension, samples per cube). The
+/// cubes, numbered y·(cubes along x) + x, spill into y beyond [`MAX_CUBES_X`].
 fn grid(samples: usize, width: usize) -> (CubeCount, CubeDim, u32) {
     let rows = rows(width);
+    let cubes = samples.div_ceil(rows);
+    let along_x = cubes.min(MAX_CUBES_X);
     (
-        CubeCount::new_1d(samples.div_ceil(rows) as u32),
+        CubeCount::new_2d(along_x as u32, cubes.div_ceil(along_x) as u32),
         CubeDim::new_2d(width as u32, rows as u32),
         rows as u32,
     )
@@ -405,6 +413,19 @@ mod tests {
         let (out, states) = Wgpu::scan_forward(&net, batch(&x, 10), false);
         assert!(states.is_none());
         let (want, _) = per_layer::forward(&net, batch(&x, 10), false);
+        assert_close("h_L", &host(out), &host(want), 1e-5, 1.0);
+    }
+
+    /// More samples than one dimension of a launch holds (width 128: one sample per cube).
+    #[test]
+    fn a_grid_beyond_one_dimension_covers_every_sample() {
+        let device = Default::default();
+        let (l, d, n) = (2, 128, 66_000);
+        let (weights, x, _) = problem(Activation::Relu, DeltaMode::None, (l, d, n));
+        let net =
+            ResNet::<Wgpu>::from_weights(&weights, Activation::Relu, DeltaMode::None, &device);
+        let (out, _) = Wgpu::scan_forward(&net, batch(&x, d), false);
+        let (want, _) = per_layer::forward(&net, batch(&x, d), false);
         assert_close("h_L", &host(out), &host(want), 1e-5, 1.0);
     }
 
