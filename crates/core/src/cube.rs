@@ -211,14 +211,23 @@ mod kernel {
             h = x[n * d + j];
         }
         states[row + j] = h;
+        // Row j of A_k, b_kj and δ_k wait in registers, loaded a layer ahead so that the
+        // loads overlap the barrier.
+        let l = depth as usize;
+        let mut w = Array::<E>::new(d);
+        #[unroll]
+        for i in 0..d {
+            w[i] = a[j * d + i];
+        }
+        let mut bias = b[j];
+        let mut step = delta[0];
         sync_cube();
-        for k in 0..depth as usize {
+        for k in 0..l {
             let read = (k % 2) * plane;
-            let weights = (k * d + j) * d;
-            let mut z = b[k * d + j];
+            let mut z = bias;
             #[unroll]
             for i in 0..d {
-                z += a[weights + i] * states[read + row + i];
+                z += w[i] * states[read + row + i];
             }
             if keep {
                 if valid {
@@ -227,8 +236,18 @@ mod kernel {
                     z_keep[at] = z;
                 }
             }
-            h += delta[k] * sigma::<E>(z, act);
+            h += step * sigma::<E>(z, act);
             states[plane - read + row + j] = h;
+            let mut next = k;
+            if k + 1 < l {
+                next = k + 1;
+            }
+            #[unroll]
+            for i in 0..d {
+                w[i] = a[(next * d + j) * d + i];
+            }
+            bias = b[next * d + j];
+            step = delta[next];
             sync_cube();
         }
         if valid {
@@ -268,15 +287,23 @@ mod kernel {
         if valid {
             g = g_out[n * d + j];
         }
+        // Column j of A_k, z_kj and δ_k wait in registers, loaded a layer ahead so that the
+        // loads overlap the barrier.
         let l = depth as usize;
+        let mut w = Array::<E>::new(d);
+        #[unroll]
+        for i in 0..d {
+            w[i] = a[((l - 1) * d + i) * d + j];
+        }
+        let mut z = E::new(0.0);
+        if valid {
+            z = z_keep[((l - 1) * n_total + n) * d + j];
+        }
+        let mut step = delta[l - 1];
         for t in 0..l {
             let k = l - 1 - t;
             let at = (k * n_total + n) * d + j;
-            let mut z = E::new(0.0);
-            if valid {
-                z = z_keep[at];
-            }
-            let gz_j = delta[k] * slope::<E>(z, act) * g;
+            let gz_j = step * slope::<E>(z, act) * g;
             if valid {
                 gz[at] = gz_j;
                 if dz {
@@ -285,10 +312,22 @@ mod kernel {
             }
             let buffer = (t % 2) * plane;
             shared[buffer + row + j] = gz_j;
+            let mut prev = k;
+            if k > 0 {
+                prev = k - 1;
+            }
+            if valid {
+                z = z_keep[(prev * n_total + n) * d + j];
+            }
+            step = delta[prev];
             sync_cube();
             #[unroll]
             for i in 0..d {
-                g += shared[buffer + row + i] * a[(k * d + i) * d + j];
+                g += shared[buffer + row + i] * w[i];
+            }
+            #[unroll]
+            for i in 0..d {
+                w[i] = a[(prev * d + i) * d + j];
             }
         }
     }
