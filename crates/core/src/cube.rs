@@ -170,6 +170,13 @@ mod kernel {
         }
     }
 
+    /// The sample this unit works on: row y of cube y·(cubes along x) + x (see `grid`).
+    #[cube]
+    fn sample(#[comptime] rows: u32) -> usize {
+        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
+        cube * rows as usize + UNIT_POS_Y as usize
+    }
+
     /// Φ(z) = ½(1 + erf(z/√2)).
     #[cube]
     fn normal_cdf<E: Float>(z: E) -> E {
@@ -200,8 +207,7 @@ mod kernel {
         let plane = (rows * width) as usize;
         let j = UNIT_POS_X as usize;
         let row = UNIT_POS_Y as usize * d;
-        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
-        let n = cube * rows as usize + UNIT_POS_Y as usize;
+        let n = sample(rows);
         let n_total = samples as usize;
         let valid = n < n_total;
         let mut states = SharedMemory::<E>::new(2 * plane);
@@ -277,8 +283,7 @@ mod kernel {
         let plane = (rows * width) as usize;
         let j = UNIT_POS_X as usize;
         let row = UNIT_POS_Y as usize * d;
-        let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
-        let n = cube * rows as usize + UNIT_POS_Y as usize;
+        let n = sample(rows);
         let n_total = samples as usize;
         let valid = n < n_total;
         let mut shared = SharedMemory::<E>::new(2 * plane);
