@@ -157,6 +157,76 @@ fn a_sweep_writes_every_file_and_resumes() {
     fs::remove_dir_all(&dir).unwrap();
 }
 
+/// A sweep with `seeds` trains every depth once per seed into depth_<L>/seed_<s>/, resumes
+/// network by network, and its analysis pools the seeds; Adam trains on both CPU steps alike.
+#[test]
+fn a_sweep_with_seeds_and_adam_writes_one_network_per_depth_and_seed() {
+    let dir = scratch("seeds");
+    let run = dir.join("run");
+    let config = TINY.replace("lr = 0.5", "lr = 0.01")
+        + "optimizer = \"adam\"\nseeds = [3, 5]\ndepths = [2, 3, 4]\n";
+    let config = config.replace("depths = [2, 6]\n", "");
+    let output = sweep(&dir, &config);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    for depth in [2, 3, 4] {
+        for seed in [3, 5] {
+            let d = run.join(format!("depth_{depth}/seed_{seed}"));
+            let result: DepthResult =
+                serde_json::from_str(&fs::read_to_string(d.join("result.json")).unwrap()).unwrap();
+            let history = &result.outcome.history;
+            assert!(
+                history.last().unwrap().train_loss < history[0].train_loss,
+                "L = {depth}, seed {seed}: Adam lowers the loss"
+            );
+        }
+    }
+    let seed_3 = fs::read(run.join("depth_2/seed_3/weights.safetensors")).unwrap();
+    assert_ne!(
+        seed_3,
+        fs::read(run.join("depth_2/seed_5/weights.safetensors")).unwrap(),
+        "the seeds draw different networks"
+    );
+    let summary: Summary =
+        serde_json::from_str(&fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    let units: Vec<_> = summary.depths.iter().map(|s| (s.depth, s.seed)).collect();
+    assert_eq!(units, [(2, 3), (2, 5), (3, 3), (3, 5), (4, 3), (4, 5)]);
+    let analysis = read_analysis(&run);
+    let max_norm = &analysis["paths"][0]["fits"]["max-norm"];
+    assert_eq!(max_norm["seeds"], 2, "{max_norm}");
+    assert_eq!(max_norm["interval"], "bootstrap", "{max_norm}");
+
+    // One network lost: only it is trained again, and the fused step trains it as ndarray did.
+    let losses = || -> Vec<f64> {
+        let path = run.join("depth_3/seed_5/result.json");
+        let result: DepthResult = serde_json::from_str(&fs::read_to_string(path).unwrap()).unwrap();
+        result
+            .outcome
+            .history
+            .iter()
+            .map(|p| p.train_loss.unwrap())
+            .collect()
+    };
+    let before = losses();
+    fs::remove_file(run.join("depth_3/seed_5/result.json")).unwrap();
+    let output = sweep_on("cpu", &dir, &config);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.contains("depth      2 seed 3: done before"),
+        "{stdout}"
+    );
+    assert!(
+        !stdout.contains("depth      3 seed 5: done before"),
+        "{stdout}"
+    );
+    let after = losses();
+    assert_eq!(after.len(), before.len());
+    for (x, y) in after.iter().zip(&before) {
+        assert!((x - y).abs() <= 1e-3 * y, "{after:?} vs {before:?}");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
 #[test]
 fn a_diverging_depth_is_marked_and_the_sweep_goes_on() {
     let dir = scratch("diverge");
@@ -360,7 +430,21 @@ fn analyze_pools_seeds_and_report_is_self_contained() {
         fit["ci95"][1].as_f64().unwrap(),
     );
     assert!(lo <= beta && beta <= hi, "{fit}");
-    assert_eq!(analysis["denoised"].as_array().unwrap().len(), 12);
+    // L = 3 of seed 1 stayed at its initial loss (dead ReLUs): flagged and left out.
+    let flags: Vec<_> = analysis["depths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["flag"] == "did not train")
+        .map(|e| (e["depth"].as_u64().unwrap(), e["seed"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(flags, [(3, 1)]);
+    assert!(
+        text(&output.stdout).contains("1 did not train"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert_eq!(analysis["denoised"].as_array().unwrap().len(), 11);
     for name in [
         "max-norm",
         "increments",
@@ -513,10 +597,12 @@ fn a_cifar_sweep_trains_the_conv_resnet_and_measures_its_layers() {
     let dir = scratch("cifar");
     let data = dir.join("cifar");
     random_cifar(&data, 8);
+    // Enough updates that every net trains (its loss ends below 90% of the initial one; a net
+    // that did not train would be left out of the fits).
     let config = format!(
         "dataset = \"cifar10\"\ndata_dir = \"{}\"\nn_samples = 40\nn_test = 8\n\
-         depths = [8, 11, 12]\nbase_channels = 2\nbatch_size = 8\nlr = 0.01\n\
-         epsilon = 1e-6\nmax_steps = 3\nlog_every = 3\n",
+         depths = [8, 11, 12]\nbase_channels = 2\nbatch_size = 8\nlr = 0.1\n\
+         epsilon = 1e-6\nmax_steps = 30\nlog_every = 30\n",
         data.display()
     );
     let output = sweep(&dir, &config);
@@ -526,7 +612,7 @@ fn a_cifar_sweep_trains_the_conv_resnet_and_measures_its_layers() {
     let result: DepthResult =
         serde_json::from_str(&fs::read_to_string(run.join("depth_11/result.json")).unwrap())
             .unwrap();
-    assert_eq!(result.outcome.steps, 3);
+    assert_eq!(result.outcome.steps, 30);
     assert!(result.outcome.final_test_accuracy.is_some());
     let weights = decode(&fs::read(run.join("depth_11/weights.safetensors")).unwrap()).unwrap();
     assert_eq!(weights["block10.conv2"].0, [16, 16, 3, 3]);
@@ -557,5 +643,63 @@ fn a_cifar_sweep_trains_the_conv_resnet_and_measures_its_layers() {
     fs::write(data.join("test_batch.bin"), [1u8; 100]).unwrap();
     fs::remove_dir_all(&run).unwrap();
     refused(&sweep(&dir, &config), "test_batch.bin");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `native reproduce`, cut down to the synthetic tanh experiment at small depths: both
+/// optimisers' run directories with three seeds, and the table beside the paper's numbers.
+#[test]
+fn reproduce_runs_both_optimisers_and_writes_the_table() {
+    let dir = scratch("reproduce");
+    let out = dir.join("out");
+    let args = [
+        "reproduce",
+        "--only",
+        "synthetic-tanh",
+        "--depth-max",
+        "8",
+        "--max-steps",
+        "64",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let output = native_on("cpu", &args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    for optimizer in ["sgd", "adam"] {
+        let run = out.join(format!("synthetic-tanh-shared-{optimizer}"));
+        let config: SweepConfig =
+            toml::from_str(&fs::read_to_string(run.join("config.toml")).unwrap()).unwrap();
+        assert_eq!(config.seeds, Some(vec![0, 1, 2]));
+        assert!(run.join("depth_7/seed_2/result.json").exists());
+        assert!(run.join("figures/max-norm.png").exists());
+    }
+    let md = fs::read_to_string(out.join("reproduction.md")).unwrap();
+    for row in [
+        "| synthetic-tanh-shared | sgd | A | ≈ 0.2 | smooth limit |",
+        "| synthetic-tanh-shared | adam | A | ≈ 0.2 | smooth limit |",
+    ] {
+        assert!(md.contains(row), "{row} in {md}");
+    }
+    // Depths 3..7 (⌊1.2^n⌋ ≤ 8), three seeds each.
+    assert!(md.contains("of 15 |"), "15 networks per row: {md}");
+    let html = fs::read_to_string(out.join("reproduction.html")).unwrap();
+    assert!(html.contains("synthetic-tanh-shared-adam/figures/max-norm.png"));
+    // A second run finds everything done and writes the same table.
+    let output = native_on("cpu", &args);
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert_eq!(fs::read_to_string(out.join("reproduction.md")).unwrap(), md);
+    refused(
+        &native_on(
+            "cpu",
+            &[
+                "reproduce",
+                "--only",
+                "cifar",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        ),
+        "no experiment",
+    );
     fs::remove_dir_all(&dir).unwrap();
 }

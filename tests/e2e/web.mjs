@@ -89,6 +89,18 @@ async function check(webgpu) {
   await page.press("#field-lr", "Tab");
   if (!page.url().includes("depths=3,6,12")) fail(`${name}: settings not in the URL (${page.url()})`);
 
+  // A preset of the paper's experiments fills the form (and the URL); then back to QUERY.
+  await page.selectOption("#preset", { label: "synthetic-tanh-shared, adam" });
+  const preset = [await page.inputValue("#field-optimizer"), await page.inputValue("#field-lr"),
+    await page.inputValue("#field-init")];
+  if (preset.join() !== "adam,0.01,xavier-depth") fail(`${name}: the preset filled ${preset}`);
+  if (!page.url().includes("optimizer=adam")) fail(`${name}: the preset is not in the URL (${page.url()})`);
+  await page.goto(`${base}?${QUERY}`);
+  await page.waitForFunction(() => {
+    const text = document.querySelector("#engine")?.textContent;
+    return text && !text.startsWith("Looking");
+  }, null, { timeout: 120_000 });
+
   await page.click("#start");
   // Every depth's shown loss falls below 0.9× the first one shown.
   const first = {};

@@ -328,6 +328,31 @@ pub fn App() -> impl IntoView {
         })
         .collect_view();
 
+    // The paper's experiments: picking one fills the form.
+    let preset_picker = {
+        let presets = crate::settings::presets();
+        let options = presets
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| view! { <option value=i.to_string()>{name.clone()}</option> })
+            .collect_view();
+        let pick = move |ev: leptos::ev::Event| {
+            let chosen = event_target_value(&ev).parse::<usize>().ok();
+            if let Some((_, preset)) = chosen.and_then(|i| presets.get(i)) {
+                settings.set(preset.clone());
+            }
+        };
+        view! {
+            <label class="field">
+                <span class="name">"preset"</span>
+                <select id="preset" on:change=pick disabled=move || !editable()>
+                    <option value="">"the paper's experiments…"</option>
+                    {options}
+                </select>
+            </label>
+        }
+    };
+
     let engine_line = move || match engine.get() {
         None => "Looking for WebGPU…".to_string(),
         Some(Engine::Gpu(_)) => "Training on the GPU through WebGPU (burn-wgpu).".to_string(),
@@ -422,7 +447,7 @@ pub fn App() -> impl IntoView {
             </p>
             <p id="engine">{engine_line}</p>
         </header>
-        <form class="settings" on:submit=|ev| ev.prevent_default()>{form}</form>
+        <form class="settings" on:submit=|ev| ev.prevent_default()>{preset_picker}{form}</form>
         <div class="controls">
             <button id="start" on:click=start disabled=move || engine.get().is_none() || field_error.get().is_some()>
                 "Start"

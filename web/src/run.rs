@@ -5,7 +5,7 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 use scaling_core::analysis::{self, Analysis, Options, Trained};
-use scaling_core::config::Plan;
+use scaling_core::config::{Plan, Unit};
 use scaling_core::data::Dataset;
 use scaling_core::fused::FusedStepper;
 use scaling_core::model::ResNetConfig;
@@ -136,10 +136,13 @@ async fn read_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
 impl<S: PageStep> DepthRun<S> {
     /// The initialised network of depth L, ready to train on `data`.
     pub fn new(plan: &Plan, data: &Dataset, depth: usize, device: &S::Device) -> Self {
+        // The page trains one network per depth, with the first seed.
+        let seed = plan.seeds[0];
+        let train = plan.training(seed);
         Self {
             depth,
-            stepper: S::start(&plan.model(depth), data, &plan.train, device),
-            session: Session::new(data, &plan.train),
+            stepper: S::start(&plan.model(Unit { depth, seed }), data, &train, device),
+            session: Session::new(data, &train),
             stop: None,
             test_loss: None,
             seconds: 0.0,
@@ -209,7 +212,7 @@ pub fn analyse(plan: &Plan, nets: Vec<(DepthResult, Weights)>) -> Analysis {
     let trained: Vec<Trained> = nets
         .into_iter()
         .map(|(result, weights)| Trained {
-            seed: plan.seed,
+            seed: plan.seeds[0],
             result,
             weights,
         })

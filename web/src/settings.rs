@@ -3,6 +3,7 @@
 //! errors name the field to mark.
 
 use scaling_core::config::{ConfigError, Plan, SweepConfig};
+use scaling_core::reproduce::{optimizer_name, Scale, EXPERIMENTS, OPTIMIZERS};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -44,7 +45,7 @@ pub const MAX_DEPTHS: usize = 12;
 
 /// The fields, in the form's order. The defaults train tanh nets with a shared δ at 7 depths
 /// 4..256 on 2000 synthetic samples: the smooth regime, in a minute on a laptop's GPU.
-pub const FIELDS: [Field; 15] = [
+pub const FIELDS: [Field; 16] = [
     field(
         "dataset",
         "data set",
@@ -74,6 +75,12 @@ pub const FIELDS: [Field; 15] = [
     field("initial_sd", "init scale s", Kind::Real, "1e-6"),
     field("width", "width d", Kind::Count, "10"),
     field("depths", "depths L", Kind::Counts, "4,8,16,32,64,128,256"),
+    field(
+        "optimizer",
+        "optimizer",
+        Kind::Choice(&["sgd", "adam"]),
+        "sgd",
+    ),
     field("lr", "learning rate η", Kind::Real, "0.2"),
     field("batch_size", "batch size B", Kind::Count, "100"),
     field("max_steps", "max steps Tmax", Kind::Count, "2000"),
@@ -207,6 +214,33 @@ impl Settings {
     }
 }
 
+/// The paper's experiments of `native reproduce` at its quick scale, under SGD and under Adam,
+/// as settings of the page ("synthetic-tanh-shared, adam", ...): every field the page has
+/// takes the experiment's value, but the depths (the page's own few) and the plateau rule,
+/// which the page does not have.
+pub fn presets() -> Vec<(String, Settings)> {
+    let mut out = Vec::new();
+    for e in &EXPERIMENTS {
+        for &optimizer in &OPTIMIZERS {
+            let config = serde_json::to_value(e.config(optimizer, Scale::Quick))
+                .expect("a sweep config serialises");
+            let mut settings = Settings::default();
+            for f in FIELDS.iter().filter(|f| f.key != "depths") {
+                match &config[f.key] {
+                    Value::String(v) => settings.set(f.key, v),
+                    Value::Number(v) => settings.set(f.key, &v.to_string()),
+                    _ => {}
+                }
+            }
+            out.push((
+                format!("{}, {}", e.name, optimizer_name(optimizer)),
+                settings,
+            ));
+        }
+    }
+    out
+}
+
 fn count(text: &str) -> Result<u64, String> {
     text.parse()
         .map_err(|_| format!("“{text}” is not a whole number"))
@@ -288,16 +322,18 @@ mod tests {
         s.set("delta", "fixed");
         s.set("beta", "0.5");
         s.set("lr", "1e-2");
+        s.set("optimizer", "adam");
         let query = s.to_query();
         assert_eq!(
             query,
-            "delta=fixed&beta=0.5&depths=3%2C%209%2C27&lr=1e-2".replace("%2C", ",")
+            "delta=fixed&beta=0.5&depths=3%2C%209%2C27&optimizer=adam&lr=1e-2".replace("%2C", ",")
         );
         let back = Settings::from_query(&format!("?{query}&nonsense=1&=&x"));
         assert_eq!(back, s);
         let plan = back.plan().unwrap();
         assert_eq!(plan.depths, [3, 9, 27]);
         assert_eq!(plan.delta, DeltaMode::Fixed { beta: 0.5 });
+        assert_eq!(plan.train.optimizer, scaling_core::optim::Optimizer::ADAM);
         assert_eq!(Settings::from_query("lr=%31%2e5+").get("lr"), "1.5");
     }
 
@@ -318,6 +354,7 @@ mod tests {
             ("batch_size", "0", "batch_size", "at least 1"),
             ("width", "-3", "width", "not a whole number"),
             ("activation", "swish", "activation", "one of"),
+            ("optimizer", "lbfgs", "optimizer", "one of"),
             ("delta", "fixed", "beta", "needs β"),
             ("epsilon", "", "epsilon", "not a number"),
         ];
@@ -328,6 +365,34 @@ mod tests {
             assert_eq!(err.key, at, "{key} = {value}: {err:?}");
             assert!(err.message.contains(says), "{key} = {value}: {err:?}");
         }
+    }
+
+    #[test]
+    fn presets_fill_the_form_with_the_papers_experiments() {
+        let presets = presets();
+        assert_eq!(presets.len(), 8);
+        for (name, settings) in &presets {
+            let plan = settings.plan().unwrap_or_else(|e| panic!("{name}: {e:?}"));
+            assert_eq!(plan.train.batch_size, 32, "{name}");
+            assert_eq!(plan.depths, [4, 8, 16, 32, 64, 128, 256], "{name}");
+        }
+        let (name, adam) = &presets[1];
+        assert_eq!(name, "synthetic-tanh-shared, adam");
+        assert_eq!(
+            (adam.get("optimizer"), adam.get("lr"), adam.get("init")),
+            ("adam", "0.01", "xavier-depth")
+        );
+        let (name, sgd) = &presets[4];
+        assert_eq!(name, "mnist-relu-per-layer, sgd");
+        assert_eq!(
+            (
+                sgd.get("dataset"),
+                sgd.get("activation"),
+                sgd.get("delta"),
+                sgd.get("lr")
+            ),
+            ("mnist", "relu", "per-layer", "0.1")
+        );
     }
 
     #[test]

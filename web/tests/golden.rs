@@ -7,7 +7,7 @@ mod reference;
 
 use burn::backend::NdArray;
 use futures::executor::block_on;
-use scaling_core::config::DataPlan;
+use scaling_core::config::{DataPlan, Unit};
 use scaling_core::fused::FusedStepper;
 use scaling_core::train::{train, BurnStepper};
 use web::run::PageStep;
@@ -21,7 +21,9 @@ fn driver_trains_as_cores_loop_does<S: PageStep>(device: &S::Device) {
     let data = c.generate();
     let driver = block_on(reference::run::<S>(device));
     for (depth, losses) in driver {
-        let mut stepper = S::start(&plan.model(depth), &data, &plan.train, device);
+        let seed = plan.seeds[0];
+        let model = plan.model(Unit { depth, seed });
+        let mut stepper = S::start(&model, &data, &plan.training(seed), device);
         let outcome = train(&mut stepper, &data, &plan.train, |_, _| {});
         let core: Vec<(usize, f64)> = outcome
             .history

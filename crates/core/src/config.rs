@@ -9,6 +9,7 @@ use crate::grid;
 use crate::init::Init;
 use crate::mnist::{self, MnistConfig};
 use crate::model::{DeltaMode, ResNetConfig};
+use crate::optim::Optimizer;
 use crate::train::TrainConfig;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
@@ -49,6 +50,15 @@ pub enum DeltaName {
     Shared,
     PerLayer,
     Fixed,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OptimizerName {
+    /// SGD, the paper's text (Appendix A).
+    Sgd,
+    /// Adam, the reference code's (`torch.optim.Adam`).
+    Adam,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,10 +107,27 @@ pub struct SweepConfig {
     pub lr: f64,
     pub epsilon: f64,
     pub max_steps: usize,
+    /// `sgd` (default) or `adam`.
+    pub optimizer: OptimizerName,
+    /// Adam's β1, β2 and ε (defaults 0.9, 0.999, 1e−8, PyTorch's).
+    pub adam_beta1: Option<f64>,
+    pub adam_beta2: Option<f64>,
+    pub adam_eps: Option<f64>,
+    /// SGD's momentum μ.
     pub momentum: f64,
     pub weight_decay: f64,
     pub log_every: usize,
+    /// Stop after this many loss measurements in a row (every `log_every` updates) without a
+    /// 1% improvement on the best: the reference code's plateau rule when `log_every` is one
+    /// epoch (N / B updates). Default: no plateau rule.
+    pub patience: Option<usize>,
+    /// The seed of the data (the synthetic draw, the MNIST embedding) and, without `seeds`,
+    /// of the network (its init and the batch order).
     pub seed: u64,
+    /// The seeds of the networks: every depth is trained once per seed (init and batch order),
+    /// into depth_<L>/seed_<s>/, and the analysis pools them. Without it: one network per
+    /// depth, seeded by `seed`, in depth_<L>/.
+    pub seeds: Option<Vec<u64>>,
     /// CIFAR-10: channels of the first stage (default 64, the paper's).
     pub base_channels: Option<usize>,
     /// CIFAR-10: `mse` on the one-hot label (default, the paper's) or `cross-entropy`.
@@ -133,10 +160,16 @@ impl Default for SweepConfig {
             lr: 0.2,
             epsilon: 1e-3,
             max_steps: 2000,
+            optimizer: OptimizerName::Sgd,
+            adam_beta1: None,
+            adam_beta2: None,
+            adam_eps: None,
             momentum: 0.0,
             weight_decay: 0.0,
             log_every: 100,
+            patience: None,
             seed: 0,
+            seeds: None,
             base_channels: None,
             loss: None,
             augment: None,
@@ -200,17 +233,55 @@ pub struct Plan {
     pub delta: DeltaMode,
     pub init: Init,
     pub initial_sd: f64,
-    pub seed: u64,
+    /// The networks' seeds: one network per depth and seed.
+    pub seeds: Vec<u64>,
+    /// Whether the sweep has several seeds' layout, depth_<L>/seed_<s>/ (`seeds` was given).
+    pub per_seed_dirs: bool,
+    /// The training of every network, but for its seed (see [`Plan::training`]).
     pub train: TrainConfig,
 }
 
+/// One network of a sweep: a depth and a seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Unit {
+    pub depth: usize,
+    pub seed: u64,
+}
+
 impl Plan {
-    /// The network of depth L of this sweep.
-    pub fn model(&self, depth: usize) -> ResNetConfig {
-        ResNetConfig::new(self.data.width(), depth, self.activation, self.delta)
+    /// The network of depth L with seed s of this sweep.
+    pub fn model(&self, unit: Unit) -> ResNetConfig {
+        ResNetConfig::new(self.data.width(), unit.depth, self.activation, self.delta)
             .with_init(self.init)
             .with_initial_sd(self.initial_sd)
-            .with_seed(self.seed)
+            .with_seed(unit.seed)
+    }
+
+    /// The training of the network with seed s (its batch order).
+    pub fn training(&self, seed: u64) -> TrainConfig {
+        TrainConfig {
+            seed,
+            ..self.train.clone()
+        }
+    }
+
+    /// Every network of the sweep, depth by depth, each depth for every seed.
+    pub fn units(&self) -> Vec<Unit> {
+        self.depths
+            .iter()
+            .flat_map(|&depth| self.seeds.iter().map(move |&seed| Unit { depth, seed }))
+            .collect()
+    }
+
+    /// The directory of a unit's files in the run directory: depth_<L>/seed_<s> when the
+    /// sweep has several seeds' layout, else depth_<L>.
+    pub fn unit_dir(&self, unit: Unit) -> PathBuf {
+        let depth = PathBuf::from(format!("depth_{}", unit.depth));
+        if self.per_seed_dirs {
+            depth.join(format!("seed_{}", unit.seed))
+        } else {
+            depth
+        }
     }
 }
 
@@ -265,6 +336,15 @@ impl SweepConfig {
             }
         };
         let cifar = self.dataset == DatasetName::Cifar10;
+        if let Some(p) = self.patience {
+            positive("patience", p)?;
+            if cifar {
+                return Err(bad(
+                    "patience",
+                    "is for the fully connected nets, not CIFAR-10's",
+                ));
+            }
+        }
         for (key, set) in [
             ("base_channels", self.base_channels.is_some()),
             ("loss", self.loss.is_some()),
@@ -310,6 +390,20 @@ impl SweepConfig {
             "≥ 0",
         )?;
 
+        let optimizer = self.optimizer(cifar)?;
+        let seeds = match &self.seeds {
+            None => vec![self.seed],
+            Some(seeds) if seeds.is_empty() => return Err(bad("seeds", "is empty")),
+            Some(seeds) => {
+                let mut sorted = seeds.clone();
+                sorted.sort_unstable();
+                sorted.dedup();
+                if sorted.len() != seeds.len() {
+                    return Err(bad("seeds", "a seed is listed twice"));
+                }
+                seeds.clone()
+            }
+        };
         let delta = match (self.delta, self.beta) {
             (DeltaName::Fixed, None) => return Err(bad("beta", "delta = \"fixed\" needs β")),
             (DeltaName::Fixed, Some(beta)) => DeltaMode::Fixed {
@@ -386,13 +480,58 @@ impl SweepConfig {
             delta,
             init,
             initial_sd: self.initial_sd,
-            seed: self.seed,
+            seeds,
+            per_seed_dirs: self.seeds.is_some(),
             train: TrainConfig::new(self.batch_size, self.lr, self.epsilon, self.max_steps)
+                .with_optimizer(optimizer)
+                .with_patience(self.patience)
                 .with_momentum(self.momentum)
                 .with_weight_decay(self.weight_decay)
                 .with_log_every(self.log_every)
                 .with_seed(self.seed),
         })
+    }
+
+    /// The optimiser, with Adam's keys checked (and refused with SGD).
+    fn optimizer(&self, cifar: bool) -> Result<Optimizer, ConfigError> {
+        let keys = [
+            ("adam_beta1", self.adam_beta1),
+            ("adam_beta2", self.adam_beta2),
+            ("adam_eps", self.adam_eps),
+        ];
+        match self.optimizer {
+            OptimizerName::Sgd => match keys.iter().find(|(_, v)| v.is_some()) {
+                Some((key, _)) => Err(bad(key, "is only used with optimizer = \"adam\"")),
+                None => Ok(Optimizer::Sgd),
+            },
+            OptimizerName::Adam if cifar => Err(bad(
+                "optimizer",
+                "the conv ResNet (CIFAR-10) trains with SGD; Adam is for the fully connected nets",
+            )),
+            OptimizerName::Adam if self.momentum != 0.0 => Err(bad(
+                "momentum",
+                "is SGD's; Adam's first-moment decay is `adam_beta1`",
+            )),
+            OptimizerName::Adam => {
+                let rate = |key, v: Option<f64>, default: f64| {
+                    let v = v.unwrap_or(default);
+                    if (0.0..1.0).contains(&v) {
+                        Ok(v)
+                    } else {
+                        Err(bad(key, format!("must be in [0, 1) (got {v})")))
+                    }
+                };
+                let eps = self.adam_eps.unwrap_or(1e-8);
+                if !(eps.is_finite() && eps > 0.0) {
+                    return Err(bad("adam_eps", format!("must be > 0 (got {eps})")));
+                }
+                Ok(Optimizer::Adam {
+                    beta1: rate("adam_beta1", self.adam_beta1, 0.9)?,
+                    beta2: rate("adam_beta2", self.adam_beta2, 0.999)?,
+                    eps,
+                })
+            }
+        }
     }
 
     /// The explicit `depths`, or the grid ⌊base^n⌋ in [depth_min, depth_max]; for CIFAR-10,
@@ -608,6 +747,74 @@ mod tests {
             ..base()
         };
         assert_eq!(key_of(smooth), "length_scale");
+    }
+
+    #[test]
+    fn optimizers_check_their_keys() {
+        let adam = |momentum, beta1, eps| SweepConfig {
+            optimizer: OptimizerName::Adam,
+            momentum,
+            adam_beta1: beta1,
+            adam_eps: eps,
+            ..SweepConfig::default()
+        };
+        let plan = adam(0.0, None, None).plan().unwrap();
+        assert_eq!(plan.train.optimizer, Optimizer::ADAM);
+        let plan = adam(0.0, Some(0.5), Some(1e-6)).plan().unwrap();
+        assert_eq!(
+            plan.train.optimizer,
+            Optimizer::Adam {
+                beta1: 0.5,
+                beta2: 0.999,
+                eps: 1e-6
+            }
+        );
+        assert_eq!(key_of(adam(0.9, None, None)), "momentum");
+        assert_eq!(key_of(adam(0.0, Some(1.0), None)), "adam_beta1");
+        assert_eq!(key_of(adam(0.0, None, Some(0.0))), "adam_eps");
+        assert_eq!(
+            key_of(SweepConfig {
+                adam_beta2: Some(0.99),
+                ..SweepConfig::default()
+            }),
+            "adam_beta2"
+        );
+        assert_eq!(
+            SweepConfig::default().plan().unwrap().train.optimizer,
+            Optimizer::Sgd
+        );
+    }
+
+    #[test]
+    fn seeds_make_units_and_their_directories() {
+        let plan = SweepConfig {
+            depths: Some(vec![3, 5]),
+            seed: 7,
+            seeds: Some(vec![0, 2]),
+            ..SweepConfig::default()
+        }
+        .plan()
+        .unwrap();
+        let units: Vec<_> = plan.units().iter().map(|u| (u.depth, u.seed)).collect();
+        assert_eq!(units, [(3, 0), (3, 2), (5, 0), (5, 2)]);
+        let unit = Unit { depth: 5, seed: 2 };
+        assert_eq!(plan.unit_dir(unit), Path::new("depth_5/seed_2"));
+        assert_eq!(plan.model(unit).seed, 2);
+        assert_eq!(plan.training(2).seed, 2);
+        // The data keeps `seed`.
+        assert!(matches!(plan.data, DataPlan::Synthetic(ref c) if c.seed == 7));
+        let single = SweepConfig::default().plan().unwrap();
+        assert_eq!(single.seeds, [0]);
+        assert_eq!(
+            single.unit_dir(Unit { depth: 3, seed: 0 }),
+            Path::new("depth_3")
+        );
+        let seeds = |seeds| SweepConfig {
+            seeds: Some(seeds),
+            ..SweepConfig::default()
+        };
+        assert_eq!(key_of(seeds(vec![])), "seeds");
+        assert_eq!(key_of(seeds(vec![1, 1])), "seeds");
     }
 
     #[test]

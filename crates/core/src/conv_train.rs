@@ -160,8 +160,14 @@ pub fn train_conv<B: AutodiffBackend>(
         if step % config.log_every == 0 || step == config.max_steps {
             let (loss, _) = evaluate(&model.valid(), train, config.loss, device);
             observe(step, Some(loss));
-            if let Some(reason) = record(&mut history, step, loss, config.epsilon, config.max_steps)
-            {
+            if let Some(reason) = record(
+                &mut history,
+                step,
+                loss,
+                config.epsilon,
+                config.max_steps,
+                None,
+            ) {
                 break reason;
             }
         }

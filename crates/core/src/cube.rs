@@ -473,10 +473,22 @@ mod tests {
         assert_close("h_L", &host(out), &host(want), 1e-5, 1.0);
     }
 
-    /// A training run with momentum and weight decay on the kernels follows the per-layer
-    /// one in f64.
+    /// A training run on the kernels, by SGD with momentum and by Adam, with weight decay,
+    /// follows the per-layer one in f64.
     #[test]
     fn training_on_the_kernels_follows_the_reference() {
+        let sgd = TrainConfig::new(16, 0.05, 0.0, 30)
+            .with_momentum(0.9)
+            .with_weight_decay(1e-3);
+        let adam = TrainConfig::new(16, 0.01, 0.0, 30)
+            .with_optimizer(crate::optim::Optimizer::ADAM)
+            .with_weight_decay(1e-3);
+        for train in [sgd, adam] {
+            train_on_the_kernels(&train);
+        }
+    }
+
+    fn train_on_the_kernels(train: &TrainConfig) {
         let device = Default::default();
         let (act, mode) = (Activation::Gelu, DeltaMode::PerLayer);
         let config = ResNetConfig::new(4, 20, act, mode).with_seed(5);
@@ -488,19 +500,16 @@ mod tests {
             seed: 5,
         }
         .generate();
-        let train = TrainConfig::new(16, 0.05, 0.0, 30)
-            .with_momentum(0.9)
-            .with_weight_decay(1e-3);
         let weights = config.init_weights();
         let mut gpu = BurnStepper::new(
             ResNet::<Wgpu>::from_weights(&weights, act, mode, &device),
             &data,
-            &train,
+            train,
         );
         let mut cpu = BurnStepper::new(
             ResNet::<TestBackend>::from_weights(&weights, act, mode, &Default::default()),
             &data,
-            &train,
+            train,
         );
         let mut batches = crate::data::Batches::new(data.n_train(), 16, 5);
         let start = cpu.train_loss();
@@ -510,8 +519,12 @@ mod tests {
             cpu.update(&x, &y);
         }
         let (got, want) = (gpu.train_loss(), cpu.train_loss());
-        assert!(want < 0.9 * start, "the reference trains: {start} → {want}");
-        assert!((got - want).abs() <= 1e-4 * want, "{got} vs {want}");
+        let what = train.optimizer.name();
+        assert!(
+            want < 0.9 * start,
+            "{what}: the reference trains: {start} → {want}"
+        );
+        assert!((got - want).abs() <= 1e-4 * want, "{what}: {got} vs {want}");
         assert_close(
             "A after training",
             &host(gpu.model.a.val()),

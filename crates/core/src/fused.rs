@@ -1,6 +1,6 @@
-//! The SGD step of the fully connected ResNet fused into a few CPU kernels: the same step as
-//! [`ResNet::loss_and_gradients`](crate::ResNet::loss_and_gradients) and [`Sgd`](crate::train::Sgd),
-//! without a tensor library between the layers.
+//! The training step of the fully connected ResNet fused into a few CPU kernels: the same step
+//! as [`ResNet::loss_and_gradients`](crate::ResNet::loss_and_gradients) and
+//! [`Optim`](crate::optim::Optim), without a tensor library between the layers.
 //!
 //! For a batch (x, y) of B rows, h_0 = x and, with z_k = A_k h_k + b_k,
 //!
@@ -10,8 +10,7 @@
 //!              g_k = g_{k+1} + p_k A_k,
 //!              ∂ℓ/∂A_k = p_kᵀ h_k,   ∂ℓ/∂b_k = Σ_n p_k,   ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ σ(z_k),
 //!              and for a shared δ used as |δ|: ∂ℓ/∂δ = sign(δ) Σ_k ∂ℓ/∂δ_k
-//!   update     (PyTorch's SGD) u = ∂ℓ/∂w + λ w;  v = u at the first step, else μ v + u
-//!              (v = u when μ = 0);  w ← w − η v
+//!   update     u = ∂ℓ/∂w + λ w, then PyTorch's SGD or Adam step ([`crate::optim`])
 //!
 //! for every trainable w among A, b and δ (δ: `shared` or `per-layer`; `none` has δ_k = 1,
 //! `fixed` δ_k = L^{−β}).
@@ -39,6 +38,7 @@ pub use simd::Isa;
 use crate::activation::Activation;
 use crate::data::Dataset;
 use crate::model::DeltaMode;
+use crate::optim::Rule;
 use crate::train::{Stepper, TrainConfig};
 use crate::weights::Weights;
 use kernels::{Job, Net, Worker};
@@ -81,11 +81,14 @@ pub struct FusedStepper {
     /// ∂ℓ/∂δ, as long as `delta`.
     delta_grad: Vec<f32>,
     mask: Vec<f32>,
-    lr: f32,
-    momentum: f32,
-    weight_decay: f32,
-    /// The momentum buffers of a, b, δ once the first update is made (μ > 0).
-    velocity: Option<(Vec<f32>, Vec<f32>, Vec<f32>)>,
+    /// The optimiser's settings.
+    train: TrainConfig,
+    /// Updates made so far.
+    t: u64,
+    /// The optimiser's state, shaped as (a, b, δ): v (SGD with μ > 0) or m (Adam) ...
+    m: State,
+    /// ... and s (Adam); empty where not kept.
+    s: State,
     threads: usize,
     /// Layers per segment of the trace, when not chosen automatically.
     segment: Option<usize>,
@@ -158,16 +161,19 @@ impl FusedStepper {
             delta,
             steps: vec![0.0; depth],
             mask: (0..dp).map(|c| if c < d { 1.0 } else { 0.0 }).collect(),
-            lr: config.lr as f32,
-            momentum: config.momentum as f32,
-            weight_decay: config.weight_decay as f32,
-            velocity: None,
+            train: config.clone(),
+            t: 0,
+            m: State::default(),
+            s: State::default(),
             threads: 0,
             segment: None,
             parallel_update: PARALLEL_UPDATE,
             workers: Vec::new(),
             data: data.clone(),
         };
+        let states = Rule::states(config);
+        let shaped = |kept: bool| State::shaped(kept, &stepper.a, &stepper.b, &stepper.delta_grad);
+        (stepper.m, stepper.s) = (shaped(states >= 1), shaped(states >= 2));
         stepper.refresh();
         let batch = config.batch_size.max(1);
         let threads = if batch * depth * d * d > PARALLEL_WORK {
@@ -365,31 +371,11 @@ impl FusedStepper {
         total / (n * d) as f64
     }
 
-    /// One SGD update from the gradient in the workers' buffers.
+    /// One update of the optimiser from the gradient in the workers' buffers.
     fn apply_update(&mut self) {
         let (d, dp) = (self.d, self.dp);
-        let h = Hyper {
-            lr: self.lr,
-            mu: self.momentum,
-            wd: self.weight_decay,
-        };
-        let first = self.velocity.is_none();
-        if h.mu > 0.0 && first {
-            let delta_len = self.delta.as_ref().map_or(0, Vec::len);
-            self.velocity = Some((
-                vec![0.0; self.a.len()],
-                vec![0.0; self.b.len()],
-                vec![0.0; delta_len],
-            ));
-        }
-        let (va, vb, vd) = match &mut self.velocity {
-            Some((va, vb, vd)) => (
-                Some(va.as_mut_slice()),
-                Some(vb.as_mut_slice()),
-                Some(vd.as_mut_slice()),
-            ),
-            None => (None, None, None),
-        };
+        self.t += 1;
+        let rule = Rule::new(&self.train, self.t);
         // A, b and Aᵀ layer by layer: in parallel over ranges of layers when it pays.
         let (l, threads) = (self.depth, self.threads);
         let parts = if l * d * dp > self.parallel_update {
@@ -399,8 +385,10 @@ impl FusedStepper {
         };
         let per = l.div_ceil(parts);
         let workers = &self.workers;
-        let mut va = va.map(|v| v.chunks_mut(per * d * dp));
-        let mut vb = vb.map(|v| v.chunks_mut(per * dp));
+        let mut ma = self.m.a.chunks_mut(per * d * dp);
+        let mut mb = self.m.b.chunks_mut(per * dp);
+        let mut sa = self.s.a.chunks_mut(per * d * dp);
+        let mut sb = self.s.b.chunks_mut(per * dp);
         let ranges = self
             .a
             .chunks_mut(per * d * dp)
@@ -412,10 +400,12 @@ impl FusedStepper {
                 a,
                 at,
                 b,
-                va: va.as_mut().and_then(Iterator::next),
-                vb: vb.as_mut().and_then(Iterator::next),
+                ma: ma.next().unwrap_or_default(),
+                mb: mb.next().unwrap_or_default(),
+                sa: sa.next().unwrap_or_default(),
+                sb: sb.next().unwrap_or_default(),
             });
-        let update = |layers: Layers| layers.update(workers, d, dp, h, first);
+        let update = |layers: Layers| layers.update(workers, d, dp, &rule);
         if parts == 1 {
             ranges.for_each(update);
         } else {
@@ -439,7 +429,8 @@ impl FusedStepper {
             let grad = &mut self.delta_grad;
             delta_gradient(self.delta_mode, delta, &self.workers, grad);
             let n = delta.len();
-            sgd_update(delta, vd, &[grad], n, n, h, first);
+            let (m, s) = (&mut self.m.delta, &mut self.s.delta);
+            update_rows(delta, m, s, &[grad], n, n, &rule);
         }
         self.refresh_steps();
     }
@@ -464,26 +455,50 @@ impl FusedStepper {
     }
 }
 
-/// The weights of a range of layers, from layer `first` on, for their update.
+/// The optimiser's state of every weight, laid out as the weights (padding included); empty
+/// vectors where it keeps none.
+#[derive(Default)]
+struct State {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    delta: Vec<f32>,
+}
+
+impl State {
+    /// Zeros shaped as a, b and δ when `kept`, else empty.
+    fn shaped(kept: bool, a: &[f32], b: &[f32], delta: &[f32]) -> Self {
+        let zeros = |v: &[f32]| if kept { vec![0.0; v.len()] } else { Vec::new() };
+        Self {
+            a: zeros(a),
+            b: zeros(b),
+            delta: zeros(delta),
+        }
+    }
+}
+
+/// The weights of a range of layers, from layer `first` on, and their optimiser state
+/// (empty where not kept), for their update.
 struct Layers<'a> {
     first: usize,
     a: &'a mut [f32],
     at: &'a mut [f32],
     b: &'a mut [f32],
-    va: Option<&'a mut [f32]>,
-    vb: Option<&'a mut [f32]>,
+    ma: &'a mut [f32],
+    mb: &'a mut [f32],
+    sa: &'a mut [f32],
+    sb: &'a mut [f32],
 }
 
 impl Layers<'_> {
-    /// The SGD update of A and b with the workers' gradients, and Aᵀ.
-    fn update(self, workers: &[Worker], d: usize, dp: usize, h: Hyper, first: bool) {
+    /// The update of A and b with the workers' gradients, and Aᵀ.
+    fn update(self, workers: &[Worker], d: usize, dp: usize, rule: &Rule) {
         let range =
             |len: usize, per_layer: usize| self.first * per_layer..self.first * per_layer + len;
         let (ra, rb) = (range(self.a.len(), d * dp), range(self.b.len(), dp));
         let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_a[ra.clone()]).collect();
-        sgd_update(self.a, self.va, &grads, d, dp, h, first);
+        update_rows(self.a, self.ma, self.sa, &grads, d, dp, rule);
         let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_b[rb.clone()]).collect();
-        sgd_update(self.b, self.vb, &grads, d, dp, h, first);
+        update_rows(self.b, self.mb, self.sb, &grads, d, dp, rule);
         transpose(self.a, self.at, d, dp);
     }
 }
@@ -559,46 +574,40 @@ fn sign(x: f32) -> f32 {
     }
 }
 
-/// The SGD settings η, μ, λ.
-#[derive(Clone, Copy)]
-struct Hyper {
-    lr: f32,
-    mu: f32,
-    wd: f32,
-}
-
-/// The SGD update (see the module documentation) of the first `width` values of every row of
-/// `stride` values of w, with the gradient Σ of `grads` (same layout); `v` is the momentum
-/// buffer when μ > 0, `first` says whether it is the first update.
-fn sgd_update(
+/// The optimiser's update (see [`crate::optim`]) of the first `width` values of every row of
+/// `stride` values of w, with the gradient Σ of `grads` (same layout) and the state m, s
+/// (same layout, or empty when not kept).
+fn update_rows(
     w: &mut [f32],
-    mut v: Option<&mut [f32]>,
+    m: &mut [f32],
+    s: &mut [f32],
     grads: &[&[f32]],
     width: usize,
     stride: usize,
-    h: Hyper,
-    first: bool,
+    rule: &Rule,
 ) {
+    let wd = rule.weight_decay();
     for start in (0..w.len()).step_by(stride) {
-        let w = &mut w[start..start + width];
         let mut u = [0f32; 16];
-        for (chunk, w) in w.chunks_mut(u.len()).enumerate() {
-            let c = chunk * u.len();
-            let u = &mut u[..w.len()];
-            u.iter_mut().zip(w.iter()).for_each(|(u, w)| *u = h.wd * w);
+        for c in (start..start + width).step_by(u.len()) {
+            let r = c..(c + u.len()).min(start + width);
+            let u = &mut u[..r.len()];
+            let w = &mut w[r.clone()];
+            u.iter_mut().zip(w.iter()).for_each(|(u, w)| *u = wd * w);
             for g in grads {
-                let g = &g[start + c..start + c + u.len()];
-                u.iter_mut().zip(g).for_each(|(u, g)| *u += g);
+                u.iter_mut().zip(&g[r.clone()]).for_each(|(u, g)| *u += g);
             }
-            if let Some(v) = v.as_deref_mut() {
-                let v = &mut v[start + c..start + c + u.len()];
-                for (v, u) in v.iter_mut().zip(u.iter_mut()) {
-                    *v = if first { *u } else { h.mu * *v + *u };
-                    *u = *v;
-                }
-            }
-            w.iter_mut().zip(u.iter()).for_each(|(w, u)| *w -= h.lr * u);
+            rule.step(w, u, part(m, r.clone()), part(s, r));
         }
+    }
+}
+
+/// The values r of a state buffer, or the empty buffer.
+fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
+    if v.is_empty() {
+        v
+    } else {
+        &mut v[r]
     }
 }
 
@@ -679,7 +688,8 @@ mod tests {
     use crate::data::SyntheticConfig;
     use crate::init::{normal_vec, rng};
     use crate::model::{host_tensor, mse, ResNet, ResNetConfig};
-    use crate::train::{train, BurnStepper, Sgd};
+    use crate::optim::{Optim, Optimizer};
+    use crate::train::{train, BurnStepper};
     use crate::TestBackend as B;
     use burn::tensor::Tensor;
 
@@ -733,10 +743,10 @@ mod tests {
         weights
     }
 
-    /// Loss, gradient and two SGD updates with momentum and weight decay, on every
-    /// instruction set, with one and with three workers (rows split unevenly), with the whole
-    /// trace and in segments (h_k rebuilt), for every activation and δ mode, against the burn
-    /// model (f64) with the adjoint pass and `Sgd`.
+    /// Loss, gradient and two updates with weight decay, by SGD with momentum and by Adam, on
+    /// every instruction set, with one and with three workers (rows split unevenly), with the
+    /// whole trace and in segments (h_k rebuilt), for every activation and δ mode, against the
+    /// burn model (f64) with the adjoint pass and `Optim`.
     #[test]
     fn fused_step_equals_the_burn_step() {
         let device = Default::default();
@@ -760,31 +770,38 @@ mod tests {
                 seed: 0,
             }
             .generate();
-            let config = TrainConfig::new(n, 0.05, 0.0, 2)
+            let sgd = TrainConfig::new(n, 0.05, 0.0, 2)
                 .with_momentum(0.9)
                 .with_weight_decay(0.01);
-            for act in Activation::ALL {
-                for mode in MODES {
+            let adam = TrainConfig::new(n, 0.01, 0.0, 2)
+                .with_optimizer(Optimizer::ADAM)
+                .with_weight_decay(0.01);
+            let cases = Activation::ALL
+                .into_iter()
+                .flat_map(|act| MODES.into_iter().map(move |mode| (act, mode)));
+            for (act, mode) in cases {
+                for config in [&sgd, &adam] {
                     let w0 = weights(act, mode, depth, d);
                     let mut model = ResNet::<B>::from_weights(&w0, act, mode, &device);
-                    let mut sgd = Sgd::<B>::new(&config);
+                    let mut optim = Optim::<B>::new(config);
                     let mut reference = Vec::new();
                     for (x, y) in &batches {
                         let (loss, grads) = model.loss_and_gradients(batch(x, d), batch(y, d));
                         reference.push((host(loss)[0], grads.clone()));
-                        model = sgd.step(model, grads);
+                        model = optim.step(model, grads);
                     }
                     let want = model.to_weights();
                     for isa in isas() {
                         for (threads, segment) in [(1, None), (3, None), (1, Some(1)), (3, Some(2))]
                         {
                             let what = format!(
-                                "{} {mode:?} d={d} {} threads={threads} segment={segment:?}",
+                                "{} {mode:?} {} d={d} {} threads={threads} segment={segment:?}",
                                 act.name(),
+                                config.optimizer.name(),
                                 isa.name()
                             );
                             let mut fused =
-                                FusedStepper::with_isa(isa, &w0, act, mode, &data, &config);
+                                FusedStepper::with_isa(isa, &w0, act, mode, &data, config);
                             fused.set_threads(threads, n);
                             fused.set_segment(segment);
                             // The update split over the threads, whatever the size.
@@ -892,25 +909,33 @@ mod tests {
             seed: 1,
         }
         .generate();
-        for (act, mode) in [
-            (Activation::Tanh, DeltaMode::Shared),
-            (Activation::Relu, DeltaMode::PerLayer),
-            (Activation::Gelu, DeltaMode::Fixed { beta: 1.0 }),
+        let sgd = TrainConfig::new(20, 0.5, 0.0, 200)
+            .with_log_every(50)
+            .with_momentum(0.5)
+            .with_weight_decay(1e-3);
+        let adam = TrainConfig {
+            lr: 0.01,
+            momentum: 0.0,
+            optimizer: Optimizer::ADAM,
+            ..sgd.clone()
+        };
+        for (act, mode, config) in [
+            (Activation::Tanh, DeltaMode::Shared, &sgd),
+            (Activation::Relu, DeltaMode::PerLayer, &sgd),
+            (Activation::Gelu, DeltaMode::Fixed { beta: 1.0 }, &sgd),
+            (Activation::Tanh, DeltaMode::Shared, &adam),
+            (Activation::Relu, DeltaMode::PerLayer, &adam),
         ] {
-            let config = TrainConfig::new(20, 0.5, 0.0, 200)
-                .with_log_every(50)
-                .with_momentum(0.5)
-                .with_weight_decay(1e-3);
             let weights = ResNetConfig::new(4, 8, act, mode)
                 .with_initial_sd(0.5)
                 .init_weights();
             let model = ResNet::<B>::from_weights(&weights, act, mode, &device);
-            let mut burn_stepper = BurnStepper::new(model, &data, &config);
-            let want = train(&mut burn_stepper, &data, &config, |_, _| {});
-            let mut fused = FusedStepper::new(&weights, act, mode, &data, &config);
+            let mut burn_stepper = BurnStepper::new(model, &data, config);
+            let want = train(&mut burn_stepper, &data, config, |_, _| {});
+            let mut fused = FusedStepper::new(&weights, act, mode, &data, config);
             fused.set_segment(Some(3));
-            let got = train(&mut fused, &data, &config, |_, _| {});
-            let what = format!("{} {mode:?}", act.name());
+            let got = train(&mut fused, &data, config, |_, _| {});
+            let what = format!("{} {mode:?} {}", act.name(), config.optimizer.name());
             assert_eq!(got.steps, want.steps, "{what}");
             assert_eq!(got.stop_reason, want.stop_reason, "{what}");
             let losses = |o: &crate::results::TrainOutcome| -> Vec<f64> {

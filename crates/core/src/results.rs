@@ -10,6 +10,8 @@ pub enum StopReason {
     Converged,
     /// Tmax updates were made.
     MaxSteps,
+    /// The loss stopped improving (the plateau rule, with `patience`).
+    Plateau,
     /// The loss became NaN or infinite.
     Diverged,
 }
@@ -43,10 +45,13 @@ pub struct DepthResult {
     pub outcome: TrainOutcome,
 }
 
-/// One line of `summary.json`: a depth's result without its loss history.
+/// One line of `summary.json`: a network's result without its loss history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DepthSummary {
     pub depth: usize,
+    /// The network's seed (in sweeps with several seeds; older summaries have none).
+    #[serde(default)]
+    pub seed: u64,
     pub steps: usize,
     pub stop_reason: StopReason,
     pub final_train_loss: Option<f64>,
@@ -56,10 +61,12 @@ pub struct DepthSummary {
     pub wall_time_s: f64,
 }
 
-impl From<&DepthResult> for DepthSummary {
-    fn from(r: &DepthResult) -> Self {
+impl DepthSummary {
+    /// The summary of the network with seed `seed` whose result is `r`.
+    pub fn of(r: &DepthResult, seed: u64) -> Self {
         Self {
             depth: r.depth,
+            seed,
             steps: r.outcome.steps,
             stop_reason: r.outcome.stop_reason,
             final_train_loss: r.outcome.final_train_loss,
@@ -70,7 +77,7 @@ impl From<&DepthResult> for DepthSummary {
     }
 }
 
-/// `summary.json`: the finished depths of a sweep, in increasing depth.
+/// `summary.json`: the finished networks of a sweep, by increasing depth, then seed.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Summary {
     pub depths: Vec<DepthSummary>,

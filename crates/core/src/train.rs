@@ -1,14 +1,13 @@
-//! Training by SGD with a constant learning rate on the MSE loss, with the gradient from the
-//! adjoint pass: mini-batches from a fresh shuffle each epoch, until the training loss falls
-//! below ε or after Tmax updates.
+//! Training with a constant learning rate on the MSE loss (SGD or Adam, [`crate::optim`]), with
+//! the gradient from the adjoint pass: mini-batches from a fresh shuffle each epoch, until the
+//! training loss falls below ε or after Tmax updates.
 
-use crate::adjoint::Gradients;
 use crate::data::{Batches, Dataset};
 use crate::model::{host_tensor, mse, ResNet};
+use crate::optim::{Optim, Optimizer};
 use crate::results::{finite, LossPoint, StopReason, TrainOutcome};
 use crate::scan::Scan;
 use burn::config::Config;
-use burn::module::Param;
 use burn::tensor::{backend::Backend, ElementConversion, Tensor};
 
 #[derive(Config, Debug)]
@@ -21,83 +20,26 @@ pub struct TrainConfig {
     pub epsilon: f64,
     /// Stop after Tmax updates.
     pub max_steps: usize,
-    /// Momentum μ (0: plain SGD).
+    /// SGD (the default, the paper's) or Adam (the reference code's).
+    #[config(default = "Optimizer::Sgd")]
+    pub optimizer: Optimizer,
+    /// Momentum μ of SGD (0: plain SGD).
     #[config(default = 0.0)]
     pub momentum: f64,
-    /// Weight decay λ.
+    /// Weight decay λ: λ w added to the gradient.
     #[config(default = 0.0)]
     pub weight_decay: f64,
     /// The training loss on the whole training set is measured, recorded and checked
     /// against ε every `log_every` updates.
     #[config(default = 100)]
     pub log_every: usize,
+    /// Stop after this many loss measurements in a row without a 1% improvement on the best
+    /// so far (the reference code's plateau rule, with `log_every` one epoch); `None`: never.
+    #[config(default = "None")]
+    pub patience: Option<usize>,
     /// Seed of the batch order.
     #[config(default = 0)]
     pub seed: u64,
-}
-
-/// SGD with momentum and weight decay (PyTorch's convention):
-/// g ← ∇ℓ + λ w,  v ← μ v + g,  w ← w − η v.
-pub struct Sgd<B: Backend> {
-    lr: f64,
-    momentum: f64,
-    weight_decay: f64,
-    velocity: Option<Gradients<B>>,
-}
-
-impl<B: Backend> Sgd<B> {
-    pub fn new(config: &TrainConfig) -> Self {
-        Self {
-            lr: config.lr,
-            momentum: config.momentum,
-            weight_decay: config.weight_decay,
-            velocity: None,
-        }
-    }
-
-    /// One update of every trainable parameter of `model`.
-    pub fn step(&mut self, mut model: ResNet<B>, grads: Gradients<B>) -> ResNet<B> {
-        let decay = self.weight_decay;
-        let mut grads = Gradients {
-            a: with_decay(grads.a, &model.a, decay),
-            b: with_decay(grads.b, &model.b, decay),
-            delta: match (grads.delta, &model.delta) {
-                (Some(g), Some(delta)) => Some(with_decay(g, delta, decay)),
-                _ => None,
-            },
-        };
-        if self.momentum > 0.0 {
-            let mu = self.momentum;
-            if let Some(v) = self.velocity.take() {
-                grads = Gradients {
-                    a: v.a.mul_scalar(mu) + grads.a,
-                    b: v.b.mul_scalar(mu) + grads.b,
-                    delta: v.delta.zip(grads.delta).map(|(v, g)| v.mul_scalar(mu) + g),
-                };
-            }
-            self.velocity = Some(grads.clone());
-        }
-        let lr = self.lr;
-        model.a = model.a.map(|w| w - grads.a.mul_scalar(lr));
-        model.b = model.b.map(|w| w - grads.b.mul_scalar(lr));
-        if let (Some(delta), Some(g)) = (model.delta.take(), grads.delta) {
-            model.delta = Some(delta.map(|w| w - g.mul_scalar(lr)));
-        }
-        model
-    }
-}
-
-/// g + λ w.
-fn with_decay<B: Backend, const D: usize>(
-    g: Tensor<B, D>,
-    w: &Param<Tensor<B, D>>,
-    decay: f64,
-) -> Tensor<B, D> {
-    if decay == 0.0 {
-        g
-    } else {
-        g + w.val().mul_scalar(decay)
-    }
 }
 
 /// An [n, d] matrix on the device.
@@ -112,13 +54,15 @@ pub fn evaluate<B: Backend>(model: &ResNet<B>, x: Tensor<B, 2>, y: Tensor<B, 2>)
 }
 
 /// The stopping rule of every training: records the training loss after `step` updates and
-/// says whether to stop: diverged (not finite), converged (below ε), or out of updates.
+/// says whether to stop: diverged (not finite), converged (below ε), on a plateau (see
+/// [`plateau`]; with `patience`), or out of updates.
 pub fn record(
     history: &mut Vec<LossPoint>,
     step: usize,
     loss: f64,
     epsilon: f64,
     max_steps: usize,
+    patience: Option<usize>,
 ) -> Option<StopReason> {
     history.push(LossPoint {
         step,
@@ -128,6 +72,8 @@ pub fn record(
         Some(StopReason::Diverged)
     } else if loss < epsilon {
         Some(StopReason::Converged)
+    } else if patience.is_some_and(|p| plateau(history, p)) {
+        Some(StopReason::Plateau)
     } else if step == max_steps {
         Some(StopReason::MaxSteps)
     } else {
@@ -135,10 +81,28 @@ pub fn record(
     }
 }
 
+/// Whether the last `patience` losses of `history` each failed to fall below 99% of the best
+/// loss before them: the reference code's rule (`scaling_experiments.py`: an epoch whose loss
+/// is not below 0.99 × the best counts as bad, and 5 bad epochs in a row stop the training).
+/// The first loss sets the best.
+pub fn plateau(history: &[LossPoint], patience: usize) -> bool {
+    let mut best = f64::INFINITY;
+    let mut bad = 0;
+    for loss in history.iter().filter_map(|p| p.train_loss) {
+        if loss < 0.99 * best {
+            best = loss;
+            bad = 0;
+        } else {
+            bad += 1;
+        }
+    }
+    bad >= patience
+}
+
 /// One implementation of the SGD step of the fully connected ResNet on a data set: burn
 /// tensors on any backend ([`BurnStepper`]), or a fused CPU step.
 pub trait Stepper {
-    /// One update w ← w − η v on the batch (x, y), each [n, d] row-major.
+    /// One update of the weights on the batch (x, y), each [n, d] row-major.
     fn update(&mut self, x: &[f32], y: &[f32]);
     /// The loss on the whole training set.
     fn train_loss(&mut self) -> f64;
@@ -181,7 +145,14 @@ impl Session {
     /// Records the training loss measured now; `Some` when the training is over.
     pub fn record(&mut self, loss: f64) -> Option<StopReason> {
         let c = &self.config;
-        record(&mut self.history, self.step, loss, c.epsilon, c.max_steps)
+        record(
+            &mut self.history,
+            self.step,
+            loss,
+            c.epsilon,
+            c.max_steps,
+            c.patience,
+        )
     }
 
     /// The rows of the next update, (x, y) each [B, d], counting the update.
@@ -234,11 +205,11 @@ pub fn train(
     session.outcome(stop_reason, test_loss)
 }
 
-/// The step of [`ResNet::loss_and_gradients`] and [`Sgd`] on a burn backend, with the data
+/// The step of [`ResNet::loss_and_gradients`] and [`Optim`] on a burn backend, with the data
 /// set on the device.
 pub struct BurnStepper<B: Scan> {
     pub model: ResNet<B>,
-    sgd: Sgd<B>,
+    optim: Optim<B>,
     train: (Tensor<B, 2>, Tensor<B, 2>),
     test: (Tensor<B, 2>, Tensor<B, 2>),
 }
@@ -250,7 +221,7 @@ impl<B: Scan> BurnStepper<B> {
         let on_device = |v: &[f32]| matrix::<B>(v.to_vec(), d, &device);
         Self {
             model,
-            sgd: Sgd::new(config),
+            optim: Optim::new(config),
             train: (on_device(&data.x_train), on_device(&data.y_train)),
             test: (on_device(&data.x_test), on_device(&data.y_test)),
         }
@@ -277,7 +248,7 @@ impl<B: Scan> Stepper for BurnStepper<B> {
             matrix(x.to_vec(), d, &device),
             matrix(y.to_vec(), d, &device),
         );
-        self.model = self.sgd.step(self.model.clone(), grads);
+        self.model = self.optim.step(self.model.clone(), grads);
     }
 
     fn train_loss(&mut self) -> f64 {
@@ -294,7 +265,7 @@ mod tests {
     use super::*;
     use crate::data::SyntheticConfig;
     use crate::model::{DeltaMode, ResNetConfig};
-    use crate::results::StopReason;
+    use crate::results::{LossPoint, StopReason};
     use crate::{Activation, TestBackend as B};
 
     /// Noise-free synthetic data of width d with n training and n/4 test samples.
@@ -307,42 +278,6 @@ mod tests {
             seed,
         }
         .generate()
-    }
-
-    fn values<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-        t.into_data().to_vec().unwrap()
-    }
-
-    #[test]
-    fn sgd_with_momentum_and_weight_decay_follows_the_formula() {
-        let device = Default::default();
-        let config = ResNetConfig::new(2, 3, Activation::Tanh, DeltaMode::PerLayer);
-        let model = config.init::<B>(&device);
-        let w0 = values(model.a.val());
-        let grads = |m: &ResNet<B>| Gradients {
-            a: m.a.val().ones_like(),
-            b: m.b.val().ones_like(),
-            delta: m.delta.as_ref().map(|d| d.val().ones_like()),
-        };
-        let (lr, mu, wd) = (0.1, 0.9, 0.01);
-        let mut sgd = Sgd::new(
-            &TrainConfig::new(1, lr, 0.0, 1)
-                .with_momentum(mu)
-                .with_weight_decay(wd),
-        );
-        let g = grads(&model);
-        let model = sgd.step(model, g);
-        let w1 = values(model.a.val());
-        let g = grads(&model);
-        let model = sgd.step(model, g);
-        let w2 = values(model.a.val());
-        for i in 0..w0.len() {
-            let v1 = 1.0 + wd * w0[i];
-            let expect1 = w0[i] - lr * v1;
-            let v2 = mu * v1 + 1.0 + wd * expect1;
-            assert!((w1[i] - expect1).abs() < 1e-12);
-            assert!((w2[i] - (expect1 - lr * v2)).abs() < 1e-12);
-        }
     }
 
     #[test]
@@ -391,6 +326,35 @@ mod tests {
             );
             assert!(outcome.final_test_loss.is_some());
         }
+    }
+
+    #[test]
+    fn a_plateau_stops_after_patience_losses_without_a_one_percent_gain() {
+        let history = |losses: &[f64]| -> Vec<LossPoint> {
+            losses
+                .iter()
+                .enumerate()
+                .map(|(step, &l)| LossPoint {
+                    step,
+                    train_loss: Some(l),
+                })
+                .collect()
+        };
+        // 1.0 sets the best; 0.995 is not 1% better (bad 1), 0.98 is (reset), then two bad.
+        let h = history(&[1.0, 0.995, 0.98, 0.975, 0.979]);
+        assert!(plateau(&h, 2));
+        assert!(!plateau(&h, 3));
+        assert!(!plateau(&history(&[1.0, 0.5, 0.25]), 1));
+        let mut h = history(&[1.0, 1.0]);
+        assert_eq!(
+            record(&mut h, 2, 1.0, 0.0, 10, Some(2)),
+            Some(StopReason::Plateau)
+        );
+        assert_eq!(record(&mut h, 3, 1.0, 0.0, 10, None), None);
+        assert_eq!(
+            record(&mut h, 4, 1e-9, 1e-6, 10, Some(1)),
+            Some(StopReason::Converged)
+        );
     }
 
     #[test]

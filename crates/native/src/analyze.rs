@@ -97,8 +97,9 @@ fn read_run(dir: &Path) -> Result<Run> {
     let width = plan.data.width();
     let mut dense = Vec::new();
     let mut conv = Vec::new();
-    for &depth in &plan.depths {
-        let depth_dir = dir.join(format!("depth_{depth}"));
+    for unit in plan.units() {
+        let (depth, seed) = (unit.depth, unit.seed);
+        let depth_dir = dir.join(plan.unit_dir(unit));
         let result_path = depth_dir.join("result.json");
         if !result_path.exists() {
             continue;
@@ -119,7 +120,7 @@ fn read_run(dir: &Path) -> Result<Run> {
                 norms_path.display()
             );
             conv.push(NormTrained {
-                seed: config.seed,
+                seed,
                 result,
                 paths,
             });
@@ -138,7 +139,7 @@ fn read_run(dir: &Path) -> Result<Run> {
             weights.width,
         );
         dense.push(Trained {
-            seed: config.seed,
+            seed,
             result,
             weights,
         });
@@ -188,23 +189,21 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
     for run in &runs[1..] {
         let same = SweepConfig {
             seed: first.config.seed,
+            seeds: first.config.seeds.clone(),
             ..run.config.clone()
         };
         if same != first.config {
             bail!(
-                "{} and {} are not the same sweep (their configs differ in more than `seed`)",
+                "{} and {} are not the same sweep (their configs differ in more than `seed`/`seeds`)",
                 first.dir.display(),
                 run.dir.display()
             );
         }
-        if runs
-            .iter()
-            .filter(|r| r.config.seed == run.config.seed)
-            .count()
-            > 1
-        {
-            bail!("two of the directories have seed {}", run.config.seed);
-        }
+    }
+    let mut seeds: Vec<u64> = runs.iter().flat_map(|r| r.plan.seeds.clone()).collect();
+    seeds.sort_unstable();
+    if let Some(twice) = seeds.windows(2).find(|w| w[0] == w[1]) {
+        bail!("two of the directories have networks of seed {}", twice[0]);
     }
     let options = Options {
         main_path: match first.plan.conv {

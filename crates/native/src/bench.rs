@@ -7,7 +7,8 @@ use clap::{Args, ValueEnum};
 use scaling_core::data::Dataset;
 use scaling_core::fused::FusedStepper;
 use scaling_core::init::{normal_vec, rng};
-use scaling_core::train::{matrix, Sgd, Stepper, TrainConfig};
+use scaling_core::optim::Optim;
+use scaling_core::train::{matrix, Stepper, TrainConfig};
 use scaling_core::Scan;
 use scaling_core::{autodiff_loss_and_gradients, Activation, DeltaMode, ResNetConfig};
 use serde::Serialize;
@@ -167,7 +168,7 @@ impl Job for BenchJob {
         let mut model = config.init::<B>(&device);
         let x = matrix::<B>(x, d, &device);
         let y = matrix::<B>(y, d, &device);
-        let mut sgd = Sgd::new(&train);
+        let mut optim = Optim::new(&train);
         let timing = time(&args, || {
             let (_, grads) = match method {
                 Method::Autodiff => {
@@ -176,7 +177,7 @@ impl Job for BenchJob {
                 Method::Adjoint => model.loss_and_gradients(x.clone(), y.clone()),
                 Method::Fused => unreachable!("the fused step runs without burn (bench::run)"),
             };
-            model = sgd.step(model.clone(), grads);
+            model = optim.step(model.clone(), grads);
             // Reading a value waits for the device, so that asynchronous backends are timed.
             let _: f32 = model.b.val().sum().into_scalar().elem();
         });

@@ -10,6 +10,7 @@ mod bench;
 mod download;
 mod files;
 mod report;
+mod reproduce;
 mod sweep;
 
 use anyhow::{Context, Result};
@@ -61,6 +62,9 @@ enum Command {
         /// Run directory (analysed first if it has no analysis.json).
         dir: PathBuf,
     },
+    /// Run the paper's fully connected experiments under SGD and Adam (3 seeds each) and
+    /// write OUT/reproduction.md and .html: our exponents and regimes beside the paper's.
+    Reproduce(reproduce::ReproduceArgs),
     /// Measure SGD steps per second; prints one JSON line.
     Bench(bench::BenchArgs),
     /// Write the browser app's MNIST asset: the first images of real MNIST, embedded in R^25
@@ -137,6 +141,7 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Analyze(args) => analyze::run(&args, cli.backend).map(|_| ()),
         Command::Report { dir } => report::run(&dir, cli.backend),
+        Command::Reproduce(args) => reproduce::run(&args, cli.backend),
         Command::MnistAsset {
             data_dir,
             out,

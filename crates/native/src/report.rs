@@ -6,7 +6,9 @@ use crate::analyze::{self, AnalyzeArgs};
 use crate::backend::BackendChoice;
 use crate::files::{read_json, write_atomic};
 use anyhow::{Context, Result};
-use scaling_core::analysis::{Analysis, Statistic, DIFFUSIVE_Q, SMOOTH_Q};
+use scaling_core::analysis::{
+    Analysis, Statistic, DIFFUSIVE_BETA_TOLERANCE, GAMMA_BAND, SSQ_TOLERANCE,
+};
 use scaling_core::figures::path_label;
 use scaling_core::fit::Fit;
 use std::fmt::Write;
@@ -80,17 +82,20 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 </style></head><body>
 <h1>Scaling of trained ResNet weights with depth</h1>
 <div class="verdict"><b>Verdict on {path}: {regime}.</b><br>{explanation}</div>
-<p>Rule: β from max<sub>k</sub>‖W<sub>k</sub>‖ ≈ C L<sup>−β</sup>; q from the quadratic variation of
-the rescaled path L<sup>2β</sup> Σ<sub>k</sub>‖W<sub>k+1</sub> − W<sub>k</sub>‖² ≈ C L<sup>−q</sup>.
-Smooth limit when the 95% interval of q lies above {smooth}; diffusive limit when it lies inside
-(−{diffusive}, {diffusive}); neither otherwise. Every exponent below uses the same convention,
+<p>Rule (the paper's two criteria): β from max<sub>k</sub>‖W<sub>k</sub>‖ ≈ C L<sup>−β</sup>;
+γ from the rescaled increment L<sup>β</sup> max<sub>k</sub>‖W<sub>k+1</sub> − W<sub>k</sub>‖ ≈
+C L<sup>−γ</sup> on the larger depths; ρ from Root SSQ (Σ<sub>k</sub>‖W<sub>k</sub>‖²)<sup>½</sup> ≈
+C L<sup>−ρ</sup>. Smooth limit (Hypothesis 1) when the 95% interval of γ lies above {band} and ρ
+is within {ssq} of β − ½; diffusive limit (Hypothesis 2) when the interval of γ meets
+[−{band}, {band}] and β is within {diffusive} of ½; neither otherwise. Every exponent below uses the same convention,
 statistic ≈ C L<sup>−β</sup>.</p>
 "#,
         regime = v.regime.label(),
         path = escape(path_label(&a.main_path)),
         explanation = escape(&v.explanation),
-        smooth = SMOOTH_Q,
-        diffusive = DIFFUSIVE_Q,
+        ssq = SSQ_TOLERANCE,
+        band = GAMMA_BAND,
+        diffusive = DIFFUSIVE_BETA_TOLERANCE,
     )?;
 
     h.push_str("<h2>Figures</h2>\n");

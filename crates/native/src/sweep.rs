@@ -4,14 +4,17 @@
 //! DIR/data.safetensors     x_train, y_train, x_test, y_test
 //! DIR/depth_<L>/init.safetensors, weights.safetensors   A [L,d,d], b [L,d], delta [L] or [1]
 //! DIR/depth_<L>/result.json   steps, losses, stop reason, wall time, loss history
-//! DIR/summary.json         one line per finished depth
+//! DIR/summary.json         one line per finished network
+//!
+//! A sweep with `seeds` trains every depth once per seed, each network in
+//! DIR/depth_<L>/seed_<s>/ with the same files.
 //!
 //! CIFAR-10 sweeps train the convolutional ResNet instead: no data.safetensors (the images
 //! stay in the data directory), weights.safetensors holds every kernel by name, and
 //! depth_<L>/norms.json the spectral norms of conv1 and conv2 of every block.
 //!
-//! A depth is finished when its result.json exists; running the same sweep into the same
-//! directory skips finished depths, so a crash loses at most the depth in progress.
+//! A network is finished when its result.json exists; running the same sweep into the same
+//! directory skips finished networks, so a crash loses at most the network in progress.
 
 use crate::backend::{self, BackendChoice, Job};
 use crate::download;
@@ -21,13 +24,13 @@ use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use indicatif::{ProgressBar, ProgressStyle};
 use scaling_core::cifar::Cifar10;
-use scaling_core::config::{DataPlan, Plan, SweepConfig};
+use scaling_core::config::{DataPlan, Plan, SweepConfig, Unit};
 use scaling_core::conv::{norm_paths, ConvResNetConfig};
-use scaling_core::conv_train::{train_conv, Images};
+use scaling_core::conv_train::{train_conv, ConvTrainConfig, Images};
 use scaling_core::data::Dataset;
 use scaling_core::fused::FusedStepper;
 use scaling_core::results::{DepthResult, DepthSummary, Summary, TrainOutcome};
-use scaling_core::train::{train, BurnStepper, Stepper};
+use scaling_core::train::{train, BurnStepper, Stepper, TrainConfig};
 use scaling_core::weights::encode;
 use scaling_core::Scan;
 use std::fs;
@@ -135,36 +138,39 @@ impl Job for SweepJob {
             ),
             _ => backend.to_string(),
         };
+        let seeds = match plan.seeds.as_slice() {
+            [_] => String::new(),
+            seeds => format!(", seeds {seeds:?}"),
+        };
         println!(
-            "sweep: {} depths {:?} on {on}, writing {}",
+            "sweep: {} depths {:?}{seeds} on {on}, writing {}",
             plan.depths.len(),
             plan.depths,
             out.display()
         );
         let mut summary = Summary::default();
-        for &depth in &plan.depths {
-            let dir = out.join(format!("depth_{depth}"));
+        for unit in plan.units() {
+            let dir = out.join(plan.unit_dir(unit));
             let result_path = dir.join("result.json");
             let result: DepthResult = if result_path.exists() {
                 let done: DepthResult = read_json(&result_path)?;
                 println!(
-                    "depth {depth:>6}: done before ({:?}), skipped",
+                    "{}: done before ({:?}), skipped",
+                    label(&plan, unit),
                     done.outcome.stop_reason
                 );
                 done
             } else {
                 fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
                 match &work {
-                    Work::Dense(data) => {
-                        train_depth::<B>(&plan, data, depth, &dir, &device, fused)?
-                    }
+                    Work::Dense(data) => train_depth::<B>(&plan, data, unit, &dir, &device, fused)?,
                     Work::Conv { train, test } => {
-                        train_conv_depth::<B>(&plan, train, test, depth, &dir, &device)?
+                        train_conv_depth::<B>(&plan, train, test, unit, &dir, &device)?
                     }
                 }
             };
-            summary.depths.push(DepthSummary::from(&result));
-            summary.depths.sort_by_key(|s| s.depth);
+            summary.depths.push(DepthSummary::of(&result, unit.seed));
+            summary.depths.sort_by_key(|s| (s.depth, s.seed));
             write_json(&out.join("summary.json"), &summary)?;
         }
         println!("wrote {}", out.display());
@@ -172,44 +178,55 @@ impl Job for SweepJob {
     }
 }
 
-/// Trains the network of depth L and writes its files, result.json last: with the fused CPU
+/// "depth L" or, with several seeds, "depth L seed s": how progress names a unit.
+fn label(plan: &Plan, unit: Unit) -> String {
+    if plan.per_seed_dirs {
+        format!("depth {:>6} seed {}", unit.depth, unit.seed)
+    } else {
+        format!("depth {:>6}", unit.depth)
+    }
+}
+
+/// Trains the network of one unit and writes its files, result.json last: with the fused CPU
 /// step, or on the burn backend B.
 fn train_depth<B: Scan>(
     plan: &Plan,
     data: &Dataset,
-    depth: usize,
+    unit: Unit,
     dir: &Path,
     device: &B::Device,
     fused: bool,
 ) -> Result<DepthResult> {
-    let config = plan.model(depth);
+    let config = plan.model(unit);
+    let train = plan.training(unit.seed);
     let weights = config.init_weights();
     write_atomic(&dir.join("init.safetensors"), &weights.to_safetensors())?;
     let (act, delta) = (config.activation, config.delta);
     let (outcome, wall_time_s, trained) = if fused {
-        let mut stepper = FusedStepper::new(&weights, act, delta, data, &plan.train);
-        let (outcome, wall_time_s) = fit(&mut stepper, plan, data, depth);
+        let mut stepper = FusedStepper::new(&weights, act, delta, data, &train);
+        let (outcome, wall_time_s) = fit(&mut stepper, plan, &train, data, unit);
         (outcome, wall_time_s, stepper.to_weights())
     } else {
         let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
-        let mut stepper = BurnStepper::new(model, data, &plan.train);
-        let (outcome, wall_time_s) = fit(&mut stepper, plan, data, depth);
+        let mut stepper = BurnStepper::new(model, data, &train);
+        let (outcome, wall_time_s) = fit(&mut stepper, plan, &train, data, unit);
         (outcome, wall_time_s, stepper.model.to_weights())
     };
     write_atomic(&dir.join("weights.safetensors"), &trained.to_safetensors())?;
-    write_result(dir, depth, wall_time_s, outcome)
+    write_result(dir, unit.depth, wall_time_s, outcome)
 }
 
 /// Trains with `stepper` under a progress bar; the outcome and the wall time.
 fn fit(
     stepper: &mut impl Stepper,
     plan: &Plan,
+    train_config: &TrainConfig,
     data: &Dataset,
-    depth: usize,
+    unit: Unit,
 ) -> (TrainOutcome, f64) {
-    let bar = progress(depth, plan.train.max_steps);
+    let bar = progress(&label(plan, unit), train_config.max_steps);
     let start = Instant::now();
-    let outcome = train(stepper, data, &plan.train, |step, loss| {
+    let outcome = train(stepper, data, train_config, |step, loss| {
         show(&bar, step, loss)
     });
     let wall_time_s = start.elapsed().as_secs_f64();
@@ -233,17 +250,17 @@ fn write_result(
     Ok(result)
 }
 
-/// A progress bar for the training of depth L.
-fn progress(depth: usize, max_steps: usize) -> ProgressBar {
+/// A progress bar for the training of the unit called `label`.
+fn progress(label: &str, max_steps: usize) -> ProgressBar {
     let bar = ProgressBar::new(max_steps as u64);
     bar.set_style(
         ProgressStyle::with_template(
-            "depth {prefix:>6} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
+            "{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
         )
         .expect("valid template")
         .progress_chars("=> "),
     );
-    bar.set_prefix(depth.to_string());
+    bar.set_prefix(label.to_string());
     bar
 }
 
@@ -267,12 +284,12 @@ fn finish(bar: &ProgressBar, outcome: &TrainOutcome) {
     ));
 }
 
-/// Trains the convolutional ResNet of depth L and writes its files, result.json last.
+/// Trains the convolutional ResNet of one unit and writes its files, result.json last.
 fn train_conv_depth<B: Backend>(
     plan: &Plan,
     train: &Images,
     test: &Images,
-    depth: usize,
+    unit: Unit,
     dir: &Path,
     device: &B::Device,
 ) -> Result<DepthResult> {
@@ -280,14 +297,19 @@ fn train_conv_depth<B: Backend>(
         .conv
         .as_ref()
         .expect("a CIFAR-10 plan has its conv ResNet");
-    <Autodiff<B> as Backend>::seed(device, plan.seed.wrapping_mul(1_000_003) + depth as u64);
+    let Unit { depth, seed } = unit;
+    let train_config = ConvTrainConfig {
+        seed,
+        ..conv.train.clone()
+    };
+    <Autodiff<B> as Backend>::seed(device, seed.wrapping_mul(1_000_003) + depth as u64);
     let model = ConvResNetConfig::new(depth)
         .with_base_channels(conv.base_channels)
         .init::<Autodiff<B>>(device);
     write_atomic(&dir.join("init.safetensors"), &encode(&model.to_tensors()))?;
-    let bar = progress(depth, conv.train.max_steps);
+    let bar = progress(&label(plan, unit), train_config.max_steps);
     let start = Instant::now();
-    let (model, outcome) = train_conv(model, train, test, &conv.train, device, |step, loss| {
+    let (model, outcome) = train_conv(model, train, test, &train_config, device, |step, loss| {
         show(&bar, step, loss)
     });
     let wall_time_s = start.elapsed().as_secs_f64();
@@ -295,7 +317,8 @@ fn train_conv_depth<B: Backend>(
     let tensors = model.to_tensors();
     write_atomic(&dir.join("weights.safetensors"), &encode(&tensors))?;
     bar.println(format!(
-        "depth {depth:>6}: spectral norms of every conv layer"
+        "{}: spectral norms of every conv layer",
+        label(plan, unit)
     ));
     let norms = norm_paths(&tensors, depth, conv.base_channels).expect("a depth of the plan");
     write_json(&dir.join("norms.json"), &norms)?;
