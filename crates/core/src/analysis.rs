@@ -411,7 +411,7 @@ fn depth_entry(seed: u64, result: &DepthResult, options: &Options) -> DepthEntry
         _ => None,
     };
     let left_out = matches!(flag.as_deref(), Some(DIVERGED | STUCK));
-    let used = !left_out && !(options.exclude_unconverged && flag.is_some());
+    let used = !(left_out || options.exclude_unconverged && flag.is_some());
     DepthEntry {
         depth: result.depth,
         seed,

@@ -204,6 +204,13 @@ impl<B: Backend> Optim<B> {
     }
 }
 
+/// A parameter after an update, with its new state m and s.
+type Updated<B, const D: usize> = (
+    Param<Tensor<B, D>>,
+    Option<Tensor<B, D>>,
+    Option<Tensor<B, D>>,
+);
+
 /// [`Rule::step`] on one parameter tensor: the new w, m and s.
 fn update<B: Backend, const D: usize>(
     rule: &Rule,
@@ -211,11 +218,7 @@ fn update<B: Backend, const D: usize>(
     g: Tensor<B, D>,
     m: Option<Tensor<B, D>>,
     s: Option<Tensor<B, D>>,
-) -> (
-    Param<Tensor<B, D>>,
-    Option<Tensor<B, D>>,
-    Option<Tensor<B, D>>,
-) {
+) -> Updated<B, D> {
     let u = if rule.weight_decay == 0.0 {
         g
     } else {
