@@ -204,6 +204,29 @@ impl Row {
     }
 }
 
+impl Row {
+    /// The balance per depth in Markdown, each value the mean over the seeds: δ² (Σ_k δ_k²
+    /// per layer), Σ_k (‖A_k‖² + ‖b_k‖²), and the relative drift of the balance.
+    pub fn balance_table(&self) -> String {
+        let mut depths: Vec<usize> = self.balances.iter().map(|b| b.depth).collect();
+        depths.dedup();
+        let mut out =
+            String::from("| L | δ² | Σ‖A_k‖² + ‖b_k‖² | drift of δ² − Σ |\n|---|---|---|---|\n");
+        for l in depths {
+            let at: Vec<&Balance> = self.balances.iter().filter(|b| b.depth == l).collect();
+            let mean =
+                |f: fn(&Balance) -> f64| at.iter().map(|b| f(b)).sum::<f64>() / at.len() as f64;
+            out += &format!(
+                "| {l} | {:.3e} | {:.3e} | {:.3} |\n",
+                mean(|b| b.delta_sq),
+                mean(|b| b.weights_sq),
+                mean(|b| b.drift)
+            );
+        }
+        out
+    }
+}
+
 /// "0.213 [0.19, 0.24]", or "no fit".
 fn exponent(p: &Option<PowerLaw>) -> String {
     p.as_ref().map_or("no fit".into(), |p| {

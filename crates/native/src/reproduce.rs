@@ -147,8 +147,14 @@ fn write_tables(out: &Path, rows: &[Row]) -> Result<()> {
     );
     for r in rows {
         md += &format!(
-            "\n## {} ({})\n\n{}\n\n![max norm](./{}-{}/figures/max-norm.png)\n",
-            r.experiment, r.optimizer, r.explanation, r.experiment, r.optimizer
+            "\n## {} ({})\n\n{}\n\n![max norm](./{}-{}/figures/max-norm.png)\n\n\
+             The balance per depth (mean over the seeds):\n\n{}",
+            r.experiment,
+            r.optimizer,
+            r.explanation,
+            r.experiment,
+            r.optimizer,
+            r.balance_table()
         );
     }
     write_atomic(&out.join("reproduction.md"), md.as_bytes())?;
