@@ -23,7 +23,9 @@
 //! - smooth limit: the 95% interval of γ lies above [`GAMMA_BAND`] (the rescaled increments
 //!   vanish) and ρ is within [`SSQ_TOLERANCE`] of β − 1/2;
 //! - diffusive limit: the 95% interval of γ meets [−[`GAMMA_BAND`], [`GAMMA_BAND`]] (they do
-//!   not vanish) and β is within [`DIFFUSIVE_BETA_TOLERANCE`] of 1/2;
+//!   not vanish) and lies below [`BROWNIAN_GAMMA`], and β is within
+//!   [`DIFFUSIVE_BETA_TOLERANCE`] of 1/2; an interval of γ that meets the band and reaches
+//!   1/2 is undetermined (too few depths to tell);
 //!
 //! Why a band around 0 rather than 0 itself, and why β may be that far from 1/2: the
 //! maximum of L i.i.d. terms grows like √(2 ln L), whose log-log slope 1/(2 ln L) is
@@ -33,7 +35,7 @@
 //! hundredths of a power (measured here: γ = 0.05 for 2×2 i.i.d. Gaussian layers, L = 16 to
 //! 2048), which an interval from many depths resolves as "not 0";
 //! - neither: anything else (i.i.d. layers of order one, for one: β ≈ 0, γ ≈ 0);
-//! - undetermined: β or γ cannot be fitted.
+//! - undetermined: β or γ cannot be fitted, or γ's interval is too wide to tell.
 //!
 //! A Brownian *path* W_k = L^{−1/2} B(k/L) is smooth by this rule: L^{1/2} W_{⌊Lt⌋} → B(t),
 //! a continuous, nowhere differentiable limit, and its rescaled increments vanish like
@@ -58,6 +60,9 @@ const STUCK: &str = "did not train";
 /// The rescaled increments vanish when the 95% interval of γ lies above this; they do not
 /// when it meets [−GAMMA_BAND, GAMMA_BAND].
 pub const GAMMA_BAND: f64 = 0.15;
+/// "Do not vanish" needs γ's interval below this too: an interval that holds 0 and 1/2 (the
+/// rate of a Brownian path's increments) cannot tell the regimes apart.
+pub const BROWNIAN_GAMMA: f64 = 0.5;
 /// How far Root SSQ's exponent ρ may be from β − 1/2 on a smooth path.
 pub const SSQ_TOLERANCE: f64 = 0.15;
 /// How far β may be from 1/2 on a diffusive path.
@@ -708,43 +713,7 @@ fn verdict(
         };
         return undetermined(&reason);
     };
-    let vanish = g.ci95[0] > GAMMA_BAND;
-    let flat = g.ci95[0] <= GAMMA_BAND && g.ci95[1] >= -GAMMA_BAND;
-    let ssq_follows = rho
-        .as_ref()
-        .is_some_and(|r| (r.beta - (b.beta - 0.5)).abs() <= SSQ_TOLERANCE);
-    let near_half = (b.beta - 0.5).abs() <= DIFFUSIVE_BETA_TOLERANCE;
-    let (regime, why) = match (vanish, flat) {
-        (true, _) if ssq_follows => (
-            Regime::Smooth,
-            "the rescaled increments vanish and Root SSQ follows L^(1/2−β)".to_string(),
-        ),
-        (true, _) => (
-            Regime::Neither,
-            format!(
-                "the rescaled increments vanish but Root SSQ does not follow L^(1/2−β) \
-                 (ρ is not within {SSQ_TOLERANCE} of β − 1/2)"
-            ),
-        ),
-        (_, true) if near_half => (
-            Regime::Diffusive,
-            format!(
-                "the rescaled increments do not vanish and β is within \
-                 {DIFFUSIVE_BETA_TOLERANCE} of 1/2"
-            ),
-        ),
-        (_, true) => (
-            Regime::Neither,
-            format!(
-                "the rescaled increments do not vanish, but β is not within \
-                 {DIFFUSIVE_BETA_TOLERANCE} of 1/2"
-            ),
-        ),
-        _ => (
-            Regime::Neither,
-            "the rescaled increments grow with L".to_string(),
-        ),
-    };
+    let (regime, why) = regime_of(b, g, rho.as_ref());
     let describe = |p: &Option<PowerLaw>| p.as_ref().map_or("no fit".into(), PowerLaw::describe);
     let q = q_large.power_law().cloned();
     let q_all = get(Statistic::RescaledQuadraticVariation);
@@ -766,6 +735,54 @@ fn verdict(
         large_depths,
         q,
         q_all,
+    }
+}
+
+/// The regime from β, γ and ρ (see the module documentation), and why.
+fn regime_of(b: &PowerLaw, g: &PowerLaw, rho: Option<&PowerLaw>) -> (Regime, String) {
+    let [lo, hi] = g.ci95;
+    let vanish = lo > GAMMA_BAND;
+    let flat = lo <= GAMMA_BAND && hi >= -GAMMA_BAND;
+    let ssq_follows = rho.is_some_and(|r| (r.beta - (b.beta - 0.5)).abs() <= SSQ_TOLERANCE);
+    let near_half = (b.beta - 0.5).abs() <= DIFFUSIVE_BETA_TOLERANCE;
+    match (vanish, flat) {
+        (true, _) if ssq_follows => (
+            Regime::Smooth,
+            "the rescaled increments vanish and Root SSQ follows L^(1/2−β)".to_string(),
+        ),
+        (true, _) => (
+            Regime::Neither,
+            format!(
+                "the rescaled increments vanish but Root SSQ does not follow L^(1/2−β) \
+                 (ρ is not within {SSQ_TOLERANCE} of β − 1/2)"
+            ),
+        ),
+        (_, true) if hi >= BROWNIAN_GAMMA => (
+            Regime::Undetermined,
+            format!(
+                "γ's interval holds both 0 (increments that do not vanish) and \
+                 {BROWNIAN_GAMMA} (increments that vanish like a Brownian path's): more depths \
+                 or seeds are needed"
+            ),
+        ),
+        (_, true) if near_half => (
+            Regime::Diffusive,
+            format!(
+                "the rescaled increments do not vanish and β is within \
+                 {DIFFUSIVE_BETA_TOLERANCE} of 1/2"
+            ),
+        ),
+        (_, true) => (
+            Regime::Neither,
+            format!(
+                "the rescaled increments do not vanish, but β is not within \
+                 {DIFFUSIVE_BETA_TOLERANCE} of 1/2"
+            ),
+        ),
+        _ => (
+            Regime::Neither,
+            "the rescaled increments grow with L".to_string(),
+        ),
     }
 }
 
@@ -1009,6 +1026,34 @@ mod tests {
         let smooth = sweep(|l| smooth(0.5, l));
         let q = smooth.verdict.q.as_ref().unwrap().beta;
         assert!((q - 1.0).abs() < 0.2, "a C¹ limit: q = {q}");
+    }
+
+    fn law(beta: f64, ci95: [f64; 2]) -> PowerLaw {
+        PowerLaw {
+            beta,
+            intercept: 0.0,
+            std_error: (ci95[1] - ci95[0]) / 4.0,
+            ci95,
+            interval: crate::fit::Interval::Bootstrap,
+            depths: 3,
+            seeds: 3,
+        }
+    }
+
+    /// A γ whose interval holds both 0 and 1/2 (three depths, say) decides nothing; the same
+    /// β and ρ with a narrow γ near 0 are diffusive, with a γ well above the band smooth.
+    #[test]
+    fn a_wide_interval_of_gamma_is_undetermined() {
+        let (b, rho) = (law(0.45, [0.4, 0.5]), law(0.0, [-0.1, 0.1]));
+        let regime = |g: [f64; 2]| regime_of(&b, &law((g[0] + g[1]) / 2.0, g), Some(&rho)).0;
+        assert_eq!(regime([-3.8, 4.3]), Regime::Undetermined);
+        assert_eq!(regime([-0.1, 0.2]), Regime::Diffusive);
+        assert_eq!(regime([-0.9, -0.4]), Regime::Neither);
+        let smooth_rho = law(-0.05, [-0.1, 0.0]);
+        assert_eq!(
+            regime_of(&b, &law(0.8, [0.6, 1.0]), Some(&smooth_rho)).0,
+            Regime::Smooth
+        );
     }
 
     #[test]

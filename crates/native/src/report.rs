@@ -7,7 +7,7 @@ use crate::backend::BackendChoice;
 use crate::files::{read_json, write_atomic};
 use anyhow::{Context, Result};
 use scaling_core::analysis::{
-    Analysis, Statistic, DIFFUSIVE_BETA_TOLERANCE, GAMMA_BAND, SSQ_TOLERANCE,
+    Analysis, Statistic, BROWNIAN_GAMMA, DIFFUSIVE_BETA_TOLERANCE, GAMMA_BAND, SSQ_TOLERANCE,
 };
 use scaling_core::figures::path_label;
 use scaling_core::fit::Fit;
@@ -87,7 +87,8 @@ pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
 C L<sup>−γ</sup> on the larger depths; ρ from Root SSQ (Σ<sub>k</sub>‖W<sub>k</sub>‖²)<sup>½</sup> ≈
 C L<sup>−ρ</sup>. Smooth limit (Hypothesis 1) when the 95% interval of γ lies above {band} and ρ
 is within {ssq} of β − ½; diffusive limit (Hypothesis 2) when the interval of γ meets
-[−{band}, {band}] and β is within {diffusive} of ½; neither otherwise. Every exponent below uses the same convention,
+[−{band}, {band}] and lies below {brownian}, and β is within {diffusive} of ½; undetermined when
+it meets the band and reaches {brownian} (too wide to tell); neither otherwise. Every exponent below uses the same convention,
 statistic ≈ C L<sup>−β</sup>.</p>
 "#,
         regime = v.regime.label(),
@@ -95,6 +96,7 @@ statistic ≈ C L<sup>−β</sup>.</p>
         explanation = escape(&v.explanation),
         ssq = SSQ_TOLERANCE,
         band = GAMMA_BAND,
+        brownian = BROWNIAN_GAMMA,
         diffusive = DIFFUSIVE_BETA_TOLERANCE,
     )?;
 
