@@ -333,10 +333,12 @@ mod tests {
 
     #[test]
     fn loads_real_cifar10_test_images() {
-        let dir = std::env::var("RESNET_SCALING_CIFAR_PNG_DIR").expect(
-            "RESNET_SCALING_CIFAR_PNG_DIR is unset: run scripts/test.sh, or set it to the \
-             foolbox/data directory of the foolbox 3.3.4 wheel (cifar10_00_3.png ...)",
-        );
+        let Some(dir) = crate::test_data_dir(
+            "RESNET_SCALING_CIFAR_PNG_DIR",
+            "the foolbox 3.3.4 wheel's CIFAR-10 PNGs (foolbox/data/cifar10_00_3.png ...)",
+        ) else {
+            return;
+        };
         // cifar10_{index}_{label}.png: the first 20 images of the CIFAR-10 test set.
         let mut named: Vec<(usize, u8, PathBuf)> = std::fs::read_dir(&dir)
             .unwrap()
@@ -352,7 +354,12 @@ mod tests {
             })
             .collect();
         named.sort();
-        assert_eq!(named.len(), 20, "{dir}: expected 20 cifar10_*.png files");
+        assert_eq!(
+            named.len(),
+            20,
+            "{}: expected 20 cifar10_*.png files",
+            dir.display()
+        );
         assert!(named.iter().enumerate().all(|(i, n)| n.0 == i));
         let labels: Vec<u8> = named.iter().map(|n| n.1).collect();
         assert_eq!(

@@ -43,3 +43,15 @@ pub use weights::Weights;
 /// finite-difference checks sharp.
 #[cfg(test)]
 pub(crate) type TestBackend = burn::backend::NdArray<f64>;
+
+/// The directory of real data that a test reads, from the variable `var` that
+/// scripts/test.sh sets (scripts/test-data.sh fetches the files); `None`, with one line
+/// saying what the test needs, when it is unset: plain `cargo test` runs offline.
+#[cfg(test)]
+pub(crate) fn test_data_dir(var: &str, what: &str) -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os(var).map(Into::into);
+    if dir.is_none() {
+        eprintln!("skipped: needs {what} in ${var} (scripts/test-data.sh fetches it)");
+    }
+    dir
+}

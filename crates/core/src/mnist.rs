@@ -205,12 +205,13 @@ mod tests {
 
     #[test]
     fn embeds_real_mnist() {
-        let dir = std::env::var("RESNET_SCALING_MNIST_DIR").expect(
-            "RESNET_SCALING_MNIST_DIR is unset: run scripts/test.sh, or set it to a directory \
-             holding the four MNIST IDX files",
-        );
+        let Some(dir) =
+            crate::test_data_dir("RESNET_SCALING_MNIST_DIR", "the four MNIST IDX files")
+        else {
+            return;
+        };
         let config = MnistConfig {
-            dir: dir.into(),
+            dir,
             n_train: 60000,
             n_test: 10000,
             seed: 1,
