@@ -3,7 +3,7 @@
 //! errors name the field to mark.
 
 use scaling_core::config::{ConfigError, Plan, SweepConfig};
-use scaling_core::reproduce::{optimizer_name, Scale, EXPERIMENTS, OPTIMIZERS};
+use scaling_core::reproduce::{Scale, EXPERIMENTS, OPTIMIZERS};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -232,10 +232,7 @@ pub fn presets() -> Vec<(String, Settings)> {
                     _ => {}
                 }
             }
-            out.push((
-                format!("{}, {}", e.name, optimizer_name(optimizer)),
-                settings,
-            ));
+            out.push((format!("{}, {}", e.name, optimizer.name()), settings));
         }
     }
     out

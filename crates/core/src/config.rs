@@ -61,6 +61,16 @@ pub enum OptimizerName {
     Adam,
 }
 
+impl OptimizerName {
+    /// Its name in a config file: "sgd" or "adam".
+    pub fn name(self) -> &'static str {
+        match self {
+            OptimizerName::Sgd => "sgd",
+            OptimizerName::Adam => "adam",
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum InitName {

@@ -134,14 +134,7 @@ impl Experiment {
 
     /// The run directory of this experiment under `optimizer`.
     pub fn dir_name(&self, optimizer: OptimizerName) -> String {
-        format!("{}-{}", self.name, optimizer_name(optimizer))
-    }
-}
-
-pub fn optimizer_name(optimizer: OptimizerName) -> &'static str {
-    match optimizer {
-        OptimizerName::Sgd => "sgd",
-        OptimizerName::Adam => "adam",
+        format!("{}-{}", self.name, optimizer.name())
     }
 }
 
@@ -150,6 +143,8 @@ pub fn optimizer_name(optimizer: OptimizerName) -> &'static str {
 pub struct Row {
     pub experiment: String,
     pub optimizer: String,
+    /// The run directory's name (see [`Experiment::dir_name`]).
+    pub dir: String,
     pub paper_beta: Option<f64>,
     pub paper_regime: Regime,
     /// The path the verdict is about ("A" or "delta_A").
@@ -182,7 +177,8 @@ impl Row {
         };
         Row {
             experiment: experiment.name.to_string(),
-            optimizer: optimizer_name(optimizer).to_string(),
+            optimizer: optimizer.name().to_string(),
+            dir: experiment.dir_name(optimizer),
             paper_beta: experiment.paper_beta,
             paper_regime: experiment.paper_regime,
             path: analysis.main_path.clone(),

@@ -47,7 +47,7 @@ pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
 }
 
 /// `<`, `>`, `&` and quotes escaped.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -10,10 +10,11 @@
 use crate::analyze::{self, AnalyzeArgs};
 use crate::backend::BackendChoice;
 use crate::files::write_atomic;
-use crate::{report, sweep};
+use crate::report::{self, escape};
+use crate::sweep;
 use anyhow::{ensure, Context, Result};
 use clap::{Args, ValueEnum};
-use scaling_core::config::{DatasetName, SweepConfig};
+use scaling_core::config::{DatasetName, OptimizerName, SweepConfig};
 use scaling_core::conservation::Balance;
 use scaling_core::reproduce::{markdown, Experiment, Row, Scale, EXPERIMENTS, OPTIMIZERS};
 use scaling_core::weights::Weights;
@@ -51,12 +52,12 @@ pub struct ReproduceArgs {
 
 impl ReproduceArgs {
     /// The sweep of `experiment` under `optimizer`, with this command's overrides.
-    fn config(&self, experiment: &Experiment, optimizer: usize) -> SweepConfig {
+    fn config(&self, experiment: &Experiment, optimizer: OptimizerName) -> SweepConfig {
         let scale = match self.scale {
             ScaleArg::Quick => Scale::Quick,
             ScaleArg::Paper => Scale::Paper,
         };
-        let mut config = experiment.config(OPTIMIZERS[optimizer], scale);
+        let mut config = experiment.config(optimizer, scale);
         if experiment.dataset == DatasetName::Mnist {
             config.data_dir = self.data_dir.as_ref().map(|d| d.display().to_string());
         }
@@ -88,8 +89,8 @@ pub fn run(args: &ReproduceArgs, choice: BackendChoice) -> Result<()> {
     );
     // Every config is checked before anything runs.
     for e in &chosen {
-        for o in 0..OPTIMIZERS.len() {
-            args.config(e, o)
+        for optimizer in OPTIMIZERS {
+            args.config(e, optimizer)
                 .plan()
                 .with_context(|| format!("{}: invalid sweep", e.name))?;
         }
@@ -97,10 +98,10 @@ pub fn run(args: &ReproduceArgs, choice: BackendChoice) -> Result<()> {
     fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     let mut rows = Vec::new();
     for e in chosen {
-        for (o, &optimizer) in OPTIMIZERS.iter().enumerate() {
+        for optimizer in OPTIMIZERS {
             let dir = args.out.join(e.dir_name(optimizer));
             println!("reproduce: {} → {}", e.dir_name(optimizer), dir.display());
-            let config = args.config(e, o);
+            let config = args.config(e, optimizer);
             sweep::run(&config, &dir, choice)?;
             let analysis = analyze::run(&AnalyzeArgs::of(&dir), choice)?;
             report::run(&dir, choice)?;
@@ -147,13 +148,12 @@ fn write_tables(out: &Path, rows: &[Row]) -> Result<()> {
     );
     for r in rows {
         md += &format!(
-            "\n## {} ({})\n\n{}\n\n![max norm](./{}-{}/figures/max-norm.png)\n\n\
+            "\n## {} ({})\n\n{}\n\n![max norm](./{}/figures/max-norm.png)\n\n\
              The balance per depth (mean over the seeds):\n\n{}",
             r.experiment,
             r.optimizer,
             r.explanation,
-            r.experiment,
-            r.optimizer,
+            r.dir,
             r.balance_table()
         );
     }
@@ -162,11 +162,6 @@ fn write_tables(out: &Path, rows: &[Row]) -> Result<()> {
 }
 
 fn html(rows: &[Row]) -> String {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
     let mut table = String::new();
     for line in markdown(rows).lines().filter(|l| !l.starts_with("|---")) {
         let cells: Vec<String> = line
@@ -178,7 +173,7 @@ fn html(rows: &[Row]) -> String {
     }
     let mut figures = String::new();
     for r in rows {
-        let dir = format!("{}-{}", r.experiment, r.optimizer);
+        let dir = &r.dir;
         figures += &format!(
             "<h2>{dir}</h2><p>{}</p><p><a href=\"{dir}/report.html\">full report</a></p>\
              <img src=\"{dir}/figures/max-norm.png\" alt=\"max norm against depth\">\n",
