@@ -711,3 +711,228 @@ fn reproduce_runs_both_optimisers_and_writes_the_table() {
     );
     fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `native sweep` with a config file, as a child process not yet waited for.
+fn spawn_sweep(config: &Path, out: &Path) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_native"))
+        .args(["sweep", "--config", config.to_str().unwrap()])
+        .args(["--out", out.to_str().unwrap(), "--no-report"])
+        .args(["--backend", "ndarray"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("native runs")
+}
+
+#[test]
+fn two_sweeps_started_together_one_wins_the_other_refuses() {
+    let dir = scratch("race");
+    let config = |seed: u64| {
+        let path = dir.join(format!("seed{seed}.toml"));
+        fs::write(&path, format!("{TINY}\nseed = {seed}\n")).unwrap();
+        path
+    };
+    let configs = [config(0), config(1)];
+    // What each sweep writes when it runs alone.
+    let alone: Vec<(Vec<u8>, Vec<u8>)> = configs
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            let out = dir.join(format!("alone{i}"));
+            assert!(spawn_sweep(c, &out).wait().unwrap().success());
+            let read = |f: &str| fs::read(out.join(f)).unwrap();
+            (
+                read("data.safetensors"),
+                read("depth_6/weights.safetensors"),
+            )
+        })
+        .collect();
+    let pairs = 12;
+    for pair in 0..pairs {
+        let out = dir.join(format!("pair{pair}"));
+        let children: Vec<_> = configs.iter().map(|c| spawn_sweep(c, &out)).collect();
+        let outputs: Vec<Output> = children
+            .into_iter()
+            .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        let won: Vec<usize> = (0..2).filter(|&i| outputs[i].status.success()).collect();
+        assert_eq!(won.len(), 1, "pair {pair}: exactly one sweep wins");
+        let lost = &outputs[1 - won[0]];
+        let why = text(&lost.stderr);
+        assert!(
+            why.contains("is in use by") || why.contains("holds a different sweep"),
+            "pair {pair}: {why}"
+        );
+        assert_eq!(why.trim().lines().count(), 1, "one line: {why}");
+        // The directory is the winner's, whole.
+        let config: SweepConfig =
+            toml::from_str(&fs::read_to_string(out.join("config.toml")).unwrap()).unwrap();
+        assert_eq!(config.seed, won[0] as u64, "pair {pair}");
+        let (data, weights) = &alone[won[0]];
+        assert_eq!(&fs::read(out.join("data.safetensors")).unwrap(), data);
+        assert_eq!(
+            &fs::read(out.join("depth_6/weights.safetensors")).unwrap(),
+            weights
+        );
+        assert!(!out.join(".lock").exists(), "the lock goes with its holder");
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_live_sweep_is_named_and_a_killed_one_is_taken_over() {
+    let dir = scratch("lock");
+    let path = dir.join("long.toml");
+    fs::write(
+        &path,
+        TINY.replace("max_steps = 120", "max_steps = 100000000")
+            .replace("epsilon = 1e-6", "epsilon = 0.0"),
+    )
+    .unwrap();
+    let out = dir.join("run");
+    let mut first = spawn_sweep(&path, &out);
+    let lock = out.join(".lock");
+    let start = std::time::Instant::now();
+    while !fs::read_to_string(&lock).is_ok_and(|t| t.contains("pid")) {
+        assert!(start.elapsed().as_secs() < 60, "the sweep took its lock");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let second = spawn_sweep(&path, &out).wait_with_output().unwrap();
+    refused(&second, &format!("is in use by pid {}", first.id()));
+    first.kill().unwrap();
+    first.wait().unwrap();
+    assert!(lock.exists(), "a killed sweep leaves its lock");
+    // The next run takes the dead process's lock over (here a shorter sweep, in its place).
+    fs::remove_file(out.join("config.toml")).unwrap();
+    fs::write(&path, TINY).unwrap();
+    let third = spawn_sweep(&path, &out).wait_with_output().unwrap();
+    assert!(third.status.success(), "{}", text(&third.stderr));
+    assert!(text(&third.stderr).contains("taking over the lock"));
+    assert!(out.join("depth_6/result.json").exists() && !lock.exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn sizes_beyond_bounds_or_memory_are_refused_at_once() {
+    let dir = scratch("sizes");
+    for (config, expected) in [
+        (
+            TINY.replace("width = 4", "width = 4611686018427387904"),
+            "`width`",
+        ),
+        (
+            TINY.replace("depths = [2, 6]", "depths = [2, 4611686018427387904]"),
+            "`depths`",
+        ),
+        (
+            TINY.replace(
+                "depths = [2, 6]",
+                "depth_min = 3\ndepth_max = 9100\ndepth_base = 1.0000000001",
+            ),
+            "`depth_base`",
+        ),
+    ] {
+        let start = std::time::Instant::now();
+        refused(&sweep(&dir, &config), expected);
+        assert!(start.elapsed().as_secs() < 10, "refused at once");
+        assert!(!dir.join("run").exists());
+    }
+    // More memory than the machine has: the estimate, the key, nothing written.
+    let path = dir.join("sweep.toml");
+    fs::write(&path, TINY).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_native"))
+        .args(["sweep", "--config", path.to_str().unwrap()])
+        .args(["--out", dir.join("run").to_str().unwrap()])
+        .env("RESNET_SCALING_MEMORY", "10000")
+        .output()
+        .unwrap();
+    refused(&output, "the sweep needs about");
+    refused(&output, "more than the 9.766 KiB available");
+    assert!(!dir.join("run").exists());
+    // A long value in a TOML error is cut, on one line with its line and column.
+    let long = "x".repeat(5000);
+    refused(
+        &sweep(&dir, &format!("{TINY}\ninit = \"{long}\"\n")),
+        "sweep.toml:14:8: unknown variant `xxx",
+    );
+    let stderr = text(&sweep(&dir, &format!("{TINY}\ninit = \"{long}\"\n")).stderr);
+    assert!(
+        stderr.len() < 400 && stderr.trim().lines().count() == 1,
+        "{stderr}"
+    );
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_data_error_leaves_no_run_directory() {
+    let dir = scratch("data-error");
+    let cifar = dir.join("cifar");
+    random_cifar(&cifar, 3);
+    let config = format!(
+        "dataset = \"cifar10\"\ndata_dir = \"{}\"\nn_samples = 16\nn_test = 3\nbatch_size = 4\ndepths = [8]\nbase_channels = 2\nmax_steps = 1\n",
+        cifar.display()
+    );
+    refused(
+        &sweep(&dir, &config),
+        "15 training images, fewer than the 16",
+    );
+    assert!(!dir.join("run").exists(), "nothing left behind");
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn analyze_refuses_impossible_weights_and_results() {
+    let dir = scratch("analyze-values");
+    let runs = seeded_runs(&dir, FOUR_DEPTHS, &[0]);
+    let run = &runs[0];
+    let analyze = || native(&["analyze", run.to_str().unwrap()]);
+    let weights_path = run.join("depth_5/weights.safetensors");
+    let good = fs::read(&weights_path).unwrap();
+    let mut weights = Weights::from_safetensors(&good).unwrap();
+    weights.a[7] = f32::NAN;
+    fs::write(&weights_path, weights.to_safetensors()).unwrap();
+    refused(&analyze(), "tensor `A` holds NaN at index 7");
+    weights.a[7] = 0.0;
+    weights.delta = None;
+    fs::write(&weights_path, weights.to_safetensors()).unwrap();
+    refused(&analyze(), "tensor `delta` is missing");
+    fs::write(&weights_path, &good).unwrap();
+
+    let result_path = run.join("depth_8/result.json");
+    let good = fs::read_to_string(&result_path).unwrap();
+    let mut result: DepthResult = serde_json::from_str(&good).unwrap();
+    result.wall_time_s = -1.0;
+    fs::write(&result_path, serde_json::to_string(&result).unwrap()).unwrap();
+    refused(&analyze(), "`wall_time_s` is -1");
+    // A huge but finite loss is drawn, not an abort.
+    result.wall_time_s = 1.0;
+    result.outcome.final_train_loss = Some(1e308);
+    fs::write(&result_path, serde_json::to_string(&result).unwrap()).unwrap();
+    let output = analyze();
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    assert!(run.join("figures/loss.svg").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn report_analyses_again_when_analysis_or_figures_are_stale() {
+    let dir = scratch("report-stale");
+    let runs = seeded_runs(&dir, FOUR_DEPTHS, &[0]);
+    let run = runs[0].to_str().unwrap();
+    let report = || {
+        let output = native(&["report", run]);
+        assert!(output.status.success(), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    assert!(report().contains("it has no analysis.json"));
+    assert!(!report().contains("analysing"), "fresh: reused");
+    fs::remove_file(runs[0].join("figures/max-norm.svg")).unwrap();
+    assert!(report().contains("max-norm.svg is missing"));
+    // A depth finished after the analysis.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let result = runs[0].join("depth_8/result.json");
+    fs::write(&result, fs::read(&result).unwrap()).unwrap();
+    assert!(report().contains("older than a network's result.json"));
+    assert!(!report().contains("analysing"));
+    fs::remove_dir_all(&dir).unwrap();
+}

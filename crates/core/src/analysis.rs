@@ -333,6 +333,10 @@ pub struct Analysis {
     /// Every layer's norm per depth, for paths known by their norms (the conv ResNet).
     #[serde(default)]
     pub layer_norms: Vec<LayerNorms>,
+    /// The figures drawn from this analysis, by name (NAME.svg, NAME.png beside it); filled
+    /// by whoever draws them.
+    #[serde(default)]
+    pub figures: Vec<String>,
 }
 
 impl Analysis {
@@ -503,6 +507,7 @@ fn assemble(
         trends: Vec::new(),
         denoised: Vec::new(),
         layer_norms: Vec::new(),
+        figures: Vec::new(),
     }
 }
 

@@ -41,6 +41,15 @@ pub enum CifarError {
     },
     #[error("{file}: {len} bytes is not a positive multiple of the {RECORD}-byte record")]
     Length { file: String, len: usize },
+    #[error(
+        "{dir}: {found} {split} images, fewer than the {needed} asked for (`n_samples`/`n_test`)"
+    )]
+    TooFew {
+        dir: String,
+        split: &'static str,
+        found: usize,
+        needed: usize,
+    },
     #[error("{file}: record {index} has label {label}, not a class 0..=9")]
     Label {
         file: String,
@@ -59,17 +68,34 @@ pub struct Cifar10 {
 }
 
 impl Cifar10 {
-    /// Reads the five training batches (in order) and the test batch from
-    /// [`batches_dir`]`(dir)`.
-    pub fn load(dir: &Path) -> Result<Self, CifarError> {
+    /// Reads the first `n_train` images of the five training batches (in order) and the
+    /// first `n_test` of the test batch from [`batches_dir`]`(dir)`; fewer images than asked
+    /// for is an error. Only the records needed are read.
+    pub fn load(dir: &Path, n_train: usize, n_test: usize) -> Result<Self, CifarError> {
         let dir = batches_dir(dir);
         let (mut train_images, mut train_labels) = (Vec::new(), Vec::new());
         for name in TRAIN_FILES {
-            let (images, labels) = read_batch(&dir.join(name))?;
+            if train_labels.len() == n_train {
+                break;
+            }
+            let (images, labels) = read_batch(&dir.join(name), n_train - train_labels.len())?;
             train_images.extend(images);
             train_labels.extend(labels);
         }
-        let (test_images, test_labels) = read_batch(&dir.join(TEST_FILE))?;
+        let (test_images, test_labels) = read_batch(&dir.join(TEST_FILE), n_test)?;
+        for (split, found, needed) in [
+            ("training", train_labels.len(), n_train),
+            ("test", test_labels.len(), n_test),
+        ] {
+            if found < needed {
+                return Err(CifarError::TooFew {
+                    dir: dir.display().to_string(),
+                    split,
+                    found,
+                    needed,
+                });
+            }
+        }
         Ok(Self {
             train_images,
             train_labels,
@@ -98,19 +124,46 @@ pub fn batches_dir(dir: &Path) -> PathBuf {
     }
 }
 
-/// The images [n, 3, 32, 32] and labels [n] of one batch file.
-pub fn read_batch(path: &Path) -> Result<(Vec<u8>, Vec<u8>), CifarError> {
+/// The images [n, 3, 32, 32] and labels [n] of the first n = min(`limit`, records) records
+/// of one batch file; the file's length is checked first and only those records are read.
+pub fn read_batch(path: &Path, limit: usize) -> Result<(Vec<u8>, Vec<u8>), CifarError> {
+    use std::io::Read;
     let file = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| match source.kind() {
+    let io = |source: std::io::Error| match source.kind() {
         std::io::ErrorKind::NotFound => CifarError::Missing { file: file.clone() },
         _ => CifarError::Io {
             file: file.clone(),
             source,
         },
-    })?;
-    if bytes.is_empty() || bytes.len() % RECORD != 0 {
+    };
+    let handle = std::fs::File::open(path).map_err(io)?;
+    let len = handle.metadata().map_err(io)?.len() as usize;
+    if len == 0 || !len.is_multiple_of(RECORD) {
+        return Err(CifarError::Length { file, len });
+    }
+    let n = limit.min(len / RECORD);
+    if n == 0 {
+        return Ok((Vec::new(), Vec::new()));
+    }
+    let mut bytes = Vec::with_capacity(n * RECORD);
+    handle
+        .take((n * RECORD) as u64)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() != n * RECORD {
         return Err(CifarError::Length {
             file,
+            len: bytes.len(),
+        });
+    }
+    parse_records(&bytes, &file)
+}
+
+/// The images [n, 3, 32, 32] and labels [n] of whole records; `file` names them in errors.
+pub fn parse_records(bytes: &[u8], file: &str) -> Result<(Vec<u8>, Vec<u8>), CifarError> {
+    if bytes.is_empty() || !bytes.len().is_multiple_of(RECORD) {
+        return Err(CifarError::Length {
+            file: file.into(),
             len: bytes.len(),
         });
     }
@@ -119,7 +172,7 @@ pub fn read_batch(path: &Path) -> Result<(Vec<u8>, Vec<u8>), CifarError> {
     for (index, record) in bytes.chunks_exact(RECORD).enumerate() {
         if record[0] > 9 {
             return Err(CifarError::Label {
-                file,
+                file: file.into(),
                 index,
                 label: record[0],
             });
@@ -223,9 +276,14 @@ mod tests {
         let train: Vec<_> = (0..5).map(|b| fake(b + 1, b)).collect();
         let test = fake(3, 9);
         write_all(&dir, &train, &test);
-        assert_eq!(read_batch(&dir.join(TEST_FILE)).unwrap(), test);
+        assert_eq!(read_batch(&dir.join(TEST_FILE), 100).unwrap(), test);
+        let (first, labels) = read_batch(&dir.join(TEST_FILE), 2).unwrap();
+        assert_eq!(
+            (&first[..], &labels[..]),
+            (&test.0[..2 * PIXELS], &test.1[..2])
+        );
 
-        let data = Cifar10::load(&dir).unwrap();
+        let data = Cifar10::load(&dir, 15, 3).unwrap();
         assert_eq!((data.n_train(), data.n_test()), (15, 3));
         assert_eq!(data.train_images.len(), 15 * PIXELS);
         assert_eq!(data.train_images[..PIXELS], train[0].0[..]);
@@ -235,7 +293,22 @@ mod tests {
         let parent = temp_dir("load-sub");
         write_all(&parent.join(ARCHIVE_DIR), &train, &test);
         assert_eq!(batches_dir(&parent), parent.join(ARCHIVE_DIR));
-        assert_eq!(Cifar10::load(&parent).unwrap().n_train(), 15);
+        assert_eq!(Cifar10::load(&parent, 15, 3).unwrap().n_train(), 15);
+        // The first 4 training images: all of batch 1, 2 and one of batch 3; nothing more.
+        let few = Cifar10::load(&parent, 4, 1).unwrap();
+        assert_eq!(
+            few.train_labels,
+            [&train[0].1[..], &train[1].1[..], &train[2].1[..1]].concat()
+        );
+        assert_eq!(few.test_labels, test.1[..1]);
+        // Fewer images than asked for is an error naming the split.
+        let err = Cifar10::load(&parent, 16, 3).unwrap_err().to_string();
+        assert!(
+            err.contains("15 training images, fewer than the 16"),
+            "{err}"
+        );
+        let err = Cifar10::load(&parent, 15, 4).unwrap_err().to_string();
+        assert!(err.contains("3 test images"), "{err}");
         std::fs::remove_dir_all(dir).unwrap();
         std::fs::remove_dir_all(parent).unwrap();
     }
@@ -249,18 +322,18 @@ mod tests {
         let mut bytes = encode_records(&images, &labels);
         bytes.pop();
         std::fs::write(&path, &bytes).unwrap();
-        let err = read_batch(&path).unwrap_err();
+        let err = read_batch(&path, 10).unwrap_err();
         assert!(matches!(err, CifarError::Length { len, .. } if len == 3 * RECORD - 1));
         assert!(err.to_string().contains("b.bin: 9218 bytes"));
         std::fs::write(&path, []).unwrap();
         assert!(matches!(
-            read_batch(&path),
+            read_batch(&path, 10),
             Err(CifarError::Length { len: 0, .. })
         ));
 
         labels[2] = 11;
         std::fs::write(&path, encode_records(&images, &labels)).unwrap();
-        let err = read_batch(&path).unwrap_err();
+        let err = read_batch(&path, 10).unwrap_err();
         assert!(matches!(
             err,
             CifarError::Label {
@@ -274,7 +347,7 @@ mod tests {
         let train: Vec<_> = (0..5).map(|b| fake(1, b)).collect();
         write_all(&dir, &train, &fake(1, 0));
         std::fs::remove_file(dir.join("data_batch_4.bin")).unwrap();
-        let err = Cifar10::load(&dir).unwrap_err();
+        let err = Cifar10::load(&dir, 5, 1).unwrap_err();
         assert!(matches!(err, CifarError::Missing { .. }));
         assert!(err.to_string().contains("data_batch_4.bin: missing"));
         std::fs::remove_dir_all(dir).unwrap();
@@ -380,7 +453,7 @@ mod tests {
             std::fs::write(batches.join(name), bytes).unwrap();
         }
         std::fs::write(batches.join(TEST_FILE), encode_records(&images, &labels)).unwrap();
-        let data = Cifar10::load(&root).unwrap();
+        let data = Cifar10::load(&root, 20, 20).unwrap();
         assert_eq!((data.n_train(), data.n_test()), (20, 20));
         assert_eq!(data.train_labels, labels);
         assert_eq!(data.test_labels, labels);

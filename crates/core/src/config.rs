@@ -187,6 +187,28 @@ impl Default for SweepConfig {
     }
 }
 
+/// The hard bounds of the size keys: far above the paper's sweeps (d ≤ 25, L ≤ 9100,
+/// N ≤ 60000, 44 depths), far below what would exhaust a machine before the memory estimate
+/// ([`crate::budget`]) is even made.
+pub mod limits {
+    /// Width d.
+    pub const WIDTH: usize = 4096;
+    /// Depth L.
+    pub const DEPTH: usize = 100_000;
+    /// Depths in one sweep.
+    pub const DEPTHS: usize = 1000;
+    /// Seeds in one sweep.
+    pub const SEEDS: usize = 1000;
+    /// Training or test samples.
+    pub const SAMPLES: usize = 10_000_000;
+    /// Updates Tmax (and `log_every`, `patience`).
+    pub const STEPS: usize = 1_000_000_000_000;
+    /// Channels c of the conv ResNet's first stage.
+    pub const CHANNELS: usize = 1024;
+    /// Powers of `depth_base` computed for a geometric grid.
+    pub const GRID_POWERS: usize = 100_000;
+}
+
 /// A configuration key and what is wrong with its value.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("`{key}`: {message}")]
@@ -314,6 +336,7 @@ impl SweepConfig {
         };
         positive("n_samples", self.n_samples)?;
         positive("n_test", self.n_test)?;
+        self.check_sizes()?;
         if let Some((train, test)) = self.dataset.available() {
             if self.n_samples > train {
                 return Err(bad(
@@ -502,6 +525,43 @@ impl SweepConfig {
         })
     }
 
+    /// Every size key within its hard bound (see [`limits`]), so that no later step sizes
+    /// an allocation or a loop from an absurd value.
+    fn check_sizes(&self) -> Result<(), ConfigError> {
+        let at_most = |key, v: usize, max: usize| {
+            if v > max {
+                Err(bad(key, format!("{v} is above the limit {max}")))
+            } else {
+                Ok(())
+            }
+        };
+        at_most("n_samples", self.n_samples, limits::SAMPLES)?;
+        at_most("n_test", self.n_test, limits::SAMPLES)?;
+        at_most("width", self.width.unwrap_or(0), limits::WIDTH)?;
+        at_most("max_steps", self.max_steps, limits::STEPS)?;
+        at_most("log_every", self.log_every, limits::STEPS)?;
+        at_most("patience", self.patience.unwrap_or(0), limits::STEPS)?;
+        at_most(
+            "base_channels",
+            self.base_channels.unwrap_or(0),
+            limits::CHANNELS,
+        )?;
+        at_most(
+            "seeds",
+            self.seeds.as_ref().map_or(0, Vec::len),
+            limits::SEEDS,
+        )?;
+        let depths = self.depths.as_deref().unwrap_or_default();
+        at_most("depths", depths.len(), limits::DEPTHS)?;
+        at_most(
+            "depths",
+            depths.iter().copied().max().unwrap_or(0),
+            limits::DEPTH,
+        )?;
+        at_most("depth_min", self.depth_min.unwrap_or(0), limits::DEPTH)?;
+        at_most("depth_max", self.depth_max.unwrap_or(0), limits::DEPTH)
+    }
+
     /// The optimiser, with Adam's keys checked (and refused with SGD).
     fn optimizer(&self, cifar: bool) -> Result<Optimizer, ConfigError> {
         let keys = [
@@ -590,7 +650,28 @@ impl SweepConfig {
                 if !(base.is_finite() && base > 1.0) {
                     return Err(bad("depth_base", format!("must be > 1 (got {base})")));
                 }
-                grid::geometric(min, max, base)
+                let powers = grid::powers(max, base);
+                if powers > limits::GRID_POWERS as f64 {
+                    return Err(bad(
+                        "depth_base",
+                        format!(
+                            "{base} needs {powers:.1e} powers to reach depth_max = {max}, above the limit {}; use a larger base or a list of `depths`",
+                            limits::GRID_POWERS
+                        ),
+                    ));
+                }
+                let depths = grid::geometric(min, max, base);
+                if depths.len() > limits::DEPTHS {
+                    return Err(bad(
+                        "depth_base",
+                        format!(
+                            "the grid has {} depths, above the limit {}",
+                            depths.len(),
+                            limits::DEPTHS
+                        ),
+                    ));
+                }
+                depths
             }
         };
         if depths.is_empty() {

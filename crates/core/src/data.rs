@@ -2,7 +2,7 @@
 //! shuffle each epoch.
 
 use crate::init;
-use crate::weights::{decode, encode, take, TensorFileError, TensorMap};
+use crate::weights::{check_finite, decode, encode, take, TensorFileError, TensorMap};
 use rand::{seq::SliceRandom, Rng};
 use rand_chacha::ChaCha8Rng;
 use rand_distr::StandardNormal;
@@ -56,12 +56,29 @@ impl Dataset {
         };
         let [n, width] = dims(&map, "x_train")?;
         let [m, _] = dims(&map, "x_test")?;
+        if n == 0 || m == 0 || width == 0 {
+            return Err(TensorFileError::Mismatch {
+                name: if n == 0 || width == 0 {
+                    "x_train"
+                } else {
+                    "x_test"
+                }
+                .into(),
+                found: format!("[{}, {width}]", if n == 0 { n } else { m }),
+                expected: "at least one row of width d ≥ 1".into(),
+            });
+        }
+        let mut tensor = |name: &str, rows: usize| {
+            let values = take(&mut map, name, &[rows, width])?;
+            check_finite(name, &values)?;
+            Ok::<_, TensorFileError>(values)
+        };
         Ok(Self {
             width,
-            x_train: take(&mut map, "x_train", &[n, width])?,
-            y_train: take(&mut map, "y_train", &[n, width])?,
-            x_test: take(&mut map, "x_test", &[m, width])?,
-            y_test: take(&mut map, "y_test", &[m, width])?,
+            x_train: tensor("x_train", n)?,
+            y_train: tensor("y_train", n)?,
+            x_test: tensor("x_test", m)?,
+            y_test: tensor("y_test", m)?,
         })
     }
 }
@@ -246,5 +263,22 @@ mod tests {
         map.remove("x_train");
         let err = Dataset::from_safetensors(&encode(&map)).unwrap_err();
         assert!(err.to_string().contains("x_train"), "{err}");
+
+        // No rows (training or test), and non-finite values, are errors naming the tensor.
+        let mut empty = data.clone();
+        (empty.x_train, empty.y_train) = (Vec::new(), Vec::new());
+        let err = Dataset::from_safetensors(&empty.to_safetensors()).unwrap_err();
+        assert!(err.to_string().contains("`x_train` is [0, 3]"), "{err}");
+        let mut empty = data.clone();
+        (empty.x_test, empty.y_test) = (Vec::new(), Vec::new());
+        let err = Dataset::from_safetensors(&empty.to_safetensors()).unwrap_err();
+        assert!(err.to_string().contains("`x_test` is [0, 3]"), "{err}");
+        let mut nan = data.clone();
+        nan.y_train[4] = f32::NAN;
+        let err = Dataset::from_safetensors(&nan.to_safetensors()).unwrap_err();
+        assert!(
+            err.to_string().contains("`y_train` holds NaN at index 4"),
+            "{err}"
+        );
     }
 }

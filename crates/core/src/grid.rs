@@ -1,5 +1,11 @@
 //! Depth grids.
 
+/// How many powers base^n, n = 0, 1, …, [`geometric`] computes to reach `max`:
+/// ln(max + ½) / ln(base) + 1, computed, not counted (base → 1 makes it huge).
+pub fn powers(max: usize, base: f64) -> f64 {
+    (max as f64 + 0.5).ln() / base.ln() + 1.0
+}
+
 /// The distinct values ⌊base^n⌋, n = 0, 1, …, that lie in [min, max], increasing.
 pub fn geometric(min: usize, max: usize, base: f64) -> Vec<usize> {
     assert!(base > 1.0, "a geometric grid needs base > 1");
@@ -36,5 +42,19 @@ mod tests {
         assert_eq!(geometric(1, 8, 2.0), [1, 2, 4, 8]);
         assert_eq!(geometric(1, 3, 1.1), [1, 2, 3]);
         assert!(geometric(5, 5, 2.0).is_empty());
+    }
+
+    #[test]
+    fn the_count_of_powers_is_the_loops() {
+        for (max, base) in [(300, 1.2), (9100, 1.2), (8, 2.0), (3, 1.1), (1, 1.5)] {
+            let mut count = 0;
+            let mut power = 1.0f64;
+            while power <= max as f64 + 0.5 {
+                count += 1;
+                power *= base;
+            }
+            assert_eq!(powers(max, base).floor() as usize, count, "{max} {base}");
+        }
+        assert!(powers(9100, 1.000_000_000_1) > 9e10);
     }
 }

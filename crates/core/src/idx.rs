@@ -43,6 +43,8 @@ pub enum IdxError {
         expected: u128,
         actual: usize,
     },
+    #[error("{file}: decompresses to more than {} MiB, larger than any MNIST file", MAX_BYTES >> 20)]
+    TooLarge { file: String },
     #[error("{dir}: neither {name} nor {name}.gz is there")]
     Missing { dir: String, name: String },
     #[error("{file}: dims {dims:?}, expected {expected}")]
@@ -66,6 +68,10 @@ pub enum IdxError {
     },
 }
 
+/// The largest IDX file read, decompressed (MNIST's largest is 47,040,016 bytes): a gzip
+/// stream that inflates past it is refused before it fills the memory.
+pub const MAX_BYTES: usize = 64 << 20;
+
 /// Reads an IDX file, gunzipping it first when it starts with the gzip magic 1f 8b.
 pub fn read_idx(path: &Path) -> Result<Idx, IdxError> {
     let file = path.display().to_string();
@@ -82,11 +88,17 @@ pub fn parse_idx(bytes: &[u8], name: &str) -> Result<Idx, IdxError> {
     if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut raw = Vec::new();
         GzDecoder::new(bytes)
+            .take(MAX_BYTES as u64 + 1)
             .read_to_end(&mut raw)
             .map_err(|source| IdxError::Gzip {
                 file: name.to_string(),
                 source,
             })?;
+        if raw.len() > MAX_BYTES {
+            return Err(IdxError::TooLarge {
+                file: name.to_string(),
+            });
+        }
         return parse_raw(&raw, name);
     }
     parse_raw(bytes, name)
@@ -319,6 +331,10 @@ mod tests {
             err(&gzip(&good[..good.len() - 2])),
             IdxError::Length { .. }
         ));
+        // A gzip bomb: a few kilobytes that inflate past any MNIST file.
+        let bomb = gzip(&vec![0u8; MAX_BYTES + 1]);
+        assert!(bomb.len() < MAX_BYTES / 100);
+        assert!(matches!(err(&bomb), IdxError::TooLarge { .. }));
     }
 
     #[test]

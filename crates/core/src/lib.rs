@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod adjoint;
 pub mod analysis;
+pub mod budget;
 pub mod cifar;
 pub mod config;
 pub mod conservation;

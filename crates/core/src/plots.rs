@@ -104,15 +104,20 @@ impl Figure {
             let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
             let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
             if log {
-                let pad = if hi > lo { (hi / lo).powf(0.05) } else { 2.0 };
-                (lo / pad, hi * pad)
+                // In decades, so that no product overflows: 5% of the span, or ±0.3.
+                let (l, h) = (lo.log10(), hi.log10());
+                let pad = if h > l { 0.05 * (h - l) } else { 0.3 };
+                let clamp = |v: f64| v.clamp(f64::MIN_POSITIVE, f64::MAX);
+                (clamp(10f64.powf(l - pad)), clamp(10f64.powf(h + pad)))
             } else {
+                // Halves first: hi − lo overflows for values near ±f64::MAX.
                 let pad = if hi > lo {
-                    0.05 * (hi - lo)
+                    0.1 * (hi / 2.0 - lo / 2.0)
                 } else {
                     lo.abs().max(1.0)
                 };
-                (lo - pad, hi + pad)
+                let clamp = |v: f64| v.clamp(-f64::MAX, f64::MAX);
+                (clamp(lo - pad), clamp(hi + pad))
             }
         };
         if points.is_empty() {
@@ -167,8 +172,20 @@ pub fn draw<DB: DrawingBackend>(figure: &Figure, area: &DrawingArea<DB, Shift>) 
 /// less than a decade, every m in 1..=9; or, within one step of those, five geometrically
 /// spaced values), so that even a narrow range is labelled.
 fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    if !(lo > 0.0 && hi.is_finite() && lo < hi) {
+        return Vec::new();
+    }
+    let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    if last - first > MAX_DECADES {
+        // A huge range: one power of ten every `every` decades.
+        let every = (last - first) / MAX_DECADES + 1;
+        return (first..=last)
+            .filter(|e| e % every == 0)
+            .map(|e| 10f64.powi(e))
+            .filter(|v| (lo..=hi).contains(v))
+            .collect();
+    }
     let within = |mantissas: &[f64]| -> Vec<f64> {
-        let (first, last) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
         (first..=last)
             .flat_map(|e| {
                 // m / 10^−e: exact for the decimal values (0.3, not 0.30000000000000004).
@@ -194,6 +211,9 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
         })
         .collect()
 }
+
+/// The most decades a log axis labels one by one.
+const MAX_DECADES: i32 = 12;
 
 /// Tick labels: plain numbers in a sensible range, else scientific.
 fn tick(v: &f64) -> String {
@@ -308,5 +328,29 @@ mod tests {
         assert_eq!(log_ticks(3.0, 300.0), [5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
         assert_eq!(log_ticks(0.3, 0.95), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
         assert_eq!(log_ticks(1.2, 1.8).len(), 5);
+    }
+
+    #[test]
+    fn extreme_values_give_finite_ranges_and_few_ticks() {
+        let extreme = |log: bool, points: Vec<(f64, f64)>| {
+            let fig = Figure::new("t", "L", "s").with(Series::new("", points, Mark::Dots, 0));
+            let fig = if log { fig.log_log() } else { fig };
+            let ((x0, x1), (y0, y1)) = fig.ranges().unwrap();
+            for (lo, hi) in [(x0, x1), (y0, y1)] {
+                assert!(lo.is_finite() && hi.is_finite() && lo < hi, "{lo} {hi}");
+                if log {
+                    assert!(lo > 0.0);
+                    let ticks = log_ticks(lo, hi);
+                    assert!(!ticks.is_empty() && ticks.len() <= 3 * MAX_DECADES as usize + 3);
+                }
+            }
+        };
+        extreme(true, vec![(1.0, 1e-300), (1e300, f64::MAX), (5.0, 1.0)]);
+        extreme(true, vec![(f64::MIN_POSITIVE, 1e308)]);
+        extreme(false, vec![(-f64::MAX, f64::MAX), (f64::MAX, -f64::MAX)]);
+        extreme(false, vec![(0.0, 1e308)]);
+        assert!(log_ticks(0.0, 1.0).is_empty());
+        assert!(log_ticks(1.0, f64::INFINITY).is_empty());
+        assert!(log_ticks(f64::NAN, 1.0).is_empty());
     }
 }

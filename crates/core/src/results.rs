@@ -45,6 +45,48 @@ pub struct DepthResult {
     pub outcome: TrainOutcome,
 }
 
+impl DepthResult {
+    /// Checks that the values are in range for a network of a sweep with at most `max_steps`
+    /// updates: losses and the wall time finite and ≥ 0, an accuracy in [0, 1], steps within
+    /// Tmax and the history's steps increasing up to them. The error names the field.
+    pub fn check(&self, max_steps: usize) -> Result<(), String> {
+        let o = &self.outcome;
+        let history = o
+            .history
+            .iter()
+            .map(|p| ("history train_loss", p.train_loss));
+        let losses = [
+            ("final_train_loss", o.final_train_loss),
+            ("final_test_loss", o.final_test_loss),
+        ];
+        for (field, value) in losses.into_iter().chain(history) {
+            if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
+                return Err(format!("`{field}` is {v}, not a loss (finite, ≥ 0)"));
+            }
+        }
+        if !(self.wall_time_s.is_finite() && self.wall_time_s >= 0.0) {
+            return Err(format!(
+                "`wall_time_s` is {}, not a duration",
+                self.wall_time_s
+            ));
+        }
+        if let Some(a) = o.final_test_accuracy.filter(|a| !(0.0..=1.0).contains(a)) {
+            return Err(format!("`final_test_accuracy` is {a}, not in [0, 1]"));
+        }
+        if o.steps > max_steps {
+            return Err(format!("`steps` is {}, above Tmax = {max_steps}", o.steps));
+        }
+        let steps: Vec<usize> = o.history.iter().map(|p| p.step).collect();
+        if steps.windows(2).any(|w| w[0] >= w[1]) || steps.last().is_some_and(|&s| s > o.steps) {
+            return Err(format!(
+                "`history` steps {steps:?} are not increasing up to `steps` = {}",
+                o.steps
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// One line of `summary.json`: a network's result without its loss history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DepthSummary {
@@ -86,4 +128,54 @@ pub struct Summary {
 /// `Some(x)` when x is finite (JSON has no NaN or ∞).
 pub fn finite(x: f64) -> Option<f64> {
     x.is_finite().then_some(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn results_out_of_range_name_their_field() {
+        let good = DepthResult {
+            depth: 3,
+            wall_time_s: 0.5,
+            outcome: TrainOutcome {
+                steps: 20,
+                stop_reason: StopReason::MaxSteps,
+                final_train_loss: Some(0.1),
+                final_test_loss: None,
+                final_test_accuracy: Some(0.5),
+                history: vec![
+                    LossPoint {
+                        step: 0,
+                        train_loss: Some(1.0),
+                    },
+                    LossPoint {
+                        step: 20,
+                        train_loss: Some(0.1),
+                    },
+                ],
+            },
+        };
+        good.check(20).unwrap();
+        let mut bad = good.clone();
+        bad.outcome.final_train_loss = Some(-1.0);
+        assert!(bad
+            .check(20)
+            .unwrap_err()
+            .contains("`final_train_loss` is -1"));
+        let mut bad = good.clone();
+        bad.outcome.history[0].train_loss = Some(-0.5);
+        assert!(bad.check(20).unwrap_err().contains("history"));
+        let mut bad = good.clone();
+        bad.wall_time_s = -3.0;
+        assert!(bad.check(20).unwrap_err().contains("`wall_time_s` is -3"));
+        let mut bad = good.clone();
+        bad.outcome.final_test_accuracy = Some(1.5);
+        assert!(bad.check(20).unwrap_err().contains("accuracy"));
+        assert!(good.check(19).unwrap_err().contains("above Tmax"));
+        let mut bad = good.clone();
+        bad.outcome.history[1].step = 0;
+        assert!(bad.check(20).unwrap_err().contains("not increasing"));
+    }
 }

@@ -99,10 +99,21 @@ fn squared_distance(x: &[f64], y: &[f64]) -> f64 {
 }
 
 /// The spectral norm ‖W‖₂ = σ_max(W) of an n×m matrix, row-major, from its singular values.
+///
+/// Computed as s·σ_max(W/s) with s = max |w_ij|, so that huge entries cannot overflow; NaN
+/// when an entry is not finite or the SVD does not converge (nalgebra's own loop would spin
+/// forever on a NaN).
 pub fn spectral_norm(w: &[f64], rows: usize, cols: usize) -> f64 {
-    DMatrix::from_row_slice(rows, cols, w)
-        .singular_values()
-        .max()
+    if w.iter().any(|v| !v.is_finite()) {
+        return f64::NAN;
+    }
+    let scale = w.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+    if scale == 0.0 {
+        return 0.0;
+    }
+    let m = DMatrix::from_row_slice(rows, cols, w) / scale;
+    m.try_svd(false, false, f64::EPSILON, 10_000)
+        .map_or(f64::NAN, |svd| scale * svd.singular_values.max())
 }
 
 /// Every statistic of one path at one depth.
@@ -321,6 +332,13 @@ mod tests {
         assert!(spectral_norm(&values, 6, 4) < norm(&values));
         let rank_one = [1.0, 2.0, 2.0, 4.0];
         assert!((spectral_norm(&rank_one, 2, 2) - norm(&rank_one)).abs() < 1e-12);
+        // Huge entries do not overflow; a non-finite one is NaN at once, never a hang.
+        let huge: Vec<f64> = rank_one.iter().map(|v| v * 1e300).collect();
+        assert!((spectral_norm(&huge, 2, 2) / 1e300 - norm(&rank_one)).abs() < 1e-9);
+        assert_eq!(spectral_norm(&[0.0; 4], 2, 2), 0.0);
+        for bad in [f64::NAN, f64::INFINITY] {
+            assert!(spectral_norm(&[1.0, bad, 0.0, 2.0], 2, 2).is_nan());
+        }
     }
 
     #[test]

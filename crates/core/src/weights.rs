@@ -1,6 +1,7 @@
 //! Weights and data on the host, and their safetensors encoding (f32, readable from numpy
 //! and PyTorch with `safetensors.numpy.load_file`).
 
+use crate::model::DeltaMode;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use std::collections::BTreeMap;
 
@@ -10,6 +11,12 @@ pub enum TensorFileError {
     Format(String),
     #[error("tensor `{0}` is missing")]
     Missing(String),
+    #[error("tensor `{name}` holds {value} at index {index}: a weight must be finite")]
+    NonFinite {
+        name: String,
+        index: usize,
+        value: f32,
+    },
     #[error("tensor `{name}` is {found}, expected {expected}")]
     Mismatch {
         name: String,
@@ -73,6 +80,18 @@ pub fn take(map: &mut TensorMap, name: &str, shape: &[usize]) -> Result<Vec<f32>
         });
     }
     Ok(values)
+}
+
+/// The first non-finite value of tensor `name` as an error naming it and its flat index.
+pub fn check_finite(name: &str, values: &[f32]) -> Result<(), TensorFileError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        None => Ok(()),
+        Some(index) => Err(TensorFileError::NonFinite {
+            name: name.into(),
+            index,
+            value: values[index],
+        }),
+    }
 }
 
 /// The weights of a fully connected ResNet of depth L and width d, on the host.
@@ -139,6 +158,38 @@ impl Weights {
             delta,
         })
     }
+
+    /// Checks the weights against the sweep's δ mode: `delta` is [1] for a shared or fixed
+    /// δ, [L] per layer, and absent for δ = 1.
+    pub fn check_delta(&self, mode: DeltaMode) -> Result<(), TensorFileError> {
+        let expected = match mode {
+            DeltaMode::None => None,
+            DeltaMode::Shared | DeltaMode::Fixed { .. } => Some(1),
+            DeltaMode::PerLayer => Some(self.depth),
+        };
+        let found = self.delta.as_ref().map(Vec::len);
+        if found == expected {
+            return Ok(());
+        }
+        let shape = |len: Option<usize>| len.map_or("absent".into(), |n| format!("[{n}]"));
+        Err(match found {
+            None => TensorFileError::Missing("delta".into()),
+            Some(_) => TensorFileError::Mismatch {
+                name: "delta".into(),
+                found: shape(found),
+                expected: format!("{} for δ mode {mode:?}", shape(expected)),
+            },
+        })
+    }
+
+    /// Every value is finite, or an error naming the first that is not.
+    pub fn check_finite(&self) -> Result<(), TensorFileError> {
+        check_finite("A", &self.a)?;
+        check_finite("b", &self.b)?;
+        self.delta
+            .as_ref()
+            .map_or(Ok(()), |delta| check_finite("delta", delta))
+    }
 }
 
 #[cfg(test)]
@@ -180,5 +231,41 @@ mod tests {
         map.remove("b");
         let err = Weights::from_safetensors(&encode(&map)).unwrap_err();
         assert!(matches!(err, TensorFileError::Missing(ref n) if n == "b"));
+    }
+
+    #[test]
+    fn delta_and_finiteness_are_checked() {
+        let w = sample();
+        w.check_delta(DeltaMode::PerLayer).unwrap();
+        let err = w.check_delta(DeltaMode::Shared).unwrap_err().to_string();
+        assert!(err.contains("`delta` is [3], expected [1]"), "{err}");
+        let err = w.check_delta(DeltaMode::None).unwrap_err().to_string();
+        assert!(err.contains("expected absent"), "{err}");
+        let none = Weights {
+            delta: None,
+            ..w.clone()
+        };
+        none.check_delta(DeltaMode::None).unwrap();
+        let err = none.check_delta(DeltaMode::Shared).unwrap_err();
+        assert!(matches!(err, TensorFileError::Missing(ref n) if n == "delta"));
+
+        w.check_finite().unwrap();
+        for (tensor, value) in [
+            ("A", f32::NAN),
+            ("b", f32::INFINITY),
+            ("delta", f32::NEG_INFINITY),
+        ] {
+            let mut bad = w.clone();
+            match tensor {
+                "A" => bad.a[7] = value,
+                "b" => bad.b[1] = value,
+                _ => bad.delta.as_mut().unwrap()[1] = value,
+            }
+            let err = bad.check_finite().unwrap_err().to_string();
+            assert!(
+                err.contains(&format!("`{tensor}` holds {value} at index")),
+                "{err}"
+            );
+        }
     }
 }

@@ -21,7 +21,7 @@ use scaling_core::data::Dataset;
 use scaling_core::figures::{network_figures, norm_figure, sweep_figures};
 use scaling_core::model::HiddenNorms;
 use scaling_core::plots::{draw, Figure};
-use scaling_core::results::DepthResult;
+use scaling_core::results::{DepthResult, StopReason};
 use scaling_core::train::{evaluate, matrix};
 use scaling_core::weights::Weights;
 use scaling_core::ResNet;
@@ -111,12 +111,23 @@ fn read_run(dir: &Path) -> Result<Run> {
             result_path.display(),
             result.depth
         );
+        if let Err(e) = result.check(config.max_steps) {
+            bail!("{} is malformed: {e}", result_path.display());
+        }
         if plan.conv.is_some() {
             let norms_path = depth_dir.join("norms.json");
             let paths: Vec<NormPath> = read_json(&norms_path)?;
             ensure!(
                 paths.iter().all(|p| p.norms.len() == depth),
                 "{} does not hold {depth} layer norms per path",
+                norms_path.display()
+            );
+            let norm = |v: &f64| v.is_finite() && *v >= 0.0;
+            ensure!(
+                paths
+                    .iter()
+                    .all(|p| p.norms.iter().chain(&p.increments).all(norm)),
+                "{} holds a norm that is negative or not finite",
                 norms_path.display()
             );
             conv.push(NormTrained {
@@ -129,7 +140,17 @@ fn read_run(dir: &Path) -> Result<Run> {
         let weights_path = depth_dir.join("weights.safetensors");
         let bytes = fs::read(&weights_path)
             .with_context(|| format!("reading {}", weights_path.display()))?;
+        let diverged = result.outcome.stop_reason == StopReason::Diverged;
         let weights = Weights::from_safetensors(&bytes)
+            .and_then(|w| w.check_delta(plan.delta).map(|()| w))
+            // A diverged network's weights may have overflowed; it is left out of the fits.
+            .and_then(|w| {
+                if diverged {
+                    Ok(w)
+                } else {
+                    w.check_finite().map(|()| w)
+                }
+            })
             .with_context(|| format!("{} is malformed", weights_path.display()))?;
         ensure!(
             weights.depth == depth && weights.width == width,
@@ -223,7 +244,7 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let (analysis, deepest, networks) = match &first.nets {
+    let (mut analysis, deepest, networks) = match &first.nets {
         Nets::Dense(_) => dense_analysis(&runs, &options, choice)?,
         Nets::Conv(_) => {
             let nets: Vec<NormTrained> = runs
@@ -245,22 +266,24 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
         }
     };
 
+    // The figures first, analysis.json last: its presence means they are all there.
     let out = args.out();
     let figures_dir = out.join("figures");
     fs::create_dir_all(&figures_dir)
         .with_context(|| format!("creating {}", figures_dir.display()))?;
-    write_json(&out.join("analysis.json"), &analysis)?;
-    for (name, panels) in sweep_figures(&analysis, deepest.as_ref()) {
-        save(
-            &figures_dir,
-            &name,
-            &panels,
-            (900 * panels.len() as u32, 600),
-        )?;
+    let sweep = sweep_figures(&analysis, deepest.as_ref());
+    for (name, panels) in &sweep {
+        save(&figures_dir, name, panels, (900 * panels.len() as u32, 600))?;
     }
     for (name, panels) in &networks {
         save(&figures_dir, name, panels, (500 * panels.len() as u32, 450))?;
     }
+    analysis.figures = sweep
+        .iter()
+        .chain(&networks)
+        .map(|(name, _)| name.clone())
+        .collect();
+    write_json(&out.join("analysis.json"), &analysis)?;
     println!(
         "verdict on {}: {}\nwrote {} and {}",
         analysis.main_path,
@@ -306,6 +329,7 @@ fn dense_analysis(
     let networks = trained
         .iter()
         .zip(&evaluated)
+        .filter(|(t, _)| t.weights.check_finite().is_ok())
         .map(|(t, e)| {
             let name = format!("network-L{}-seed{}", t.result.depth, t.seed);
             (name, network_figures(&t.weights, Some(&e.hidden)))
@@ -313,6 +337,7 @@ fn dense_analysis(
         .collect();
     let deepest = trained
         .iter()
+        .filter(|t| t.weights.check_finite().is_ok())
         .max_by_key(|t| (t.result.depth, t.seed))
         .map(|t| t.weights.clone());
     Ok((analysis, deepest, networks))

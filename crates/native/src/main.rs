@@ -9,6 +9,7 @@ mod backend;
 mod bench;
 mod download;
 mod files;
+mod lock;
 mod report;
 mod reproduce;
 mod sweep;
@@ -105,9 +106,19 @@ fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            eprintln!("error: {}", one_line(&format!("{err:#}"), 600));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// `text` on one line, cut to `max` characters with "…" when longer: errors never echo a
+/// long value in full.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &line[..end]),
+        None => line,
     }
 }
 

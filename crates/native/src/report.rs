@@ -5,6 +5,7 @@
 use crate::analyze::{self, AnalyzeArgs};
 use crate::backend::BackendChoice;
 use crate::files::{read_json, write_atomic};
+use crate::sweep::read_config;
 use anyhow::{Context, Result};
 use scaling_core::analysis::{
     Analysis, Statistic, BROWNIAN_GAMMA, DIFFUSIVE_BETA_TOLERANCE, GAMMA_BAND, SSQ_TOLERANCE,
@@ -28,13 +29,14 @@ const FIGURES: [&str; 9] = [
     "loss",
 ];
 
-/// Writes DIR/report.html, analysing DIR first when it has no analysis.json.
+/// Writes DIR/report.html, analysing DIR first when its analysis is missing or stale.
 pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
-    let analysis_path = dir.join("analysis.json");
-    let analysis: Analysis = if analysis_path.exists() {
-        read_json(&analysis_path)?
-    } else {
-        analyze::run(&AnalyzeArgs::of(dir), choice)?
+    let analysis: Analysis = match stale(dir)? {
+        None => read_json(&dir.join("analysis.json"))?,
+        Some(why) => {
+            println!("analysing {} first: {why}", dir.display());
+            analyze::run(&AnalyzeArgs::of(dir), choice)?
+        }
     };
     let config_path = dir.join("config.toml");
     let config = fs::read_to_string(&config_path)
@@ -44,6 +46,41 @@ pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
     write_atomic(&path, html.as_bytes())?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// Why DIR's analysis must be redone before a report, or `None` when analysis.json and
+/// every figure it names are there and none is older than a finished network's result.json.
+fn stale(dir: &Path) -> Result<Option<String>> {
+    let analysis_path = dir.join("analysis.json");
+    let Ok(analysed) = fs::metadata(&analysis_path).and_then(|m| m.modified()) else {
+        return Ok(Some("it has no analysis.json".into()));
+    };
+    let Ok(analysis) = read_json::<Analysis>(&analysis_path) else {
+        return Ok(Some("its analysis.json is malformed".into()));
+    };
+    let plan = read_config(&dir.join("config.toml"))?.plan()?;
+    let newest_result = plan
+        .units()
+        .into_iter()
+        .filter_map(|u| fs::metadata(dir.join(plan.unit_dir(u)).join("result.json")).ok())
+        .filter_map(|m| m.modified().ok())
+        .max();
+    let mut files = vec![(analysis_path, Some(analysed))];
+    for name in &analysis.figures {
+        let path = dir.join("figures").join(format!("{name}.svg"));
+        let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
+        files.push((path, modified));
+    }
+    Ok(files
+        .into_iter()
+        .find_map(|(path, modified)| match modified {
+            None => Some(format!("{} is missing", path.display())),
+            Some(t) if newest_result.is_some_and(|r| r > t) => Some(format!(
+                "{} is older than a network's result.json",
+                path.display()
+            )),
+            Some(_) => None,
+        }))
 }
 
 /// `<`, `>`, `&` and quotes escaped.

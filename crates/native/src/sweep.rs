@@ -13,16 +13,20 @@
 //! stay in the data directory), weights.safetensors holds every kernel by name, and
 //! depth_<L>/norms.json the spectral norms of conv1 and conv2 of every block.
 //!
+//! DIR/.lock               while a sweep runs: its host, pid and start time
+//!
 //! A network is finished when its result.json exists; running the same sweep into the same
 //! directory skips finished networks, so a crash loses at most the network in progress.
 
 use crate::backend::{self, BackendChoice, Job};
 use crate::download;
 use crate::files::{read_json, write_atomic, write_json};
+use crate::lock::Lock;
 use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
 use indicatif::{ProgressBar, ProgressStyle};
+use scaling_core::budget::Memory;
 use scaling_core::cifar::Cifar10;
 use scaling_core::config::{DataPlan, Plan, SweepConfig, Unit};
 use scaling_core::conv::{norm_paths, ConvResNetConfig};
@@ -37,39 +41,120 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Reads a sweep configuration file; unknown keys and bad values are errors naming them.
+/// Reads a sweep configuration file; unknown keys and bad values are errors naming them, in
+/// one line (with the line and column of a TOML error, and long values cut).
 pub fn read_config(path: &Path) -> Result<SweepConfig> {
     let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let config: SweepConfig = toml::from_str(&text)
-        .with_context(|| format!("{} is not a valid sweep config", path.display()))?;
-    config
-        .plan()
-        .with_context(|| format!("{} is not a valid sweep config", path.display()))?;
+    let invalid = || format!("{} is not a valid sweep config", path.display());
+    let config: SweepConfig = toml::from_str(&text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_column(&text, s.start));
+        anyhow::anyhow!(
+            "{}:{line}:{column}: {}",
+            path.display(),
+            crate::one_line(e.message().trim(), 200)
+        )
+    })?;
+    config.plan().with_context(invalid)?;
     Ok(config)
 }
 
-/// Runs the sweep into `out`, resuming it when `out` already holds the same sweep.
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
+}
+
+/// The memory a new process can have here: $RESNET_SCALING_MEMORY (bytes) when set, else
+/// Linux's MemAvailable; `None` when unknown (no check).
+fn available_memory() -> Result<Option<f64>> {
+    if let Ok(bytes) = std::env::var("RESNET_SCALING_MEMORY") {
+        let bytes: f64 = bytes
+            .parse()
+            .with_context(|| format!("RESNET_SCALING_MEMORY={bytes} is not a number of bytes"))?;
+        return Ok(Some(bytes));
+    }
+    let meminfo = fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    Ok(meminfo
+        .lines()
+        .find_map(|l| l.strip_prefix("MemAvailable:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kib| kib * 1024.0))
+}
+
+/// Runs the sweep into `out`, resuming it when `out` already holds the same sweep. One
+/// process at a time: `out/.lock` refuses a second; config.toml is written only once the
+/// config and the data have been checked and loaded, so a refused sweep leaves nothing.
 pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()> {
     let plan = config.plan().context("invalid sweep config")?;
+    if let Some(available) = available_memory()? {
+        Memory::of(&plan)
+            .check(&plan, available)
+            .map_err(anyhow::Error::msg)?;
+    }
     backend::check(choice)?;
+    let created = !out.exists();
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let prepared = Lock::acquire(&out.join(".lock"), &out.display().to_string())
+        .and_then(|lock| prepare(config, &plan, out).map(|work| (lock, work)));
+    let (_lock, work) = match prepared {
+        Ok(prepared) => prepared,
+        Err(e) => {
+            if created {
+                // Only if still empty: another process may have started writing into it.
+                let _ = fs::remove_dir(out);
+            }
+            return Err(e);
+        }
+    };
+    backend::run(
+        choice,
+        SweepJob {
+            plan,
+            work,
+            out: out.to_path_buf(),
+            fused: backend::fused(choice),
+        },
+    )?
+}
+
+/// Under the lock: checks that `out` holds no other sweep, loads the data, then writes
+/// data.safetensors and config.toml.
+fn prepare(config: &SweepConfig, plan: &Plan, out: &Path) -> Result<Work> {
     let config_path = out.join("config.toml");
-    if config_path.exists() {
+    let existing = config_path.exists();
+    if existing {
         // The data may have moved: the same sweep with another data_dir is the same sweep.
-        let existing = SweepConfig {
+        let found = SweepConfig {
             data_dir: config.data_dir.clone(),
             ..read_config(&config_path)?
         };
-        if &existing != config {
+        if &found != config {
             bail!(
                 "{} holds a different sweep (its config.toml differs); choose another --out or remove it",
                 out.display()
             );
         }
-    } else {
-        fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
+    let work = load(plan)?;
+    if let Work::Dense(data) = &work {
+        let data_path = out.join("data.safetensors");
+        if !data_path.exists() {
+            write_atomic(&data_path, &data.to_safetensors())?;
+        }
+    }
+    if !existing {
         write_atomic(&config_path, toml::to_string(config)?.as_bytes())?;
     }
-    let work = match &plan.data {
+    Ok(work)
+}
+
+/// Reads or generates what the sweep trains on.
+fn load(plan: &Plan) -> Result<Work> {
+    Ok(match &plan.data {
         DataPlan::Synthetic(synthetic) => Work::Dense(synthetic.generate()),
         DataPlan::Mnist(mnist) => {
             download::ensure_mnist(&mnist.dir)?;
@@ -80,29 +165,14 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
             n_train,
             n_test,
         } => {
-            let cifar =
-                Cifar10::load(&download::ensure_cifar10(dir)?).context("reading CIFAR-10")?;
+            let dir = download::ensure_cifar10(dir)?;
+            let cifar = Cifar10::load(&dir, *n_train, *n_test).context("reading CIFAR-10")?;
             Work::Conv {
                 train: Images::first(&cifar.train_images, &cifar.train_labels, *n_train),
                 test: Images::first(&cifar.test_images, &cifar.test_labels, *n_test),
             }
         }
-    };
-    if let Work::Dense(data) = &work {
-        let data_path = out.join("data.safetensors");
-        if !data_path.exists() {
-            write_atomic(&data_path, &data.to_safetensors())?;
-        }
-    }
-    backend::run(
-        choice,
-        SweepJob {
-            plan,
-            work,
-            out: out.to_path_buf(),
-            fused: backend::fused(choice),
-        },
-    )?
+    })
 }
 
 /// What each depth trains on.

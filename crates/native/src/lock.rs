@@ -1,0 +1,227 @@
+//! One writer at a time: a lock file (a run directory's `.lock`; with sharded sweeps, one
+//! per unit) created with O_EXCL and holding its holder, `host`, `pid` and start time.
+//!
+//! The holder also keeps an advisory lock (flock) on the file while it runs, which the
+//! kernel drops when the process ends however it ends: a second process on this host that
+//! finds the file either fails to take the flock (a live holder: it refuses, naming it) or
+//! takes it (the holder has died: it takes the lock over). A lock held on another host is
+//! reported, never taken over: whether that process lives cannot be known from here.
+
+use anyhow::{bail, Context, Result};
+use serde::{Deserialize, Serialize};
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::{ErrorKind, Read, Seek, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Who holds a lock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Holder {
+    pub host: String,
+    pub pid: u32,
+    /// Seconds since the Unix epoch.
+    pub started: u64,
+}
+
+impl Holder {
+    fn this_process() -> Self {
+        Self {
+            host: host_name(),
+            pid: std::process::id(),
+            started: SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |t| t.as_secs()),
+        }
+    }
+
+    /// "pid P on host H, started N s ago".
+    fn describe(&self) -> String {
+        let now = Holder::this_process().started;
+        format!(
+            "pid {} on host {}, started {} s ago",
+            self.pid,
+            self.host,
+            now.saturating_sub(self.started)
+        )
+    }
+}
+
+/// This machine's name (Linux: the kernel's; elsewhere $HOSTNAME).
+fn host_name() -> String {
+    fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+/// A held lock; dropping it removes the file.
+#[derive(Debug)]
+pub struct Lock {
+    file: File,
+    path: PathBuf,
+}
+
+impl Lock {
+    /// Takes the lock at `path` for `what` (named in the refusal), or refuses with one line
+    /// naming the live holder.
+    pub fn acquire(path: &Path, what: &str) -> Result<Lock> {
+        // A lock released or taken over between our look and our claim: look again.
+        for _ in 0..16 {
+            if let Some(lock) = Self::try_acquire(path, what)? {
+                return Ok(lock);
+            }
+        }
+        bail!(
+            "{what} is in use: its lock {} keeps changing hands",
+            path.display()
+        )
+    }
+
+    /// The lock, or `None` when the file changed under us (try again).
+    fn try_acquire(path: &Path, what: &str) -> Result<Option<Lock>> {
+        let locking = || format!("locking {}", path.display());
+        match OpenOptions::new().write(true).create_new(true).open(path) {
+            Ok(file) => {
+                if file.try_lock().is_err() {
+                    // Taken over by another process before our flock: it holds it now.
+                    return Ok(None);
+                }
+                return Lock::hold(file, path).map(Some);
+            }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e).with_context(locking),
+        }
+        let mut file = match OpenOptions::new().read(true).write(true).open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(e).with_context(locking),
+        };
+        let held = match file.try_lock() {
+            Ok(()) => false,
+            Err(TryLockError::WouldBlock) => true,
+            Err(TryLockError::Error(e)) => return Err(e).with_context(locking),
+        };
+        let mut text = String::new();
+        file.read_to_string(&mut text).with_context(locking)?;
+        let holder = serde_json::from_str::<Holder>(&text).ok();
+        if held {
+            let who = holder.map_or("another process".into(), |h| h.describe());
+            bail!("{what} is in use by {who} (lock {})", path.display());
+        }
+        if !same_file(&file, path) {
+            return Ok(None);
+        }
+        match holder {
+            Some(h) if h.host != host_name() => bail!(
+                "{what} is locked by {} (lock {}); remove the lock if that process has ended",
+                h.describe(),
+                path.display()
+            ),
+            Some(h) => eprintln!(
+                "taking over the lock of {}: that process has ended",
+                h.describe()
+            ),
+            None => {}
+        }
+        file.rewind().with_context(locking)?;
+        Lock::hold(file, path).map(Some)
+    }
+
+    /// Writes this process into the flocked `file` at `path`.
+    fn hold(mut file: File, path: &Path) -> Result<Lock> {
+        let text = serde_json::to_string(&Holder::this_process())?;
+        file.set_len(0)
+            .and_then(|()| file.write_all(text.as_bytes()))
+            .and_then(|()| file.sync_all())
+            .with_context(|| format!("writing {}", path.display()))?;
+        Ok(Lock {
+            file,
+            path: path.to_path_buf(),
+        })
+    }
+}
+
+impl Drop for Lock {
+    fn drop(&mut self) {
+        if same_file(&self.file, &self.path) {
+            let _ = fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// Whether `path` still names the open `file` (it may have been removed and made anew).
+fn same_file(file: &File, path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        match (file.metadata(), fs::metadata(path)) {
+            (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+            _ => false,
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        path.exists()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("native-lock-{name}-{}", std::process::id()));
+        let _ = fs::remove_dir_all(&dir);
+        fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_live_holder_refuses_and_release_frees() {
+        let dir = scratch("live");
+        let path = dir.join(".lock");
+        let lock = Lock::acquire(&path, "the run").unwrap();
+        let holder: Holder = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(holder.pid, std::process::id());
+        let err = Lock::acquire(&path, "the run").unwrap_err().to_string();
+        assert!(err.contains("the run is in use by pid"), "{err}");
+        assert!(err.contains(".lock"), "{err}");
+        drop(lock);
+        assert!(!path.exists());
+        drop(Lock::acquire(&path, "the run").unwrap());
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn a_dead_holder_on_this_host_is_taken_over_another_host_is_not() {
+        let dir = scratch("dead");
+        let path = dir.join(".lock");
+        // A lock file that no process holds: its writer died.
+        let dead = Holder {
+            pid: 999_999_999,
+            ..Holder::this_process()
+        };
+        fs::write(&path, serde_json::to_string(&dead).unwrap()).unwrap();
+        let lock = Lock::acquire(&path, "the run").unwrap();
+        let holder: Holder = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(holder.pid, std::process::id());
+        drop(lock);
+        // An empty file (a writer killed between creating and writing it) is taken over too.
+        fs::write(&path, "").unwrap();
+        drop(Lock::acquire(&path, "the run").unwrap());
+
+        let remote = Holder {
+            host: "elsewhere".into(),
+            ..dead
+        };
+        fs::write(&path, serde_json::to_string(&remote).unwrap()).unwrap();
+        let err = Lock::acquire(&path, "the run").unwrap_err().to_string();
+        assert!(err.contains("on host elsewhere"), "{err}");
+        assert!(err.contains("remove the lock"), "{err}");
+        assert!(path.exists(), "another host's lock is left alone");
+        fs::remove_dir_all(&dir).unwrap();
+    }
+}
