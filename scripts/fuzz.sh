@@ -17,6 +17,6 @@ log="$(mktemp)"
 status=0
 FUZZ_SECONDS="$seconds" cargo test --release -p native --test fuzz --locked -q \
     -- --nocapture "$@" >"$log" 2>&1 || status=$?
-grep -E '^(fuzz|test result|thread|error)' "$log" || cat "$log"
+grep -oE '(fuzz [a-z]+: .*|test result.*|error.*)' "$log" || cat "$log"
 rm -f "$log"
 exit "$status"

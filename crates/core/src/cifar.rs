@@ -282,6 +282,13 @@ mod tests {
             (&first[..], &labels[..]),
             (&test.0[..2 * PIXELS], &test.1[..2])
         );
+        // Records past the limit are never read: a bad label there goes unseen.
+        let mut bad_tail = test.1.clone();
+        bad_tail[2] = 200;
+        let path = dir.join("tail.bin");
+        std::fs::write(&path, encode_records(&test.0, &bad_tail)).unwrap();
+        assert_eq!(read_batch(&path, 2).unwrap().1, test.1[..2]);
+        assert!(read_batch(&path, 3).is_err());
 
         let data = Cifar10::load(&dir, 15, 3).unwrap();
         assert_eq!((data.n_train(), data.n_test()), (15, 3));
