@@ -202,7 +202,7 @@ pub mod limits {
     /// Training or test samples.
     pub const SAMPLES: usize = 10_000_000;
     /// Updates Tmax (and `log_every`, `patience`).
-    pub const STEPS: usize = 1_000_000_000_000;
+    pub const STEPS: usize = 1_000_000_000;
     /// Channels c of the conv ResNet's first stage.
     pub const CHANNELS: usize = 1024;
     /// Powers of `depth_base` computed for a geometric grid.
