@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/resnet-scaling/target}"
 # Real MNIST and the 20 real CIFAR-10 images that the data loaders are tested on.
 eval "$(scripts/test-data.sh)"
+# NVRTC, the CUDA headers and ptxas (PyPI wheels): the kernels are compiled for NVIDIA GPUs.
+eval "$(scripts/setup-cuda.sh)"
 cargo fmt --all -- --check
 # The tools, once; among them the Vulkan driver that the GPU kernels' tests run on here.
 scripts/setup-web.sh >/dev/null

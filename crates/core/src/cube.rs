@@ -373,6 +373,9 @@ fn tensor<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement, const
     Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod cuda;
+
 #[cfg(test)]
 mod tests {
     use super::*;
