@@ -137,6 +137,58 @@ def bench_torch(d, batch, depth, steps, warmup, threads, device):
     return steps / (time.perf_counter() - start)
 
 
+# The blocks per stage of the conv ResNet (scaling_core::conv::DEPTHS) at the depths timed.
+CONV_STAGES = {8: [2, 2, 2, 2], 20: [3, 4, 10, 3]}
+
+
+def bench_torch_conv(depth, channels, batch, steps, warmup, device):
+    """The CIFAR-10 ResNet of scaling_core::conv in PyTorch eager (stem conv 3×3 + ReLU,
+    blocks ReLU(conv2(ReLU(conv1 x)) + shortcut x), strides 1, 2, 2, 2, no batch norm, no
+    biases, average pooling 4, linear head), MSE on one-hot labels, SGD with momentum 0.9 and
+    weight decay 1e-4, as `native sweep` trains it; updates per second on a fixed batch."""
+    import torch
+    import torch.nn as nn
+    import torch.nn.functional as F
+    torch.manual_seed(0)
+    conv = lambda i, o, k, s: nn.Conv2d(i, o, k, s, k // 2, bias=False)
+
+    class Block(nn.Module):
+        def __init__(self, c_in, c_out, stride):
+            super().__init__()
+            self.conv1, self.conv2 = conv(c_in, c_out, 3, stride), conv(c_out, c_out, 3, 1)
+            self.shortcut = (conv(c_in, c_out, 1, stride)
+                             if stride != 1 or c_in != c_out else nn.Identity())
+
+        def forward(self, x):
+            return F.relu(self.conv2(F.relu(self.conv1(x))) + self.shortcut(x))
+
+    blocks, c_in = [], channels
+    for stage, count in enumerate(CONV_STAGES[depth]):
+        c_out = channels << stage
+        for i in range(count):
+            blocks.append(Block(c_in, c_out, 2 if stage > 0 and i == 0 else 1))
+            c_in = c_out
+    net = nn.Sequential(conv(3, channels, 3, 1), nn.ReLU(), *blocks, nn.AvgPool2d(4),
+                        nn.Flatten(), nn.Linear(8 * channels, 10)).to(device)
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9, weight_decay=1e-4)
+    x = torch.randn(batch, 3, 32, 32, device=device)
+    y = F.one_hot(torch.randint(0, 10, (batch,), device=device), 10).float()
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.mse_loss(net(x), y)
+        loss.backward()
+        opt.step()
+        loss.item()
+
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return steps / (time.perf_counter() - start)
+
+
 # --- matmul peak -----------------------------------------------------------------------------
 
 def sgemm_peak(lib, n=2048, reps=5):
@@ -172,6 +224,9 @@ def worker(args):
                           args.torch_device))
     elif args.worker in ("peak-numpy", "peak-torch"):
         print(sgemm_peak(args.worker.split("-")[1]))
+    elif args.worker == "torch-conv":
+        print(bench_torch_conv(args.depth, args.width, args.batch, args.steps, args.warmup,
+                               args.torch_device))
     elif args.worker == "torch-version":
         import torch
         print(torch.__version__)
@@ -315,7 +370,7 @@ def gpu_table(args):
             "ms/step", f"{backend}/torch"]
     print_row(head)
     print("|" + "---|" * len(head))
-    ratios = {}
+    ratios, rows = {}, []
     for d in args.widths:
         for depth in args.depths:
             steps, native_steps, warmup = step_counts(depth, args.quick)
@@ -326,6 +381,8 @@ def gpu_table(args):
                                              torch_device=device)
             torch = float(torch) if torch else None
             ratios[d, depth] = ratio(native, torch)
+            rows.append({"d": d, "L": depth, "steps_per_sec": native, "torch_steps_per_sec": torch,
+                         "ratio": ratios[d, depth]})
             print_row([str(d), str(depth), fmt(native), fmt(1e3 / native, 3), fmt(torch),
                        fmt(torch and 1e3 / torch, 3), fmt(ratios[d, depth], 1)])
     d, depth, least = TARGET
@@ -335,6 +392,7 @@ def gpu_table(args):
     print()
     print(f"target: {backend} ≥ {least:.0f}× PyTorch eager on {device} at d = {d}, "
           f"L = {depth}: {verdict}")
+    return rows
 
 
 # --- projection of a sweep's wall time -------------------------------------------------------
@@ -375,8 +433,10 @@ def interpolate(x, xs, ys):
 
 
 def project(args):
+    """Prints each sweep's projection; returns the totals in seconds by config path."""
     backend, method = (args.gpu_backend, "adjoint") if args.gpu else ("cpu", "fused")
     print_machine()
+    totals = {}
     ms = {}  # ms per step by (d, B, L), shared by the configs
     for path in args.project:
         c = sweep_config(path)
@@ -415,6 +475,8 @@ def project(args):
         print()
         print(f"total: {duration(total)} on {backend} (an upper bound: a depth stops before Tmax "
               f"once its training loss is below ε; one seed, one sweep)")
+        totals[path] = total
+    return totals
 
 
 def main():
