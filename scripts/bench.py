@@ -92,11 +92,16 @@ def bench_numpy(d, batch, depth, steps, warmup):
     delta = np.array([1.0 / depth], dtype=np.float32)
     x = rng.standard_normal((batch, d)).astype(np.float32)
     y = rng.standard_normal((batch, d)).astype(np.float32)
+    return per_second(lambda: numpy_step(A, b, delta, x, y, 1e-3), steps, warmup)
+
+
+def per_second(step, steps, warmup):
+    """Calls of `step` per second over `steps` calls, after `warmup` untimed ones."""
     for _ in range(warmup):
-        numpy_step(A, b, delta, x, y, 1e-3)
+        step()
     start = time.perf_counter()
     for _ in range(steps):
-        numpy_step(A, b, delta, x, y, 1e-3)
+        step()
     return steps / (time.perf_counter() - start)
 
 
@@ -129,12 +134,7 @@ def bench_torch(d, batch, depth, steps, warmup, threads, device):
         opt.step()
         loss.item()
 
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps / (time.perf_counter() - start)
+    return per_second(step, steps, warmup)
 
 
 # The blocks per stage of the conv ResNet (scaling_core::conv::DEPTHS) at the depths timed.
@@ -181,12 +181,7 @@ def bench_torch_conv(depth, channels, batch, steps, warmup, device):
         opt.step()
         loss.item()
 
-    for _ in range(warmup):
-        step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return steps / (time.perf_counter() - start)
+    return per_second(step, steps, warmup)
 
 
 # --- matmul peak -----------------------------------------------------------------------------

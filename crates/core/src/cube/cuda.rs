@@ -90,77 +90,22 @@ impl Variant {
     /// The kernel's definition, built as its launch builds it.
     fn definition(&self) -> KernelDefinition {
         let (width, rows) = (self.width, rows(self.width as usize) as u32);
+        let (act, trace) = (code(self.act), self.trace);
         let mut builder = KernelBuilder::default();
-        let t = TensorCompilationArg { inplace: None };
         let name = if self.forward {
             type E = forward_kernel::E;
-            builder.scope.register_type::<E>(F32);
-            AddressType::U32.register(&mut builder.scope);
-            let input = |b: &mut KernelBuilder| <Tensor<E> as LaunchArg>::expand(&t, b);
-            let output = |b: &mut KernelBuilder| <Tensor<E> as LaunchArg>::expand_output(&t, b);
-            let (x, a, b, delta) = (
-                input(&mut builder),
-                input(&mut builder),
-                input(&mut builder),
-                input(&mut builder),
-            );
-            let (out, h, z) = (
-                output(&mut builder),
-                output(&mut builder),
-                output(&mut builder),
-            );
-            let samples = <u32 as LaunchArg>::expand(&(), &mut builder);
-            let depth = <u32 as LaunchArg>::expand(&(), &mut builder);
-            let act = code(self.act);
+            let ([x, a, b, delta], [out, h, z], [samples, depth]) = arguments::<E, 3>(&mut builder);
+            let scope = &mut builder.scope;
             forward_kernel::expand::<E>(
-                &mut builder.scope,
-                x,
-                a,
-                b,
-                delta,
-                out,
-                h,
-                z,
-                samples,
-                depth,
-                width,
-                rows,
-                act,
-                self.trace,
-                F32,
+                scope, x, a, b, delta, out, h, z, samples, depth, width, rows, act, trace, F32,
             );
             "forward_kernel"
         } else {
             type E = backward_kernel::E;
-            builder.scope.register_type::<E>(F32);
-            AddressType::U32.register(&mut builder.scope);
-            let input = |b: &mut KernelBuilder| <Tensor<E> as LaunchArg>::expand(&t, b);
-            let output = |b: &mut KernelBuilder| <Tensor<E> as LaunchArg>::expand_output(&t, b);
-            let (g, a, delta, z) = (
-                input(&mut builder),
-                input(&mut builder),
-                input(&mut builder),
-                input(&mut builder),
-            );
-            let (gz, dz) = (output(&mut builder), output(&mut builder));
-            let samples = <u32 as LaunchArg>::expand(&(), &mut builder);
-            let depth = <u32 as LaunchArg>::expand(&(), &mut builder);
-            let act = code(self.act);
+            let ([g, a, delta, z], [gz, dz], [samples, depth]) = arguments::<E, 2>(&mut builder);
+            let scope = &mut builder.scope;
             backward_kernel::expand::<E>(
-                &mut builder.scope,
-                g,
-                a,
-                delta,
-                z,
-                gz,
-                dz,
-                samples,
-                depth,
-                width,
-                rows,
-                act,
-                self.trace,
-                F32,
+                scope, g, a, delta, z, gz, dz, samples, depth, width, rows, act, trace, F32,
             );
             "backward_kernel"
         };
@@ -184,6 +129,23 @@ impl Variant {
             .expect("cubecl translates the kernel to CUDA C++");
         (kernel.to_string(), kernel.shared_memory_size())
     }
+}
+
+type TensorArg<E> = <Tensor<E> as CubeType>::ExpandType;
+type ScalarArg = <u32 as CubeType>::ExpandType;
+
+/// The launch arguments of a kernel over f32 element E, registered in the launch's order:
+/// four input tensors, OUT output tensors, then the scalars (samples, depth).
+fn arguments<E: CubePrimitive, const OUT: usize>(
+    builder: &mut KernelBuilder,
+) -> ([TensorArg<E>; 4], [TensorArg<E>; OUT], [ScalarArg; 2]) {
+    builder.scope.register_type::<E>(F32);
+    AddressType::U32.register(&mut builder.scope);
+    let t = TensorCompilationArg { inplace: None };
+    let inputs = std::array::from_fn(|_| <Tensor<E> as LaunchArg>::expand(&t, builder));
+    let outputs = std::array::from_fn(|_| <Tensor<E> as LaunchArg>::expand_output(&t, builder));
+    let scalars = std::array::from_fn(|_| <u32 as LaunchArg>::expand(&(), builder));
+    (inputs, outputs, scalars)
 }
 
 /// The NVIDIA tools of scripts/setup-cuda.sh.
