@@ -49,24 +49,21 @@ impl Memory {
                 Memory {
                     data: images * (cifar::PIXELS as f64 * (1.0 + F32) + 1.0),
                     weights: 6.0 * params * F32,
-                    // Every block's output, its two convolutions, batch norms and ReLUs.
+                    // Per block: its input, both convolutions' outputs, their ReLUs and
+                    // the gradients of each (the net has no batch norm).
                     trace: 8.0 * n * activations * F32,
                     analysis: 3.0 * params * F32,
                 }
             }
             _ => {
                 let d = plan.data.width() as f64;
-                let (samples, raw) = match &plan.data {
-                    DataPlan::Synthetic(s) => ((s.n_train + s.n_test) as f64, 0.0),
+                let (n_train, n_test, raw) = match &plan.data {
+                    DataPlan::Synthetic(s) => (s.n_train, s.n_test, 0.0),
                     // The IDX files are read whole: 70000 images of 784 bytes.
-                    DataPlan::Mnist(m) => ((m.n_train + m.n_test) as f64, 70_000.0 * 784.0),
-                    DataPlan::Cifar10 { .. } => (0.0, 0.0),
+                    DataPlan::Mnist(m) => (m.n_train, m.n_test, 70_000.0 * 784.0),
+                    DataPlan::Cifar10 { .. } => (0, 0, 0.0),
                 };
-                let n_train = match &plan.data {
-                    DataPlan::Synthetic(s) => s.n_train as f64,
-                    DataPlan::Mnist(m) => m.n_train as f64,
-                    DataPlan::Cifar10 { .. } => 0.0,
-                };
+                let (n_train, samples) = (n_train as f64, (n_train + n_test) as f64);
                 let params = |l: f64| l * (d * d + d + 1.0);
                 let state = match plan.train.optimizer {
                     Optimizer::Sgd => 1.0,

@@ -56,17 +56,14 @@ impl Dataset {
         };
         let [n, width] = dims(&map, "x_train")?;
         let [m, _] = dims(&map, "x_test")?;
-        if n == 0 || m == 0 || width == 0 {
-            return Err(TensorFileError::Mismatch {
-                name: if n == 0 || width == 0 {
-                    "x_train"
-                } else {
-                    "x_test"
-                }
-                .into(),
-                found: format!("[{}, {width}]", if n == 0 { n } else { m }),
-                expected: "at least one row of width d ≥ 1".into(),
-            });
+        for (name, rows) in [("x_train", n), ("x_test", m)] {
+            if rows == 0 || width == 0 {
+                return Err(TensorFileError::Mismatch {
+                    name: name.into(),
+                    found: format!("[{rows}, {width}]"),
+                    expected: "at least one row of width d ≥ 1".into(),
+                });
+            }
         }
         let mut tensor = |name: &str, rows: usize| {
             let values = take(&mut map, name, &[rows, width])?;

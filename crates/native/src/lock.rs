@@ -28,22 +28,26 @@ impl Holder {
         Self {
             host: host_name(),
             pid: std::process::id(),
-            started: SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |t| t.as_secs()),
+            started: unix_seconds(),
         }
     }
 
     /// "pid P on host H, started N s ago".
     fn describe(&self) -> String {
-        let now = Holder::this_process().started;
         format!(
             "pid {} on host {}, started {} s ago",
             self.pid,
             self.host,
-            now.saturating_sub(self.started)
+            unix_seconds().saturating_sub(self.started)
         )
     }
+}
+
+/// Seconds since the Unix epoch, now.
+fn unix_seconds() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |t| t.as_secs())
 }
 
 /// This machine's name (Linux: the kernel's; elsewhere $HOSTNAME).

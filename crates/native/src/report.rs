@@ -31,9 +31,9 @@ const FIGURES: [&str; 9] = [
 
 /// Writes DIR/report.html, analysing DIR first when its analysis is missing or stale.
 pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
-    let analysis: Analysis = match stale(dir)? {
-        None => read_json(&dir.join("analysis.json"))?,
-        Some(why) => {
+    let analysis: Analysis = match fresh_analysis(dir)? {
+        Ok(analysis) => analysis,
+        Err(why) => {
             println!("analysing {} first: {why}", dir.display());
             analyze::run(&AnalyzeArgs::of(dir), choice)?
         }
@@ -48,15 +48,15 @@ pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
     Ok(())
 }
 
-/// Why DIR's analysis must be redone before a report, or `None` when analysis.json and
-/// every figure it names are there and none is older than a finished network's result.json.
-fn stale(dir: &Path) -> Result<Option<String>> {
+/// DIR's analysis when analysis.json and every figure it names are there and none is older
+/// than a finished network's result.json; else why it must be redone before a report.
+fn fresh_analysis(dir: &Path) -> Result<Result<Analysis, String>> {
     let analysis_path = dir.join("analysis.json");
     let Ok(analysed) = fs::metadata(&analysis_path).and_then(|m| m.modified()) else {
-        return Ok(Some("it has no analysis.json".into()));
+        return Ok(Err("it has no analysis.json".into()));
     };
     let Ok(analysis) = read_json::<Analysis>(&analysis_path) else {
-        return Ok(Some("its analysis.json is malformed".into()));
+        return Ok(Err("its analysis.json is malformed".into()));
     };
     let plan = read_config(&dir.join("config.toml"))?.plan()?;
     let newest_result = plan
@@ -71,7 +71,7 @@ fn stale(dir: &Path) -> Result<Option<String>> {
         let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
         files.push((path, modified));
     }
-    Ok(files
+    let stale = files
         .into_iter()
         .find_map(|(path, modified)| match modified {
             None => Some(format!("{} is missing", path.display())),
@@ -80,7 +80,8 @@ fn stale(dir: &Path) -> Result<Option<String>> {
                 path.display()
             )),
             Some(_) => None,
-        }))
+        });
+    Ok(stale.map_or(Ok(analysis), Err))
 }
 
 /// `<`, `>`, `&` and quotes escaped.
