@@ -14,10 +14,11 @@
 //! slices of f32 (the fused CPU step).
 
 use crate::adjoint::Gradients;
-use crate::model::ResNet;
+use crate::model::{host_tensor, ResNet};
 use crate::train::TrainConfig;
+use crate::weights::Weights;
 use burn::module::Param;
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 /// Which optimiser trains the weights.
@@ -201,6 +202,76 @@ impl<B: Backend> Optim<B> {
         self.m = join(ma, mb, md);
         self.s = join(sa, sb, sd);
         model
+    }
+}
+
+impl<B: Backend> Optim<B> {
+    /// The state after the updates so far, on the host, for the network `model` (zeros for a
+    /// kept state before the first update, as [`Optim::step`] starts from).
+    pub fn state(&self, model: &ResNet<B>) -> (u64, Option<Weights>, Option<Weights>) {
+        let (l, d) = (model.depth(), model.width());
+        let trained = model.delta.as_ref().map(|p| p.val().dims()[0]);
+        let zeros = || Weights {
+            depth: l,
+            width: d,
+            a: vec![0.0; l * d * d],
+            b: vec![0.0; l * d],
+            delta: trained.map(|n| vec![0.0; n]),
+        };
+        let host = |g: &Option<Gradients<B>>, kept: bool| {
+            kept.then(|| g.as_ref().map_or_else(zeros, |g| g.to_weights(l, d)))
+        };
+        let states = self.states();
+        (
+            self.t,
+            host(&self.m, states >= 1),
+            host(&self.s, states >= 2),
+        )
+    }
+
+    /// How many state values it keeps per weight (see [`Rule::states`]).
+    pub fn states(&self) -> usize {
+        Rule::states(&self.config)
+    }
+
+    /// Continues from a state given by [`Optim::state`].
+    pub fn restore(
+        &mut self,
+        t: u64,
+        m: &Option<Weights>,
+        s: &Option<Weights>,
+        device: &B::Device,
+    ) {
+        self.t = t;
+        self.m = m.as_ref().map(|w| Gradients::from_weights(w, device));
+        self.s = s.as_ref().map(|w| Gradients::from_weights(w, device));
+    }
+}
+
+impl<B: Backend> Gradients<B> {
+    /// The values on the host, shaped as the weights of depth L and width d.
+    fn to_weights(&self, depth: usize, width: usize) -> Weights {
+        let read = |data: TensorData| data.convert::<f32>().to_vec::<f32>().expect("floats");
+        Weights {
+            depth,
+            width,
+            a: read(self.a.to_data()),
+            b: read(self.b.to_data()),
+            delta: self.delta.as_ref().map(|t| read(t.to_data())),
+        }
+    }
+
+    /// The values of `w` on `device`.
+    fn from_weights(w: &Weights, device: &B::Device) -> Self {
+        let (l, d) = (w.depth, w.width);
+        Self {
+            a: host_tensor(w.a.clone(), [l, d, d], device),
+            b: host_tensor(w.b.clone(), [l, d], device),
+            delta: w
+                .delta
+                .as_ref()
+                .map(|v| host_tensor(v.clone(), [v.len()], device)),
+        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! the gradient from the adjoint pass: mini-batches from a fresh shuffle each epoch, until the
 //! training loss falls below ε or after Tmax updates.
 
+use crate::checkpoint::OptimState;
 use crate::data::{Batches, Dataset};
 use crate::model::{host_tensor, mse, ResNet};
 use crate::optim::{Optim, Optimizer};
@@ -108,6 +109,11 @@ pub trait Stepper {
     fn train_loss(&mut self) -> f64;
     /// The loss on the whole test set.
     fn test_loss(&mut self) -> f64;
+    /// The weights and the optimiser's state, to checkpoint.
+    fn state(&self) -> OptimState;
+    /// Continues from `state` (given by [`Stepper::state`] of a stepper of the same network
+    /// and training); an error when it does not fit them.
+    fn restore(&mut self, state: &OptimState) -> Result<(), String>;
 }
 
 /// The schedule of a training, whatever computes its steps: the batch order, the step
@@ -129,6 +135,23 @@ impl Session {
             history: Vec::new(),
             step: 0,
         }
+    }
+
+    /// The session of a training paused after `step` updates with the losses `history`: the
+    /// batch order is replayed to where it was (it depends only on the seed and the step).
+    pub fn resume(
+        data: &Dataset,
+        config: &TrainConfig,
+        step: usize,
+        history: &[LossPoint],
+    ) -> Self {
+        let mut session = Self::new(data, config);
+        for _ in 0..step {
+            session.batches.next_indices();
+        }
+        session.step = step;
+        session.history = history.to_vec();
+        session
     }
 
     /// Updates done so far.
@@ -186,9 +209,23 @@ pub fn train(
     stepper: &mut impl Stepper,
     data: &Dataset,
     config: &TrainConfig,
-    mut observe: impl FnMut(usize, Option<f64>),
+    observe: impl FnMut(usize, Option<f64>),
 ) -> TrainOutcome {
     let mut session = Session::new(data, config);
+    train_until(stepper, &mut session, data, observe, |_| false).expect("never paused")
+}
+
+/// Continues the training of `session` with `stepper` until ε or Tmax (`Some` outcome), or
+/// until `pause(step)`, asked after every update, says to pause (`None`): the session and
+/// the stepper's state then hold everything needed to continue, from here or from a
+/// [`crate::checkpoint::Checkpoint`] of them, with the same updates as without the pause.
+pub fn train_until(
+    stepper: &mut impl Stepper,
+    session: &mut Session,
+    data: &Dataset,
+    mut observe: impl FnMut(usize, Option<f64>),
+    mut pause: impl FnMut(usize) -> bool,
+) -> Option<TrainOutcome> {
     let stop_reason = loop {
         if session.due() {
             let loss = stepper.train_loss();
@@ -200,9 +237,12 @@ pub fn train(
         let (x, y) = session.next_batch(data);
         stepper.update(&x, &y);
         observe(session.step(), None);
+        if pause(session.step()) {
+            return None;
+        }
     };
     let test_loss = stepper.test_loss();
-    session.outcome(stop_reason, test_loss)
+    Some(session.outcome(stop_reason, test_loss))
 }
 
 /// The step of [`ResNet::loss_and_gradients`] and [`Optim`] on a burn backend, with the data
@@ -257,6 +297,27 @@ impl<B: Scan> Stepper for BurnStepper<B> {
 
     fn test_loss(&mut self) -> f64 {
         self.test_loss_tensor().into_scalar().elem()
+    }
+
+    fn state(&self) -> OptimState {
+        let (t, m, s) = self.optim.state(&self.model);
+        OptimState {
+            weights: self.model.to_weights(),
+            t,
+            m,
+            s,
+        }
+    }
+
+    fn restore(&mut self, state: &OptimState) -> Result<(), String> {
+        let model = &self.model;
+        let trained = model.delta.as_ref().map(|p| p.val().dims()[0]);
+        state.check(model.depth(), model.width(), trained, self.optim.states())?;
+        let device = model.a.val().device();
+        let (activation, mode) = (model.activation, model.delta_mode);
+        self.model = ResNet::from_weights(&state.weights, activation, mode, &device);
+        self.optim.restore(state.t, &state.m, &state.s, &device);
+        Ok(())
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::model::DeltaMode;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TensorFileError {
@@ -30,6 +30,11 @@ pub type TensorMap = BTreeMap<String, (Vec<usize>, Vec<f32>)>;
 
 /// Encodes f32 tensors as a safetensors file.
 pub fn encode(tensors: &TensorMap) -> Vec<u8> {
+    encode_with(tensors, None)
+}
+
+/// Encodes f32 tensors as a safetensors file with string metadata in its header.
+pub fn encode_with(tensors: &TensorMap, metadata: Option<HashMap<String, String>>) -> Vec<u8> {
     let bytes: Vec<(&String, &Vec<usize>, Vec<u8>)> = tensors
         .iter()
         .map(|(name, (shape, values))| {
@@ -41,7 +46,7 @@ pub fn encode(tensors: &TensorMap) -> Vec<u8> {
         let view = TensorView::new(Dtype::F32, shape.to_vec(), raw).expect("consistent shape");
         (name.as_str(), view)
     });
-    safetensors::serialize(views, None).expect("serialisable tensors")
+    safetensors::serialize(views, metadata).expect("serialisable tensors")
 }
 
 /// Decodes a safetensors file of f32 tensors.
@@ -110,41 +115,52 @@ pub struct Weights {
 impl Weights {
     /// The tensors `A` [L,d,d], `b` [L,d] and, unless δ = 1, `delta` [1] or [L].
     pub fn to_safetensors(&self) -> Vec<u8> {
-        let (l, d) = (self.depth, self.width);
         let mut map = TensorMap::new();
-        map.insert("A".into(), (vec![l, d, d], self.a.clone()));
-        map.insert("b".into(), (vec![l, d], self.b.clone()));
-        if let Some(delta) = &self.delta {
-            map.insert("delta".into(), (vec![delta.len()], delta.clone()));
-        }
+        self.insert_into(&mut map, "");
         encode(&map)
     }
 
     /// Reads weights written by [`Weights::to_safetensors`], checking every shape.
     pub fn from_safetensors(bytes: &[u8]) -> Result<Self, TensorFileError> {
-        let mut map = decode(bytes)?;
+        Self::take_from(&mut decode(bytes)?, "")
+    }
+
+    /// Adds `A`, `b` and `delta`, each name after `prefix`, to `map`.
+    pub fn insert_into(&self, map: &mut TensorMap, prefix: &str) {
+        let (l, d) = (self.depth, self.width);
+        map.insert(format!("{prefix}A"), (vec![l, d, d], self.a.clone()));
+        map.insert(format!("{prefix}b"), (vec![l, d], self.b.clone()));
+        if let Some(delta) = &self.delta {
+            map.insert(format!("{prefix}delta"), (vec![delta.len()], delta.clone()));
+        }
+    }
+
+    /// Takes the weights written by [`Weights::insert_into`] with `prefix` out of `map`,
+    /// checking every shape.
+    pub fn take_from(map: &mut TensorMap, prefix: &str) -> Result<Self, TensorFileError> {
+        let name = |n: &str| format!("{prefix}{n}");
         let shape = map
-            .get("A")
+            .get(&name("A"))
             .map(|(s, _)| s.clone())
-            .ok_or_else(|| TensorFileError::Missing("A".into()))?;
+            .ok_or_else(|| TensorFileError::Missing(name("A")))?;
         let (l, d) = match shape[..] {
             [l, d, d2] if d == d2 && l > 0 && d > 0 => (l, d),
             _ => {
                 return Err(TensorFileError::Mismatch {
-                    name: "A".into(),
+                    name: name("A"),
                     found: format!("{shape:?}"),
                     expected: "[L, d, d]".into(),
                 })
             }
         };
-        let a = take(&mut map, "A", &[l, d, d])?;
-        let b = take(&mut map, "b", &[l, d])?;
-        let delta = match map.get("delta").map(|(s, _)| s.clone()) {
+        let a = take(map, &name("A"), &[l, d, d])?;
+        let b = take(map, &name("b"), &[l, d])?;
+        let delta = match map.get(&name("delta")).map(|(s, _)| s.clone()) {
             None => None,
-            Some(s) if s == [1] || s == [l] => Some(take(&mut map, "delta", &s)?),
+            Some(s) if s == [1] || s == [l] => Some(take(map, &name("delta"), &s)?),
             Some(s) => {
                 return Err(TensorFileError::Mismatch {
-                    name: "delta".into(),
+                    name: name("delta"),
                     found: format!("{s:?}"),
                     expected: format!("[1] or [{l}]"),
                 })
