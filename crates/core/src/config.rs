@@ -144,6 +144,9 @@ pub struct SweepConfig {
     pub loss: Option<ClassLoss>,
     /// CIFAR-10: random crops and flips of the training images (default true).
     pub augment: Option<bool>,
+    /// Seconds between checkpoints inside a depth (default 300); not part of what the sweep
+    /// computes: a run directory resumes with any value.
+    pub checkpoint_every: Option<f64>,
 }
 
 impl Default for SweepConfig {
@@ -183,6 +186,7 @@ impl Default for SweepConfig {
             base_channels: None,
             loss: None,
             augment: None,
+            checkpoint_every: None,
         }
     }
 }
@@ -318,6 +322,11 @@ impl Plan {
 }
 
 impl SweepConfig {
+    /// Seconds between checkpoints inside a depth.
+    pub fn checkpoint_every(&self) -> f64 {
+        self.checkpoint_every.unwrap_or(300.0)
+    }
+
     /// Checks every key and resolves the sweep; the error names the first bad key.
     pub fn plan(&self) -> Result<Plan, ConfigError> {
         let positive = |key, v: usize| {
@@ -407,6 +416,9 @@ impl SweepConfig {
             ));
         }
         real("noise", self.noise, self.noise >= 0.0, "≥ 0")?;
+        if let Some(every) = self.checkpoint_every {
+            real("checkpoint_every", every, every > 0.0, "> 0 seconds")?;
+        }
         real("initial_sd", self.initial_sd, self.initial_sd > 0.0, "> 0")?;
         real("lr", self.lr, self.lr > 0.0, "> 0")?;
         real("epsilon", self.epsilon, self.epsilon >= 0.0, "≥ 0")?;

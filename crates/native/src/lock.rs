@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::{ErrorKind, Read, Seek, Write};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 /// Who holds a lock.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -33,7 +33,7 @@ impl Holder {
     }
 
     /// "pid P on host H, started N s ago".
-    fn describe(&self) -> String {
+    pub fn describe(&self) -> String {
         format!(
             "pid {} on host {}, started {} s ago",
             self.pid,
@@ -60,6 +60,33 @@ fn host_name() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
+/// The refusal of a lock that another process holds (or may hold: on another host).
+#[derive(Debug)]
+pub struct InUse(pub String);
+
+impl std::fmt::Display for InUse {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for InUse {}
+
+/// Who holds the lock at `path`, without taking it: `Some` for a live holder on this host
+/// and for any holder on another host (whether it lives cannot be known from here), `None`
+/// when there is no lock or its holder has ended.
+pub fn holder(path: &Path) -> Option<Holder> {
+    let mut file = File::open(path).ok()?;
+    let mut text = String::new();
+    file.read_to_string(&mut text).ok()?;
+    let holder = serde_json::from_str::<Holder>(&text).ok();
+    let live = matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock));
+    match holder {
+        Some(h) if live || h.host != host_name() => Some(h),
+        _ => None,
+    }
+}
+
 /// A held lock; dropping it removes the file.
 #[derive(Debug)]
 pub struct Lock {
@@ -81,6 +108,25 @@ impl Lock {
             "{what} is in use: its lock {} keeps changing hands",
             path.display()
         )
+    }
+
+    /// As [`Lock::acquire`], but while another process holds the lock, waits for it (up to
+    /// `timeout`, saying so after a few seconds).
+    pub fn wait(path: &Path, what: &str, timeout: Duration) -> Result<Lock> {
+        let start = Instant::now();
+        let mut told = false;
+        loop {
+            match Self::acquire(path, what) {
+                Err(e) if e.downcast_ref::<InUse>().is_some() && start.elapsed() < timeout => {
+                    if !told && start.elapsed() > Duration::from_secs(3) {
+                        eprintln!("waiting: {e}");
+                        told = true;
+                    }
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
     }
 
     /// The lock, or `None` when the file changed under us (try again).
@@ -112,17 +158,24 @@ impl Lock {
         let holder = serde_json::from_str::<Holder>(&text).ok();
         if held {
             let who = holder.map_or("another process".into(), |h| h.describe());
-            bail!("{what} is in use by {who} (lock {})", path.display());
+            return Err(InUse(format!(
+                "{what} is in use by {who} (lock {})",
+                path.display()
+            ))
+            .into());
         }
         if !same_file(&file, path) {
             return Ok(None);
         }
         match holder {
-            Some(h) if h.host != host_name() => bail!(
-                "{what} is locked by {} (lock {}); remove the lock if that process has ended",
-                h.describe(),
-                path.display()
-            ),
+            Some(h) if h.host != host_name() => {
+                return Err(InUse(format!(
+                    "{what} is locked by {} (lock {}); remove the lock if that process has ended",
+                    h.describe(),
+                    path.display()
+                ))
+                .into())
+            }
             Some(h) => eprintln!(
                 "taking over the lock of {}: that process has ended",
                 h.describe()
@@ -188,13 +241,17 @@ mod tests {
         let dir = scratch("live");
         let path = dir.join(".lock");
         let lock = Lock::acquire(&path, "the run").unwrap();
-        let holder: Holder = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-        assert_eq!(holder.pid, std::process::id());
-        let err = Lock::acquire(&path, "the run").unwrap_err().to_string();
+        let holder_now: Holder = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(holder_now.pid, std::process::id());
+        let err = Lock::acquire(&path, "the run").unwrap_err();
+        assert!(err.downcast_ref::<InUse>().is_some());
+        let err = err.to_string();
         assert!(err.contains("the run is in use by pid"), "{err}");
         assert!(err.contains(".lock"), "{err}");
+        assert_eq!(holder(&path), Some(holder_now));
         drop(lock);
         assert!(!path.exists());
+        assert_eq!(super::holder(&path), None);
         drop(Lock::acquire(&path, "the run").unwrap());
         fs::remove_dir_all(&dir).unwrap();
     }
@@ -209,6 +266,7 @@ mod tests {
             ..Holder::this_process()
         };
         fs::write(&path, serde_json::to_string(&dead).unwrap()).unwrap();
+        assert_eq!(holder(&path), None, "a dead holder holds nothing");
         let lock = Lock::acquire(&path, "the run").unwrap();
         let holder: Holder = serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
         assert_eq!(holder.pid, std::process::id());
@@ -222,6 +280,7 @@ mod tests {
             ..dead
         };
         fs::write(&path, serde_json::to_string(&remote).unwrap()).unwrap();
+        assert_eq!(super::holder(&path), Some(remote.clone()));
         let err = Lock::acquire(&path, "the run").unwrap_err().to_string();
         assert!(err.contains("on host elsewhere"), "{err}");
         assert!(err.contains("remove the lock"), "{err}");

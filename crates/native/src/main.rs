@@ -9,16 +9,19 @@ mod backend;
 mod bench;
 mod download;
 mod files;
+mod interrupt;
 mod lock;
 mod report;
 mod reproduce;
 mod sweep;
+mod unit;
 
 use anyhow::{Context, Result};
 use backend::BackendChoice;
 use clap::{Parser, Subcommand};
 use scaling_core::config::SweepConfig;
 use scaling_core::mnist::MnistConfig;
+use scaling_core::shard::Shard;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -55,6 +58,13 @@ enum Command {
         /// Where the MNIST or CIFAR-10 files are or are downloaded to (overrides `data_dir`).
         #[arg(long)]
         data_dir: Option<PathBuf>,
+        /// Train only shard i of N (0 ≤ i < N): the networks dealt to it by projected cost
+        /// (see `native plan`); several shards may share one run directory.
+        #[arg(long, value_name = "i/N")]
+        shard: Option<Shard>,
+        /// Seconds between checkpoints inside a depth (overrides `checkpoint_every`; 300).
+        #[arg(long, value_name = "SECONDS")]
+        checkpoint_every: Option<f64>,
     },
     /// Analyse finished sweeps: analysis.json and figures (SVG and PNG).
     Analyze(analyze::AnalyzeArgs),
@@ -105,10 +115,16 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => {
-            eprintln!("error: {}", one_line(&format!("{err:#}"), 600));
-            ExitCode::FAILURE
-        }
+        Err(err) => match err.downcast_ref::<interrupt::Interrupted>() {
+            Some(interrupted) => {
+                eprintln!("{interrupted}");
+                ExitCode::from(interrupted.status())
+            }
+            None => {
+                eprintln!("error: {}", one_line(&format!("{err:#}"), 600));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 
@@ -128,6 +144,8 @@ fn run(cli: Cli) -> Result<()> {
         out: PathBuf::from(DEFAULT_OUT),
         no_report: false,
         data_dir: None,
+        shard: None,
+        checkpoint_every: None,
     });
     match command {
         Command::Sweep {
@@ -135,6 +153,8 @@ fn run(cli: Cli) -> Result<()> {
             out,
             no_report,
             data_dir,
+            shard,
+            checkpoint_every,
         } => {
             let mut config = match config {
                 Some(path) => sweep::read_config(&path)?,
@@ -143,8 +163,21 @@ fn run(cli: Cli) -> Result<()> {
             if let Some(dir) = data_dir {
                 config.data_dir = Some(dir.display().to_string());
             }
-            sweep::run(&config, &out, cli.backend)?;
-            if !no_report {
+            if checkpoint_every.is_some() {
+                config.checkpoint_every = checkpoint_every;
+                config.plan().context("--checkpoint-every")?;
+            }
+            let options = sweep::Options {
+                shard,
+                checkpoint_every: config.checkpoint_every(),
+            };
+            let finished = sweep::run(&config, &out, cli.backend, options)?;
+            if !finished.complete {
+                println!(
+                    "not every network of the sweep has finished (other shards, or running elsewhere: `native status {0}`); the last to finish writes summary.json, then `native report {0}`",
+                    out.display()
+                );
+            } else if !no_report {
                 analyze::run(&analyze::AnalyzeArgs::of(&out), cli.backend)?;
                 report::run(&out, cli.backend)?;
             }

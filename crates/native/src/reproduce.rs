@@ -12,7 +12,7 @@ use crate::backend::BackendChoice;
 use crate::files::write_atomic;
 use crate::report::{self, escape};
 use crate::sweep;
-use anyhow::{ensure, Context, Result};
+use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, ValueEnum};
 use scaling_core::config::{DatasetName, OptimizerName, SweepConfig};
 use scaling_core::conservation::Balance;
@@ -102,7 +102,10 @@ pub fn run(args: &ReproduceArgs, choice: BackendChoice) -> Result<()> {
             let dir = args.out.join(e.dir_name(optimizer));
             println!("reproduce: {} → {}", e.dir_name(optimizer), dir.display());
             let config = args.config(e, optimizer);
-            sweep::run(&config, &dir, choice)?;
+            let options = sweep::Options::whole(&config);
+            if !sweep::run(&config, &dir, choice, options)?.complete {
+                bail!("{}: some networks are being trained by another process; run again once it ends", dir.display());
+            }
             let analysis = analyze::run(&AnalyzeArgs::of(&dir), choice)?;
             report::run(&dir, choice)?;
             let balances = balances(&config, &dir)?;

@@ -4,7 +4,8 @@
 //! DIR/data.safetensors     x_train, y_train, x_test, y_test
 //! DIR/depth_<L>/init.safetensors, weights.safetensors   A [L,d,d], b [L,d], delta [L] or [1]
 //! DIR/depth_<L>/result.json   steps, losses, stop reason, wall time, loss history
-//! DIR/summary.json         one line per finished network
+//! DIR/depth_<L>/checkpoint.safetensors   a training paused inside the depth (see unit.rs)
+//! DIR/summary.json         one line per network, derived once every network has finished
 //!
 //! A sweep with `seeds` trains every depth once per seed, each network in
 //! DIR/depth_<L>/seed_<s>/ with the same files.
@@ -13,33 +14,37 @@
 //! stay in the data directory), weights.safetensors holds every kernel by name, and
 //! depth_<L>/norms.json the spectral norms of conv1 and conv2 of every block.
 //!
-//! DIR/.lock               while a sweep runs: its host, pid and start time
+//! DIR/.lock               while a process prepares the directory: its host, pid and start
+//! DIR/depth_<L>/.lock      while a process trains the unit: its host, pid and start time
 //!
 //! A network is finished when its result.json exists; running the same sweep into the same
-//! directory skips finished networks, so a crash loses at most the network in progress.
+//! directory skips finished networks and resumes checkpointed ones, so a crash loses at most
+//! the work since the last checkpoint. Several processes (the shards of `--shard i/N`, or
+//! a rerun) may write into one directory at once: each trains only units whose lock it
+//! holds, and whoever finishes the last unit writes summary.json.
 
 use crate::backend::{self, BackendChoice, Job};
 use crate::download;
 use crate::files::{read_json, write_atomic, write_json};
-use crate::lock::Lock;
+use crate::interrupt::{self, Interrupted};
+use crate::lock::{InUse, Lock};
+use crate::unit;
 use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
-use indicatif::{ProgressBar, ProgressStyle};
 use scaling_core::budget::Memory;
 use scaling_core::cifar::Cifar10;
 use scaling_core::config::{DataPlan, Plan, SweepConfig, Unit};
 use scaling_core::conv::{norm_paths, ConvResNetConfig};
 use scaling_core::conv_train::{train_conv, ConvTrainConfig, Images};
 use scaling_core::data::Dataset;
-use scaling_core::fused::FusedStepper;
-use scaling_core::results::{DepthResult, DepthSummary, Summary, TrainOutcome};
-use scaling_core::train::{train, BurnStepper, Stepper, TrainConfig};
+use scaling_core::results::{DepthResult, DepthSummary, Summary};
+use scaling_core::shard::Shard;
 use scaling_core::weights::encode;
 use scaling_core::Scan;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Reads a sweep configuration file; unknown keys and bad values are errors naming them, in
 /// one line (with the line and column of a TOML error, and long values cut).
@@ -85,10 +90,41 @@ fn available_memory() -> Result<Option<f64>> {
         .map(|kib| kib * 1024.0))
 }
 
-/// Runs the sweep into `out`, resuming it when `out` already holds the same sweep. One
-/// process at a time: `out/.lock` refuses a second; config.toml is written only once the
-/// config and the data have been checked and loaded, so a refused sweep leaves nothing.
-pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()> {
+/// How a process takes part in a sweep.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Train only this shard's units (all without).
+    pub shard: Option<Shard>,
+    /// Seconds between checkpoints inside a unit.
+    pub checkpoint_every: f64,
+}
+
+impl Options {
+    /// Every unit, checkpointed as `config` says.
+    pub fn whole(config: &SweepConfig) -> Self {
+        Self {
+            shard: None,
+            checkpoint_every: config.checkpoint_every(),
+        }
+    }
+}
+
+/// Where a sweep stands when this process is done with it.
+pub struct Finished {
+    /// Every unit of the sweep has its result (summary.json is written).
+    pub complete: bool,
+}
+
+/// Runs the sweep (or its shard) into `out`, resuming it when `out` already holds the same
+/// sweep. config.toml and data.safetensors are written under `out/.lock`, only once the
+/// config and the data have been checked and loaded, so a refused sweep leaves nothing;
+/// a process that finds the lock held waits for it.
+pub fn run(
+    config: &SweepConfig,
+    out: &Path,
+    choice: BackendChoice,
+    options: Options,
+) -> Result<Finished> {
     let plan = config.plan().context("invalid sweep config")?;
     if let Some(available) = available_memory()? {
         Memory::of(&plan)
@@ -98,10 +134,10 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
     backend::check(choice)?;
     let created = !out.exists();
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let prepared = Lock::acquire(&out.join(".lock"), &out.display().to_string())
-        .and_then(|lock| prepare(config, &plan, out).map(|work| (lock, work)));
-    let (_lock, work) = match prepared {
-        Ok(prepared) => prepared,
+    let prepared = Lock::wait(&out.join(".lock"), &out.display().to_string(), PREPARE_WAIT)
+        .and_then(|_lock| prepare(config, &plan, out));
+    let work = match prepared {
+        Ok(work) => work,
         Err(e) => {
             if created {
                 // Only if still empty: another process may have started writing into it.
@@ -110,6 +146,7 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
             return Err(e);
         }
     };
+    interrupt::install();
     backend::run(
         choice,
         SweepJob {
@@ -117,9 +154,13 @@ pub fn run(config: &SweepConfig, out: &Path, choice: BackendChoice) -> Result<()
             work,
             out: out.to_path_buf(),
             fused: backend::fused(choice),
+            options,
         },
     )?
 }
+
+/// How long a process waits for another to prepare the run directory.
+const PREPARE_WAIT: Duration = Duration::from_secs(1800);
 
 /// Under the lock: checks that `out` holds no other sweep, loads the data, then writes
 /// data.safetensors and config.toml.
@@ -127,9 +168,10 @@ fn prepare(config: &SweepConfig, plan: &Plan, out: &Path) -> Result<Work> {
     let config_path = out.join("config.toml");
     let existing = config_path.exists();
     if existing {
-        // The data may have moved: the same sweep with another data_dir is the same sweep.
+        // The data may have moved, the checkpoints may come more often: the same sweep.
         let found = SweepConfig {
             data_dir: config.data_dir.clone(),
+            checkpoint_every: config.checkpoint_every,
             ..read_config(&config_path)?
         };
         if &found != config {
@@ -189,169 +231,116 @@ struct SweepJob {
     out: PathBuf,
     /// Fully connected networks train with the fused CPU step instead of the burn backend.
     fused: bool,
+    options: Options,
 }
 
 impl Job for SweepJob {
-    type Output = Result<()>;
+    type Output = Result<Finished>;
 
-    fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> Result<()> {
-        let SweepJob {
-            plan,
-            work,
-            out,
-            fused,
-        } = self;
-        let on = match &work {
-            Work::Dense(_) if fused => format!(
+    fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> Result<Finished> {
+        let units = match self.options.shard {
+            Some(shard) => self.plan.shard_units(shard),
+            None => self.plan.units(),
+        };
+        self.announce(&units, backend);
+        for unit in units {
+            let dir = self.out.join(self.plan.unit_dir(unit));
+            let label = unit::label(&self.plan, unit);
+            if dir.join("result.json").exists() {
+                println!("{label}: done before, skipped");
+                continue;
+            }
+            fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let _lock = match Lock::acquire(&dir.join(".lock"), label.trim()) {
+                Ok(lock) => lock,
+                Err(e) if e.downcast_ref::<InUse>().is_some() => {
+                    println!("{label}: skipped, {e}");
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if !dir.join("result.json").exists() {
+                self.train_unit::<B>(unit, &dir, &device)?;
+            }
+            if let Some(signal) = interrupt::received() {
+                bail!(Interrupted {
+                    signal,
+                    message: format!(
+                        "interrupted after finishing {}; run the same command to go on",
+                        label.trim()
+                    ),
+                });
+            }
+        }
+        let complete = write_summary(&self.plan, &self.out)?;
+        println!("wrote {}", self.out.display());
+        Ok(Finished { complete })
+    }
+}
+
+impl SweepJob {
+    /// Prints what this process trains, where.
+    fn announce(&self, units: &[Unit], backend: &str) {
+        let on = match &self.work {
+            Work::Dense(_) if self.fused => format!(
                 "the CPU (fused step, {})",
                 scaling_core::fused::Isa::detect().name()
             ),
             _ => backend.to_string(),
         };
+        let plan = &self.plan;
         let seeds = match plan.seeds.as_slice() {
             [_] => String::new(),
             seeds => format!(", seeds {seeds:?}"),
         };
+        let shard = self.options.shard.map_or(String::new(), |s| {
+            format!(
+                ", shard {s}: {} of {} networks",
+                units.len(),
+                plan.units().len()
+            )
+        });
         println!(
-            "sweep: {} depths {:?}{seeds} on {on}, writing {}",
+            "sweep: {} depths {:?}{seeds}{shard} on {on}, writing {}",
             plan.depths.len(),
             plan.depths,
-            out.display()
+            self.out.display()
         );
-        let mut summary = Summary::default();
-        for unit in plan.units() {
-            let dir = out.join(plan.unit_dir(unit));
-            let result_path = dir.join("result.json");
-            let result: DepthResult = if result_path.exists() {
-                let done: DepthResult = read_json(&result_path)?;
-                println!(
-                    "{}: done before ({:?}), skipped",
-                    label(&plan, unit),
-                    done.outcome.stop_reason
-                );
-                done
-            } else {
-                fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-                match &work {
-                    Work::Dense(data) => train_depth::<B>(&plan, data, unit, &dir, &device, fused)?,
-                    Work::Conv { train, test } => {
-                        train_conv_depth::<B>(&plan, train, test, unit, &dir, &device)?
-                    }
-                }
-            };
-            summary.depths.push(DepthSummary::of(&result, unit.seed));
-            summary.depths.sort_by_key(|s| (s.depth, s.seed));
-            write_json(&out.join("summary.json"), &summary)?;
+    }
+
+    /// Trains one unit into `dir`, under its lock.
+    fn train_unit<B: Scan>(
+        &self,
+        unit: Unit,
+        dir: &Path,
+        device: &B::Device,
+    ) -> Result<DepthResult> {
+        match &self.work {
+            Work::Dense(data) => {
+                let every = Duration::from_secs_f64(self.options.checkpoint_every);
+                unit::train_dense::<B>(&self.plan, data, unit, dir, device, self.fused, every)
+            }
+            Work::Conv { train, test } => {
+                train_conv_depth::<B>(&self.plan, train, test, unit, dir, device)
+            }
         }
-        println!("wrote {}", out.display());
-        Ok(())
     }
 }
 
-/// "depth L" or, with several seeds, "depth L seed s": how progress names a unit.
-fn label(plan: &Plan, unit: Unit) -> String {
-    if plan.per_seed_dirs {
-        format!("depth {:>6} seed {}", unit.depth, unit.seed)
-    } else {
-        format!("depth {:>6}", unit.depth)
+/// Writes summary.json, one line per network, once every network of the sweep has its
+/// result; whether they all have.
+pub fn write_summary(plan: &Plan, out: &Path) -> Result<bool> {
+    let mut summary = Summary::default();
+    for unit in plan.units() {
+        let path = out.join(plan.unit_dir(unit)).join("result.json");
+        if !path.exists() {
+            return Ok(false);
+        }
+        let result: DepthResult = read_json(&path)?;
+        summary.depths.push(DepthSummary::of(&result, unit.seed));
     }
-}
-
-/// Trains the network of one unit and writes its files, result.json last: with the fused CPU
-/// step, or on the burn backend B.
-fn train_depth<B: Scan>(
-    plan: &Plan,
-    data: &Dataset,
-    unit: Unit,
-    dir: &Path,
-    device: &B::Device,
-    fused: bool,
-) -> Result<DepthResult> {
-    let config = plan.model(unit);
-    let train = plan.training(unit.seed);
-    let weights = config.init_weights();
-    write_atomic(&dir.join("init.safetensors"), &weights.to_safetensors())?;
-    let (act, delta) = (config.activation, config.delta);
-    let (outcome, wall_time_s, trained) = if fused {
-        let mut stepper = FusedStepper::new(&weights, act, delta, data, &train);
-        let (outcome, wall_time_s) = fit(&mut stepper, plan, &train, data, unit);
-        (outcome, wall_time_s, stepper.to_weights())
-    } else {
-        let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
-        let mut stepper = BurnStepper::new(model, data, &train);
-        let (outcome, wall_time_s) = fit(&mut stepper, plan, &train, data, unit);
-        (outcome, wall_time_s, stepper.model.to_weights())
-    };
-    write_atomic(&dir.join("weights.safetensors"), &trained.to_safetensors())?;
-    write_result(dir, unit.depth, wall_time_s, outcome)
-}
-
-/// Trains with `stepper` under a progress bar; the outcome and the wall time.
-fn fit(
-    stepper: &mut impl Stepper,
-    plan: &Plan,
-    train_config: &TrainConfig,
-    data: &Dataset,
-    unit: Unit,
-) -> (TrainOutcome, f64) {
-    let bar = progress(&label(plan, unit), train_config.max_steps);
-    let start = Instant::now();
-    let outcome = train(stepper, data, train_config, |step, loss| {
-        show(&bar, step, loss)
-    });
-    let wall_time_s = start.elapsed().as_secs_f64();
-    finish(&bar, &outcome);
-    (outcome, wall_time_s)
-}
-
-/// Writes depth_<L>/result.json, the last file of a depth: its presence marks it finished.
-fn write_result(
-    dir: &Path,
-    depth: usize,
-    wall_time_s: f64,
-    outcome: TrainOutcome,
-) -> Result<DepthResult> {
-    let result = DepthResult {
-        depth,
-        wall_time_s,
-        outcome,
-    };
-    write_json(&dir.join("result.json"), &result)?;
-    Ok(result)
-}
-
-/// A progress bar for the training of the unit called `label`.
-fn progress(label: &str, max_steps: usize) -> ProgressBar {
-    let bar = ProgressBar::new(max_steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(label.to_string());
-    bar
-}
-
-fn show(bar: &ProgressBar, step: usize, loss: Option<f64>) {
-    bar.set_position(step as u64);
-    if let Some(loss) = loss {
-        bar.set_message(format!("loss {loss:.3e}"));
-    }
-}
-
-fn finish(bar: &ProgressBar, outcome: &TrainOutcome) {
-    let accuracy = outcome.final_test_accuracy.map_or(String::new(), |a| {
-        format!(", test accuracy {:.1}%", 100.0 * a)
-    });
-    bar.abandon_with_message(format!(
-        "{:?}, train loss {}{accuracy}",
-        outcome.stop_reason,
-        outcome
-            .final_train_loss
-            .map_or("not finite".into(), |l| format!("{l:.3e}"))
-    ));
+    write_json(&out.join("summary.json"), &summary)?;
+    Ok(true)
 }
 
 /// Trains the convolutional ResNet of one unit and writes its files, result.json last.
@@ -377,20 +366,20 @@ fn train_conv_depth<B: Backend>(
         .with_base_channels(conv.base_channels)
         .init::<Autodiff<B>>(device);
     write_atomic(&dir.join("init.safetensors"), &encode(&model.to_tensors()))?;
-    let bar = progress(&label(plan, unit), train_config.max_steps);
+    let bar = unit::progress(&unit::label(plan, unit), train_config.max_steps);
     let start = Instant::now();
     let (model, outcome) = train_conv(model, train, test, &train_config, device, |step, loss| {
-        show(&bar, step, loss)
+        unit::show(&bar, step, loss)
     });
     let wall_time_s = start.elapsed().as_secs_f64();
-    finish(&bar, &outcome);
+    unit::finish(&bar, &outcome);
     let tensors = model.to_tensors();
     write_atomic(&dir.join("weights.safetensors"), &encode(&tensors))?;
     bar.println(format!(
         "{}: spectral norms of every conv layer",
-        label(plan, unit)
+        unit::label(plan, unit)
     ));
     let norms = norm_paths(&tensors, depth, conv.base_channels).expect("a depth of the plan");
     write_json(&dir.join("norms.json"), &norms)?;
-    write_result(dir, depth, wall_time_s, outcome)
+    unit::write_result(dir, depth, wall_time_s, outcome)
 }

@@ -1,0 +1,221 @@
+//! Training one unit (a depth × seed) of a fully connected sweep into its directory, with
+//! checkpoints: every `checkpoint_every` seconds, and when a signal arrives (see
+//! [`crate::interrupt`]), the training pauses after an update and writes
+//! checkpoint.safetensors ([`Checkpoint`]) atomically; a rerun resumes from it with the
+//! same updates, so that the final weights equal, bit for bit, those of a training never
+//! stopped. result.json, written last, marks the unit finished; the checkpoint is then
+//! removed.
+
+use crate::files::{write_atomic, write_json};
+use crate::interrupt::{self, Interrupted, Pausable};
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
+use scaling_core::checkpoint::Checkpoint;
+use scaling_core::config::{Plan, Unit};
+use scaling_core::data::Dataset;
+use scaling_core::fused::FusedStepper;
+use scaling_core::results::{DepthResult, TrainOutcome};
+use scaling_core::train::{train_until, BurnStepper, Session, Stepper};
+use scaling_core::Scan;
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The checkpoint of a unit's training, in the unit's directory.
+pub const CHECKPOINT: &str = "checkpoint.safetensors";
+
+/// Reads the unit's checkpoint, if it has one.
+pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>> {
+    let path = dir.join(CHECKPOINT);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    Checkpoint::from_safetensors(&bytes)
+        .map(Some)
+        .with_context(|| {
+            format!(
+                "{} is malformed (remove it to train the unit from its start)",
+                path.display()
+            )
+        })
+}
+
+/// Trains the network of `unit` and writes its files, result.json last: with the fused CPU
+/// step, or on the burn backend B; from its checkpoint when it has one.
+pub fn train_dense<B: Scan>(
+    plan: &Plan,
+    data: &Dataset,
+    unit: Unit,
+    dir: &Path,
+    device: &B::Device,
+    fused: bool,
+    every: Duration,
+) -> Result<DepthResult> {
+    let config = plan.model(unit);
+    let weights = config.init_weights();
+    write_atomic(&dir.join("init.safetensors"), &weights.to_safetensors())?;
+    let (act, delta) = (config.activation, config.delta);
+    let run = Run {
+        plan,
+        data,
+        unit,
+        dir,
+        every,
+    };
+    if fused {
+        let mut stepper = FusedStepper::new(&weights, act, delta, data, &plan.training(unit.seed));
+        run.fit(&mut stepper)
+    } else {
+        let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
+        let mut stepper = BurnStepper::new(model, data, &plan.training(unit.seed));
+        run.fit(&mut stepper)
+    }
+}
+
+/// One unit's training, with what it needs to checkpoint and report.
+struct Run<'a> {
+    plan: &'a Plan,
+    data: &'a Dataset,
+    unit: Unit,
+    dir: &'a Path,
+    every: Duration,
+}
+
+impl Run<'_> {
+    /// Trains with `stepper` (from the checkpoint when there is one) under a progress bar,
+    /// checkpointing as the module says; then writes the weights and result.json.
+    fn fit(&self, stepper: &mut impl Stepper) -> Result<DepthResult> {
+        let train = self.plan.training(self.unit.seed);
+        let label = label(self.plan, self.unit);
+        let (mut session, mut wall_time_s) = match read_checkpoint(self.dir)? {
+            Some(c) => {
+                stepper
+                    .restore(&c.state)
+                    .map_err(anyhow::Error::msg)
+                    .with_context(|| format!("{}", self.dir.join(CHECKPOINT).display()))?;
+                println!("{label}: resumed from its checkpoint at step {}", c.step);
+                (
+                    Session::resume(self.data, &train, c.step, &c.history),
+                    c.wall_time_s,
+                )
+            }
+            None => (Session::new(self.data, &train), 0.0),
+        };
+        let bar = progress(&label, train.max_steps);
+        bar.set_position(session.step() as u64);
+        let outcome = loop {
+            let start = Instant::now();
+            let pausable = Pausable::enter();
+            let done = train_until(
+                stepper,
+                &mut session,
+                self.data,
+                |step, loss| show(&bar, step, loss),
+                |_| interrupt::received().is_some() || start.elapsed() >= self.every,
+            );
+            drop(pausable);
+            wall_time_s += start.elapsed().as_secs_f64();
+            if let Some(outcome) = done {
+                break outcome;
+            }
+            self.checkpoint(stepper, &session, wall_time_s)?;
+            if let Some(signal) = interrupt::received() {
+                bar.abandon();
+                return Err(Interrupted {
+                    signal,
+                    message: format!(
+                        "interrupted: {} checkpointed at step {} of {}; run the same command to resume",
+                        label.split_whitespace().collect::<Vec<_>>().join(" "),
+                        session.step(),
+                        train.max_steps
+                    ),
+                }
+                .into());
+            }
+        };
+        finish(&bar, &outcome);
+        write_atomic(
+            &self.dir.join("weights.safetensors"),
+            &stepper.state().weights.to_safetensors(),
+        )?;
+        let result = write_result(self.dir, self.unit.depth, wall_time_s, outcome)?;
+        let _ = fs::remove_file(self.dir.join(CHECKPOINT));
+        Ok(result)
+    }
+
+    /// Writes the checkpoint of the training paused at `session`.
+    fn checkpoint(
+        &self,
+        stepper: &impl Stepper,
+        session: &Session,
+        wall_time_s: f64,
+    ) -> Result<()> {
+        let checkpoint = Checkpoint {
+            step: session.step(),
+            history: session.history().to_vec(),
+            wall_time_s,
+            state: stepper.state(),
+        };
+        write_atomic(&self.dir.join(CHECKPOINT), &checkpoint.to_safetensors())
+    }
+}
+
+/// "depth L" or, with several seeds, "depth L seed s": how progress names a unit.
+pub fn label(plan: &Plan, unit: Unit) -> String {
+    if plan.per_seed_dirs {
+        format!("depth {:>6} seed {}", unit.depth, unit.seed)
+    } else {
+        format!("depth {:>6}", unit.depth)
+    }
+}
+
+/// Writes result.json, the last file of a unit: its presence marks it finished.
+pub fn write_result(
+    dir: &Path,
+    depth: usize,
+    wall_time_s: f64,
+    outcome: TrainOutcome,
+) -> Result<DepthResult> {
+    let result = DepthResult {
+        depth,
+        wall_time_s,
+        outcome,
+    };
+    write_json(&dir.join("result.json"), &result)?;
+    Ok(result)
+}
+
+/// A progress bar for the training of the unit called `label`.
+pub fn progress(label: &str, max_steps: usize) -> ProgressBar {
+    let bar = ProgressBar::new(max_steps as u64);
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_prefix(label.to_string());
+    bar
+}
+
+pub fn show(bar: &ProgressBar, step: usize, loss: Option<f64>) {
+    bar.set_position(step as u64);
+    if let Some(loss) = loss {
+        bar.set_message(format!("loss {loss:.3e}"));
+    }
+}
+
+pub fn finish(bar: &ProgressBar, outcome: &TrainOutcome) {
+    let accuracy = outcome.final_test_accuracy.map_or(String::new(), |a| {
+        format!(", test accuracy {:.1}%", 100.0 * a)
+    });
+    bar.abandon_with_message(format!(
+        "{:?}, train loss {}{accuracy}",
+        outcome.stop_reason,
+        outcome
+            .final_train_loss
+            .map_or("not finite".into(), |l| format!("{l:.3e}"))
+    ));
+}
