@@ -301,6 +301,14 @@ impl Plan {
         }
     }
 
+    /// Tmax, the updates of every network (of the conv ResNet for CIFAR-10).
+    pub fn max_steps(&self) -> usize {
+        match &self.conv {
+            Some(conv) => conv.train.max_steps,
+            None => self.train.max_steps,
+        }
+    }
+
     /// Every network of the sweep, depth by depth, each depth for every seed.
     pub fn units(&self) -> Vec<Unit> {
         self.depths

@@ -45,11 +45,7 @@ impl fmt::Display for Shard {
 impl Plan {
     /// The projected cost of a unit, L × Tmax, in layer-updates.
     pub fn cost(&self, unit: Unit) -> u128 {
-        let max_steps = match &self.conv {
-            Some(conv) => conv.train.max_steps,
-            None => self.train.max_steps,
-        };
-        unit.depth as u128 * max_steps as u128
+        unit.depth as u128 * self.max_steps() as u128
     }
 
     /// The units of each of `count` shards, each shard's in the order of [`Plan::units`].

@@ -13,6 +13,8 @@ mod interrupt;
 mod lock;
 mod report;
 mod reproduce;
+mod slurm;
+mod status;
 mod sweep;
 mod unit;
 
@@ -65,6 +67,23 @@ enum Command {
         /// Seconds between checkpoints inside a depth (overrides `checkpoint_every`; 300).
         #[arg(long, value_name = "SECONDS")]
         checkpoint_every: Option<f64>,
+    },
+    /// Print how a sweep's networks are dealt to N shards and each shard's projected cost.
+    Plan {
+        /// Sweep configuration (TOML); without it, the built-in quick sweep.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long, default_value_t = 4)]
+        shards: usize,
+    },
+    /// Write (and with --submit, submit) the Slurm job array of a sharded sweep and its
+    /// analysis job.
+    Slurm(slurm::SlurmArgs),
+    /// Print where a run directory stands: networks done, running, checkpointed, not
+    /// started, and the compute time left.
+    Status {
+        /// Run directory.
+        dir: PathBuf,
     },
     /// Analyse finished sweeps: analysis.json and figures (SVG and PNG).
     Analyze(analyze::AnalyzeArgs),
@@ -183,6 +202,9 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Plan { config, shards } => status::plan(config.as_deref(), shards),
+        Command::Slurm(args) => slurm::run(&args, cli.backend),
+        Command::Status { dir } => status::status(&dir),
         Command::Analyze(args) => analyze::run(&args, cli.backend).map(|_| ()),
         Command::Report { dir } => report::run(&dir, cli.backend),
         Command::Reproduce(args) => reproduce::run(&args, cli.backend),

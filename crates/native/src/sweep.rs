@@ -132,20 +132,7 @@ pub fn run(
             .map_err(anyhow::Error::msg)?;
     }
     backend::check(choice)?;
-    let created = !out.exists();
-    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let prepared = Lock::wait(&out.join(".lock"), &out.display().to_string(), PREPARE_WAIT)
-        .and_then(|_lock| prepare(config, &plan, out));
-    let work = match prepared {
-        Ok(work) => work,
-        Err(e) => {
-            if created {
-                // Only if still empty: another process may have started writing into it.
-                let _ = fs::remove_dir(out);
-            }
-            return Err(e);
-        }
-    };
+    let work = prepare_dir(config, &plan, out)?;
     interrupt::install();
     backend::run(
         choice,
@@ -161,6 +148,21 @@ pub fn run(
 
 /// How long a process waits for another to prepare the run directory.
 const PREPARE_WAIT: Duration = Duration::from_secs(1800);
+
+/// Makes `out` the run directory of the sweep, or checks that it is, under its lock (waiting
+/// for another process that holds it); what each network trains on. A directory made here is
+/// removed again when this fails.
+pub fn prepare_dir(config: &SweepConfig, plan: &Plan, out: &Path) -> Result<Work> {
+    let created = !out.exists();
+    fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let prepared = Lock::wait(&out.join(".lock"), &out.display().to_string(), PREPARE_WAIT)
+        .and_then(|_lock| prepare(config, plan, out));
+    if prepared.is_err() && created {
+        // Only if still empty: another process may have started writing into it.
+        let _ = fs::remove_dir(out);
+    }
+    prepared
+}
 
 /// Under the lock: checks that `out` holds no other sweep, loads the data, then writes
 /// data.safetensors and config.toml.
@@ -218,7 +220,7 @@ fn load(plan: &Plan) -> Result<Work> {
 }
 
 /// What each depth trains on.
-enum Work {
+pub enum Work {
     /// Fully connected networks on (x, y) pairs.
     Dense(Dataset),
     /// The convolutional ResNet on images.

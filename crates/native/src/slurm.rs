@@ -1,0 +1,239 @@
+//! `native slurm`: a sweep as a Slurm job array, one task per shard, and its analysis as a
+//! job that runs once every task has succeeded.
+//!
+//! DIR/slurm/sweep.sbatch    the array: `--requeue`, `--signal=USR1@120` (two minutes before
+//!                           the time limit each shard checkpoints and exits 138, and the
+//!                           script requeues the task, which resumes from the checkpoint),
+//!                           logs appended to DIR/slurm/sweep-<task>.log
+//! DIR/slurm/analyze.sbatch  `native report DIR` (the analysis first), logged to analyze.log
+//!
+//! The run directory is prepared here, on the submitting machine (config.toml, the data
+//! downloaded and written), so that the tasks need no network. The directory and this
+//! binary must be on a file system that every node sees.
+
+use crate::backend::BackendChoice;
+use crate::files::write_atomic;
+use crate::sweep::{self, read_config};
+use anyhow::{bail, ensure, Context, Result};
+use clap::ValueEnum;
+use scaling_core::config::SweepConfig;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+#[derive(clap::Args)]
+pub struct SlurmArgs {
+    /// Sweep configuration (TOML); without it, the built-in quick sweep.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run directory (on a file system every node sees).
+    #[arg(long)]
+    out: PathBuf,
+    /// Array tasks: the sweep's networks dealt to them by projected cost (`native plan`).
+    #[arg(long, default_value_t = 4)]
+    shards: usize,
+    /// The networks' seeds (overrides `seeds`), e.g. 0,1,2.
+    #[arg(long, value_delimiter = ',')]
+    seeds: Option<Vec<u64>>,
+    #[arg(long)]
+    partition: Option<String>,
+    /// Time limit of each task, [D-]HH:MM:SS; a task that reaches it is checkpointed and
+    /// requeued.
+    #[arg(long, value_name = "HH:MM:SS")]
+    time: Option<String>,
+    #[arg(long, default_value_t = 1)]
+    cpus_per_task: usize,
+    /// GPUs per task (with `--backend cuda`).
+    #[arg(long)]
+    gpus: Option<usize>,
+    /// Seconds between checkpoints inside a depth (default: the config's, else 300).
+    #[arg(long, value_name = "SECONDS")]
+    checkpoint_every: Option<f64>,
+    /// Where the MNIST or CIFAR-10 files are or are downloaded to (overrides `data_dir`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Submit both scripts with sbatch and print the job ids.
+    #[arg(long)]
+    submit: bool,
+}
+
+/// Writes (and with `--submit` submits) the two scripts.
+pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
+    let mut config = match &args.config {
+        Some(path) => read_config(path)?,
+        None => SweepConfig::default(),
+    };
+    if let Some(seeds) = &args.seeds {
+        config.seeds = Some(seeds.clone());
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = Some(dir.display().to_string());
+    }
+    config.checkpoint_every = args.checkpoint_every.or(config.checkpoint_every);
+    let plan = config.plan().context("invalid sweep config")?;
+    check_words(args)?;
+    let networks = plan.units().len();
+    let shards = args.shards.min(networks);
+    ensure!(args.shards >= 1, "--shards must be at least 1");
+    if shards < args.shards {
+        println!("the sweep has {networks} networks: {shards} shards");
+    }
+    sweep::prepare_dir(&config, &plan, &args.out)?;
+    let dir = std::path::absolute(&args.out)?;
+    let scripts = Scripts {
+        native: std::env::current_exe().context("finding this binary")?,
+        dir: dir.clone(),
+        shards,
+        backend: choice,
+        checkpoint_every: config.checkpoint_every(),
+    };
+    let slurm = dir.join("slurm");
+    std::fs::create_dir_all(&slurm).with_context(|| format!("creating {}", slurm.display()))?;
+    let (sweep_path, analyze_path) = (slurm.join("sweep.sbatch"), slurm.join("analyze.sbatch"));
+    write_atomic(&sweep_path, scripts.sweep(args).as_bytes())?;
+    write_atomic(&analyze_path, scripts.analyze(args).as_bytes())?;
+    println!(
+        "wrote {} ({shards} tasks) and {}",
+        sweep_path.display(),
+        analyze_path.display()
+    );
+    if !args.submit {
+        println!(
+            "submit with: id=$(sbatch --parsable {}) && sbatch --dependency=afterok:$id {}",
+            sweep_path.display(),
+            analyze_path.display()
+        );
+        return Ok(());
+    }
+    let array = sbatch(&[], &sweep_path)?;
+    let analysis = sbatch(&[format!("--dependency=afterok:{array}")], &analyze_path)?;
+    println!("submitted the sweep as job array {array} ({shards} tasks) and its analysis as job {analysis} (once every task has succeeded)");
+    println!(
+        "watch: squeue -j {array},{analysis}   sacct -j {array},{analysis}   native status {}",
+        dir.display()
+    );
+    Ok(())
+}
+
+/// Refuses values that would not read back as one word of a batch script.
+fn check_words(args: &SlurmArgs) -> Result<()> {
+    let word = |flag: &str, v: &Option<String>, extra: &str| -> Result<()> {
+        match v {
+            Some(v)
+                if v.is_empty()
+                    || !v
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || extra.contains(c)) =>
+            {
+                bail!("--{flag} {v:?}: letters, digits and {extra:?} only")
+            }
+            _ => Ok(()),
+        }
+    };
+    word("partition", &args.partition, "_-.,")?;
+    word("time", &args.time, ":-")?;
+    let out = args.out.display().to_string();
+    ensure!(
+        !out.contains(|c: char| c.is_whitespace() || c == '%' || c == '\''),
+        "--out {out:?}: Slurm's #SBATCH lines cannot name a path with spaces, % or quotes"
+    );
+    ensure!(
+        args.cpus_per_task >= 1,
+        "--cpus-per-task must be at least 1"
+    );
+    Ok(())
+}
+
+/// Submits `script`; its job id.
+fn sbatch(options: &[String], script: &Path) -> Result<String> {
+    let output = Command::new("sbatch")
+        .arg("--parsable")
+        .args(options)
+        .arg(script)
+        .output()
+        .context("running sbatch (is Slurm installed here?)")?;
+    let text = String::from_utf8_lossy(&output.stdout);
+    let id = text
+        .trim()
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    if !output.status.success() || id.is_empty() {
+        bail!(
+            "sbatch {} failed: {}",
+            script.display(),
+            crate::one_line(&String::from_utf8_lossy(&output.stderr), 300)
+        );
+    }
+    Ok(id)
+}
+
+/// What both scripts name.
+struct Scripts {
+    native: PathBuf,
+    dir: PathBuf,
+    shards: usize,
+    backend: BackendChoice,
+    checkpoint_every: f64,
+}
+
+impl Scripts {
+    /// The #SBATCH lines both scripts share.
+    fn resources(&self, args: &SlurmArgs) -> String {
+        let mut lines = format!("#SBATCH --cpus-per-task={}\n", args.cpus_per_task);
+        if let Some(p) = &args.partition {
+            lines += &format!("#SBATCH --partition={p}\n");
+        }
+        if let Some(t) = &args.time {
+            lines += &format!("#SBATCH --time={t}\n");
+        }
+        lines
+    }
+
+    fn sweep(&self, args: &SlurmArgs) -> String {
+        let (n, dir, native) = (self.shards, self.dir.display(), self.native.display());
+        let backend = self.backend.to_possible_value().expect("a named backend");
+        let gpus = args
+            .gpus
+            .map_or(String::new(), |g| format!("#SBATCH --gpus={g}\n"));
+        format!(
+            "#!/bin/bash\n\
+             # Written by `native slurm`: shard $SLURM_ARRAY_TASK_ID of {n} of the sweep in {dir}.\n\
+             #SBATCH --job-name=scaling-sweep\n\
+             #SBATCH --array=0-{last}\n\
+             #SBATCH --requeue\n\
+             #SBATCH --signal=USR1@120\n\
+             #SBATCH --open-mode=append\n\
+             #SBATCH --output={dir}/slurm/sweep-%a.log\n\
+             {resources}{gpus}\
+             # USR1, two minutes before the time limit: the shard checkpoints and exits 138;\n\
+             # the task is then requeued and resumes from its checkpoint.\n\
+             srun --cpus-per-task=\"$SLURM_CPUS_PER_TASK\" '{native}' --backend {backend} sweep \\\n\
+             \x20   --config '{dir}/config.toml' --out '{dir}' --no-report \\\n\
+             \x20   --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --checkpoint-every {every}\n\
+             status=$?\n\
+             if [ \"$status\" -eq 138 ]; then\n\
+             \x20   scontrol requeue \"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\"\n\
+             fi\n\
+             exit \"$status\"\n",
+            last = n - 1,
+            resources = self.resources(args),
+            backend = backend.get_name(),
+            every = self.checkpoint_every,
+        )
+    }
+
+    fn analyze(&self, args: &SlurmArgs) -> String {
+        let (dir, native) = (self.dir.display(), self.native.display());
+        format!(
+            "#!/bin/bash\n\
+             # Written by `native slurm`: the analysis and report of the sweep in {dir}.\n\
+             #SBATCH --job-name=scaling-analyze\n\
+             #SBATCH --open-mode=append\n\
+             #SBATCH --output={dir}/slurm/analyze.log\n\
+             {resources}\
+             srun '{native}' --backend cpu report '{dir}'\n",
+            resources = self.resources(args),
+        )
+    }
+}
