@@ -139,8 +139,8 @@ fn a_sweep_writes_every_file_and_resumes() {
     let output = sweep(&dir, TINY);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
-    assert!(stdout.contains("depth      2: done before"), "{stdout}");
-    assert!(!stdout.contains("depth      6: done before"), "{stdout}");
+    assert!(stdout.contains("depth 2: done before"), "{stdout}");
+    assert!(!stdout.contains("depth 6: done before"), "{stdout}");
     assert!(run.join("depth_6/result.json").exists());
     assert_eq!(
         fs::read(run.join("depth_2/weights.safetensors")).unwrap(),
@@ -211,14 +211,8 @@ fn a_sweep_with_seeds_and_adam_writes_one_network_per_depth_and_seed() {
     let output = sweep_on("cpu", &dir, &config);
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
-    assert!(
-        stdout.contains("depth      2 seed 3: done before"),
-        "{stdout}"
-    );
-    assert!(
-        !stdout.contains("depth      3 seed 5: done before"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("depth 2 seed 3: done before"), "{stdout}");
+    assert!(!stdout.contains("depth 3 seed 5: done before"), "{stdout}");
     let after = losses();
     assert_eq!(after.len(), before.len());
     for (x, y) in after.iter().zip(&before) {
@@ -718,7 +712,7 @@ fn spawn_sweep(config: &Path, out: &Path) -> std::process::Child {
         .args(["sweep", "--config", config.to_str().unwrap()])
         .args(["--out", out.to_str().unwrap(), "--no-report"])
         .args(["--backend", "ndarray"])
-        .stdout(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("native runs")
@@ -780,25 +774,38 @@ fn two_sweeps_started_together_one_wins_the_other_refuses() {
 }
 
 #[test]
-fn a_live_sweep_is_named_and_a_killed_one_is_taken_over() {
+fn a_network_in_training_is_skipped_by_a_second_sweep_and_a_killed_ones_taken_over() {
     let dir = scratch("lock");
     let path = dir.join("long.toml");
     fs::write(
         &path,
         TINY.replace("max_steps = 120", "max_steps = 100000000")
-            .replace("epsilon = 1e-6", "epsilon = 0.0"),
+            .replace("epsilon = 1e-6", "epsilon = 0.0")
+            .replace("depths = [2, 6]", "depths = [2]"),
     )
     .unwrap();
     let out = dir.join("run");
     let mut first = spawn_sweep(&path, &out);
-    let lock = out.join(".lock");
+    let lock = out.join("depth_2/.lock");
     let start = std::time::Instant::now();
     while !fs::read_to_string(&lock).is_ok_and(|t| t.contains("pid")) {
-        assert!(start.elapsed().as_secs() < 60, "the sweep took its lock");
+        assert!(
+            start.elapsed().as_secs() < 60,
+            "the sweep took the unit's lock"
+        );
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let second = spawn_sweep(&path, &out).wait_with_output().unwrap();
-    refused(&second, &format!("is in use by pid {}", first.id()));
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    let said = text(&second.stdout);
+    assert!(
+        said.contains(&format!("skipped, depth 2 is in use by pid {}", first.id())),
+        "{said}"
+    );
+    assert!(
+        said.contains("not every network of the sweep has finished"),
+        "{said}"
+    );
     first.kill().unwrap();
     first.wait().unwrap();
     assert!(lock.exists(), "a killed sweep leaves its lock");
@@ -809,6 +816,212 @@ fn a_live_sweep_is_named_and_a_killed_one_is_taken_over() {
     assert!(third.status.success(), "{}", text(&third.stderr));
     assert!(text(&third.stderr).contains("taking over the lock"));
     assert!(out.join("depth_6/result.json").exists() && !lock.exists());
+    assert!(out.join("summary.json").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+/// `native sweep` of `config` into `out` on `backend`, interrupted by SIGINT after `after`
+/// and run again until it finishes; how many times it was interrupted.
+fn interrupted_sweep(
+    backend: &str,
+    config: &Path,
+    out: &Path,
+    after: std::time::Duration,
+) -> usize {
+    let mut interruptions = 0;
+    loop {
+        let child = Command::new(env!("CARGO_BIN_EXE_native"))
+            .args([
+                "--backend",
+                backend,
+                "sweep",
+                "--config",
+                config.to_str().unwrap(),
+            ])
+            .args([
+                "--out",
+                out.to_str().unwrap(),
+                "--no-report",
+                "--checkpoint-every",
+                "0.2",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(after);
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        match output.status.code() {
+            Some(0) => return interruptions,
+            Some(130) => {
+                let why = text(&output.stderr);
+                assert_eq!(why.trim().lines().count(), 1, "{why}");
+                assert!(
+                    why.contains("checkpointed at step") || why.contains("after finishing"),
+                    "{why}"
+                );
+                assert!(
+                    why.contains("run the same command to resume") || why.contains("to go on"),
+                    "{why}"
+                );
+                interruptions += 1;
+                assert!(interruptions < 50, "the sweep makes progress");
+            }
+            other => panic!("exit {other:?}: {}", text(&output.stderr)),
+        }
+    }
+}
+
+#[test]
+fn a_sweep_stopped_by_ctrl_c_resumes_to_the_same_weights_bit_for_bit() {
+    let dir = scratch("resume");
+    for (backend, optimizer, steps) in [
+        ("cpu", "momentum = 0.9", 400_000),
+        ("cpu", "optimizer = \"adam\"\nlr = 0.01", 400_000),
+        ("ndarray", "momentum = 0.9", 20_000),
+        ("ndarray", "optimizer = \"adam\"\nlr = 0.01", 20_000),
+    ] {
+        let config = dir.join("c.toml");
+        let text = TINY
+            .replace("max_steps = 120", &format!("max_steps = {steps}"))
+            .replace("epsilon = 1e-6", "epsilon = 0.0")
+            .replace("lr = 0.5", "")
+            + optimizer
+            + "\nlr = 0.1\n";
+        let text = if optimizer.contains("adam") {
+            text.replace("\nlr = 0.1\n", "\n")
+        } else {
+            text
+        };
+        fs::write(&config, text).unwrap();
+        let (whole, paused) = (dir.join("whole"), dir.join("paused"));
+        let _ = (fs::remove_dir_all(&whole), fs::remove_dir_all(&paused));
+        let plain = native_on(
+            backend,
+            &[
+                "sweep",
+                "--config",
+                config.to_str().unwrap(),
+                "--out",
+                whole.to_str().unwrap(),
+                "--no-report",
+            ],
+        );
+        assert!(plain.status.success(), "{}", text_of(&plain));
+        let n = interrupted_sweep(
+            backend,
+            &config,
+            &paused,
+            std::time::Duration::from_millis(700),
+        );
+        assert!(n >= 1, "{backend} {optimizer}: interrupted at least once");
+        for depth in [2, 6] {
+            let read = |run: &Path| {
+                fs::read(run.join(format!("depth_{depth}/weights.safetensors"))).unwrap()
+            };
+            assert_eq!(
+                read(&whole),
+                read(&paused),
+                "{backend} {optimizer}: depth {depth} after {n} interruptions"
+            );
+            let history = |run: &Path| {
+                let r: DepthResult = serde_json::from_str(
+                    &fs::read_to_string(run.join(format!("depth_{depth}/result.json"))).unwrap(),
+                )
+                .unwrap();
+                (r.outcome.steps, r.outcome.history)
+            };
+            assert_eq!(history(&whole), history(&paused));
+            assert!(!paused
+                .join(format!("depth_{depth}/checkpoint.safetensors"))
+                .exists());
+        }
+    }
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+fn text_of(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+#[test]
+fn plan_deals_networks_to_shards_and_bad_shards_are_refused() {
+    let dir = scratch("plan");
+    let config = dir.join("c.toml");
+    fs::write(
+        &config,
+        TINY.replace("depths = [2, 6]", "depths = [2, 4, 6, 8]"),
+    )
+    .unwrap();
+    let plan = native(&[
+        "plan",
+        "--config",
+        config.to_str().unwrap(),
+        "--shards",
+        "2",
+    ]);
+    let said = text(&plan.stdout);
+    // Costs ∝ 8, 6, 4, 2: {8, 2} and {6, 4}, 50% each.
+    assert!(
+        said.contains("0/2        2") && said.contains("50.0%  2 8"),
+        "{said}"
+    );
+    assert!(
+        said.contains("1/2        2") && said.contains("50.0%  4 6"),
+        "{said}"
+    );
+    for bad in ["2/2", "x", "1/0"] {
+        let out = native(&[
+            "sweep",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            dir.join("r").to_str().unwrap(),
+            "--shard",
+            bad,
+        ]);
+        assert!(!out.status.success());
+        assert!(
+            text(&out.stderr).contains("expected i/N"),
+            "{}",
+            text(&out.stderr)
+        );
+    }
+    // One shard alone leaves the sweep unfinished and says so; the other completes it.
+    let run = dir.join("run");
+    for (shard, complete) in [("1/2", false), ("0/2", true)] {
+        let out = native(&[
+            "sweep",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            run.to_str().unwrap(),
+            "--shard",
+            shard,
+            "--no-report",
+        ]);
+        assert!(out.status.success(), "{}", text_of(&out));
+        assert_eq!(
+            run.join("summary.json").exists(),
+            complete,
+            "after shard {shard}"
+        );
+    }
+    let summary: Summary =
+        serde_json::from_str(&fs::read_to_string(run.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(
+        summary.depths.iter().map(|s| s.depth).collect::<Vec<_>>(),
+        [2, 4, 6, 8]
+    );
+    let status = text(&native(&["status", run.to_str().unwrap()]).stdout);
+    assert!(
+        status.contains("4 networks: 4 done, 0 running, 0 checkpointed, 0 not started"),
+        "{status}"
+    );
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -5,7 +5,10 @@
 //!                           the time limit each shard checkpoints and exits 138, and the
 //!                           script requeues the task, which resumes from the checkpoint),
 //!                           logs appended to DIR/slurm/sweep-<task>.log
-//! DIR/slurm/analyze.sbatch  `native report DIR` (the analysis first), logged to analyze.log
+//! DIR/slurm/analyze.sbatch  `native report DIR` (the analysis first), logged to analyze.log,
+//!                           submitted with `--dependency=afterany` on the array (Slurm counts
+//!                           a requeued task as failed for `afterok`): it checks that every
+//!                           network has finished (summary.json) and fails otherwise
 //!
 //! The run directory is prepared here, on the submitting machine (config.toml, the data
 //! downloaded and written), so that the tasks need no network. The directory and this
@@ -98,15 +101,15 @@ pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
     );
     if !args.submit {
         println!(
-            "submit with: id=$(sbatch --parsable {}) && sbatch --dependency=afterok:$id {}",
+            "submit with: id=$(sbatch --parsable {}) && sbatch --dependency=afterany:$id {}",
             sweep_path.display(),
             analyze_path.display()
         );
         return Ok(());
     }
     let array = sbatch(&[], &sweep_path)?;
-    let analysis = sbatch(&[format!("--dependency=afterok:{array}")], &analyze_path)?;
-    println!("submitted the sweep as job array {array} ({shards} tasks) and its analysis as job {analysis} (once every task has succeeded)");
+    let analysis = sbatch(&[format!("--dependency=afterany:{array}")], &analyze_path)?;
+    println!("submitted the sweep as job array {array} ({shards} tasks) and its analysis as job {analysis} (once every task has ended)");
     println!(
         "watch: squeue -j {array},{analysis}   sacct -j {array},{analysis}   native status {}",
         dir.display()
@@ -232,6 +235,12 @@ impl Scripts {
              #SBATCH --open-mode=append\n\
              #SBATCH --output={dir}/slurm/analyze.log\n\
              {resources}\
+             # Submitted with --dependency=afterany on the array: a task that was requeued\n\
+             # counts as failed for afterok. summary.json exists once every network has finished.\n\
+             if [ ! -f '{dir}/summary.json' ]; then\n\
+             \x20   echo \"not every network has finished: see native status {dir}\" >&2\n\
+             \x20   exit 1\n\
+             fi\n\
              srun '{native}' --backend cpu report '{dir}'\n",
             resources = self.resources(args),
         )

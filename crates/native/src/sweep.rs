@@ -253,7 +253,7 @@ impl Job for SweepJob {
                 continue;
             }
             fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let _lock = match Lock::acquire(&dir.join(".lock"), label.trim()) {
+            let _lock = match Lock::acquire(&dir.join(".lock"), &label) {
                 Ok(lock) => lock,
                 Err(e) if e.downcast_ref::<InUse>().is_some() => {
                     println!("{label}: skipped, {e}");
@@ -268,8 +268,7 @@ impl Job for SweepJob {
                 bail!(Interrupted {
                     signal,
                     message: format!(
-                        "interrupted after finishing {}; run the same command to go on",
-                        label.trim()
+                        "interrupted after finishing {label}; run the same command to go on"
                     ),
                 });
             }

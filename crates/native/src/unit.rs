@@ -126,7 +126,7 @@ impl Run<'_> {
                     signal,
                     message: format!(
                         "interrupted: {} checkpointed at step {} of {}; run the same command to resume",
-                        label.split_whitespace().collect::<Vec<_>>().join(" "),
+                        label,
                         session.step(),
                         train.max_steps
                     ),
@@ -164,9 +164,9 @@ impl Run<'_> {
 /// "depth L" or, with several seeds, "depth L seed s": how progress names a unit.
 pub fn label(plan: &Plan, unit: Unit) -> String {
     if plan.per_seed_dirs {
-        format!("depth {:>6} seed {}", unit.depth, unit.seed)
+        format!("depth {} seed {}", unit.depth, unit.seed)
     } else {
-        format!("depth {:>6}", unit.depth)
+        format!("depth {}", unit.depth)
     }
 }
 
