@@ -1022,6 +1022,10 @@ fn plan_deals_networks_to_shards_and_bad_shards_are_refused() {
         status.contains("4 networks: 4 done, 0 running, 0 checkpointed, 0 not started"),
         "{status}"
     );
+    // summary.json is derived: the analysis writes it when it is missing.
+    fs::remove_file(run.join("summary.json")).unwrap();
+    assert!(native(&["analyze", run.to_str().unwrap()]).status.success());
+    assert!(run.join("summary.json").exists());
     fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -175,6 +175,10 @@ fn read_run(dir: &Path) -> Result<Run> {
         "{} has no finished depth yet (no depth_<L>/result.json)",
         dir.display()
     );
+    if !dir.join("summary.json").exists() {
+        // Derived: written by the last process to finish a network, or here.
+        crate::sweep::write_summary(&plan, dir)?;
+    }
     Ok(Run {
         dir: dir.to_path_buf(),
         config,
