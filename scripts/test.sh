@@ -17,7 +17,8 @@ scripts/setup-web.sh >/dev/null
 # Headless machines have no runtime directory, which Mesa's Vulkan driver complains of.
 export XDG_RUNTIME_DIR="${XDG_RUNTIME_DIR:-$(mktemp -d)}"
 # A one-node Slurm for the job-array tests; stopped however the tests end.
-eval "$(scripts/slurm-local.sh start)"
+slurm_env=$(scripts/slurm-local.sh start)
+eval "$slurm_env"
 trap 'scripts/slurm-local.sh stop' EXIT
 cargo test --release --workspace --locked
 RESNET_SCALING_NATIVE_TARGET="$CARGO_TARGET_DIR" scripts/test-web.sh

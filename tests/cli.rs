@@ -821,7 +821,7 @@ fn a_network_in_training_is_skipped_by_a_second_sweep_and_a_killed_ones_taken_ov
 }
 
 /// `native sweep` of `config` into `out` on `backend`, interrupted by SIGINT after `after`
-/// and run again until it finishes; how many times it was interrupted.
+/// and run again until it finishes; how many times it paused a training (and said so).
 fn interrupted_sweep(
     backend: &str,
     config: &Path,
@@ -829,7 +829,7 @@ fn interrupted_sweep(
     after: std::time::Duration,
 ) -> usize {
     let mut interruptions = 0;
-    loop {
+    for _ in 0..100 {
         let child = Command::new(env!("CARGO_BIN_EXE_native"))
             .args([
                 "--backend",
@@ -857,6 +857,10 @@ fn interrupted_sweep(
         let output = child.wait_with_output().unwrap();
         match output.status.code() {
             Some(0) => return interruptions,
+            // Killed before its handler was installed (no code), or outside a training
+            // (130, nothing said: as without a handler), or paused in one (130, one line).
+            None => {}
+            Some(130) if output.stderr.is_empty() => {}
             Some(130) => {
                 let why = text(&output.stderr);
                 assert_eq!(why.trim().lines().count(), 1, "{why}");
@@ -869,11 +873,11 @@ fn interrupted_sweep(
                     "{why}"
                 );
                 interruptions += 1;
-                assert!(interruptions < 50, "the sweep makes progress");
             }
             other => panic!("exit {other:?}: {}", text(&output.stderr)),
         }
     }
+    panic!("the sweep did not finish in 100 runs of {after:?}");
 }
 
 #[test]

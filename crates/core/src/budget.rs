@@ -20,7 +20,9 @@ pub struct Memory {
     /// The data set in memory: inputs and targets (and raw files while they are read).
     pub data: f64,
     /// One network at the largest depth while it trains: weights, gradients, the initial
-    /// copy, the host copy written out, and the optimiser's state.
+    /// copy, the host copy written out, and the optimiser's state; and while a checkpoint is
+    /// written, the weights and that state once more four times (read to the host, as named
+    /// tensors, as bytes, encoded).
     pub weights: f64,
     /// What the adjoint keeps: the hidden states of a batch at every layer, and one layer of
     /// the whole training set when its loss is measured.
@@ -73,7 +75,7 @@ impl Memory {
                 let all: f64 = plan.depths.iter().map(|&l| params(l as f64)).sum();
                 Memory {
                     data: 2.0 * samples * d * F32 + raw,
-                    weights: (4.0 + state) * params(depth) * F32,
+                    weights: (4.0 + state + 4.0 * (1.0 + state)) * params(depth) * F32,
                     trace: (2.0 * (depth + 1.0) * n * d + 2.0 * n_train * d) * F32,
                     analysis: units * all * (F32 + 16.0),
                 }
@@ -170,10 +172,10 @@ mod tests {
 
     #[test]
     fn estimates_count_the_paper_sizes() {
-        // L = 100, d = 10, B = 100, N = 2000 + 500: weights (4 + 1)·100·111·4 bytes.
+        // L = 100, d = 10, B = 100, N = 2000 + 500: weights (4 + 1 + 4·2)·100·111·4 bytes.
         let p = plan(depths(&[10, 100], 10));
         let m = Memory::of(&p);
-        assert_eq!(m.weights, 5.0 * 100.0 * 111.0 * 4.0);
+        assert_eq!(m.weights, 13.0 * 100.0 * 111.0 * 4.0);
         assert_eq!(m.data, 2.0 * 2500.0 * 10.0 * 4.0);
         assert_eq!(
             m.trace,
@@ -181,12 +183,12 @@ mod tests {
         );
         assert_eq!(m.analysis, 110.0 * 111.0 * 20.0);
         assert!(m.check(&p, 1e9).is_ok());
-        // Adam keeps two moments.
+        // Adam keeps two moments, and checkpoints them.
         let adam = Memory::of(&plan(SweepConfig {
             optimizer: OptimizerName::Adam,
             ..depths(&[100], 10)
         }));
-        assert_eq!(adam.weights, 6.0 * 100.0 * 111.0 * 4.0);
+        assert_eq!(adam.weights, 18.0 * 100.0 * 111.0 * 4.0);
     }
 
     #[test]

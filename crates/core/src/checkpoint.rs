@@ -5,7 +5,8 @@
 //!
 //! checkpoint.safetensors: the tensors `A`, `b`, `delta` (the weights), `m.A`, `m.b`,
 //! `m.delta` (v of SGD with momentum, or Adam's m) and `s.A`, `s.b`, `s.delta` (Adam's s),
-//! all f32, and in the header's metadata, `state`: JSON {step, t, wall_time_s, history}.
+//! all f32, and in the header's metadata, `state`: JSON {step, t, wall_time_s, engine,
+//! history}.
 
 use crate::results::LossPoint;
 use crate::weights::{decode, encode_with, TensorFileError, TensorMap, Weights};
@@ -74,6 +75,9 @@ pub struct Checkpoint {
     pub history: Vec<LossPoint>,
     /// Seconds of training so far.
     pub wall_time_s: f64,
+    /// What computed the updates (e.g. the fused step's instruction set and threads): a
+    /// resume on another may differ in the last bits.
+    pub engine: String,
     pub state: OptimState,
 }
 
@@ -83,6 +87,8 @@ struct Scalars {
     step: usize,
     t: u64,
     wall_time_s: f64,
+    #[serde(default)]
+    engine: String,
     history: Vec<LossPoint>,
 }
 
@@ -100,6 +106,7 @@ impl Checkpoint {
             step: self.step,
             t: state.t,
             wall_time_s: self.wall_time_s,
+            engine: self.engine.clone(),
             history: self.history.clone(),
         };
         let json = serde_json::to_string(&scalars).expect("serialisable scalars");
@@ -136,6 +143,7 @@ impl Checkpoint {
             step: scalars.step,
             history: scalars.history,
             wall_time_s: scalars.wall_time_s,
+            engine: scalars.engine,
             state: OptimState {
                 weights,
                 t: scalars.t,
@@ -179,6 +187,7 @@ mod tests {
                 step: 17,
                 history: history.clone(),
                 wall_time_s: 1.5,
+                engine: "fused".into(),
                 state,
             };
             assert_eq!(
@@ -197,6 +206,7 @@ mod tests {
             step: 1,
             history: Vec::new(),
             wall_time_s: 0.0,
+            engine: String::new(),
             state: OptimState {
                 weights: weights(2, 2, 1.0, None),
                 t: 1,

@@ -209,6 +209,8 @@ pub mod limits {
     pub const STEPS: usize = 1_000_000_000;
     /// Channels c of the conv ResNet's first stage.
     pub const CHANNELS: usize = 1024;
+    /// Seconds between checkpoints (about 32 years).
+    pub const CHECKPOINT_SECONDS: f64 = 1e9;
     /// Powers of `depth_base` computed for a geometric grid.
     pub const GRID_POWERS: usize = 100_000;
 }
@@ -425,7 +427,13 @@ impl SweepConfig {
         }
         real("noise", self.noise, self.noise >= 0.0, "≥ 0")?;
         if let Some(every) = self.checkpoint_every {
-            real("checkpoint_every", every, every > 0.0, "> 0 seconds")?;
+            let most = limits::CHECKPOINT_SECONDS;
+            real(
+                "checkpoint_every",
+                every,
+                every > 0.0 && every <= most,
+                "in (0, 1e9] seconds",
+            )?;
         }
         real("initial_sd", self.initial_sd, self.initial_sd > 0.0, "> 0")?;
         real("lr", self.lr, self.lr > 0.0, "> 0")?;

@@ -1047,6 +1047,7 @@ mod tests {
                     step: session.step(),
                     history: session.history().to_vec(),
                     wall_time_s: 0.0,
+                    engine: String::new(),
                     state: first.state(),
                 }
                 .to_safetensors();

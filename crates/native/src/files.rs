@@ -10,7 +10,9 @@ use std::path::Path;
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path.file_name().context("a file path")?.to_string_lossy();
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    // Unique among the processes of every host that writes into a shared directory.
+    let host = crate::lock::host_name();
+    let tmp = dir.join(format!(".{name}.tmp-{host}-{}", std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut file = fs::File::create(&tmp)?;
         file.write_all(bytes)?;

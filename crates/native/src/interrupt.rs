@@ -2,18 +2,29 @@
 //! preemption, `--signal=USR1@120`). While a training that can be checkpointed runs (a
 //! [`Pausable`] section), a signal is recorded and the training pauses at its next update,
 //! writes its checkpoint and ends with [`Interrupted`]: exit status 128 + the signal's number
-//! (130 for Ctrl-C). Anywhere else the process ends at once with that status, as it would
-//! without a handler; every file of a run directory is written atomically, and a dead
+//! (130 for Ctrl-C). In a training that cannot be checkpointed ([`Uncheckpointed`]) USR1
+//! ends the process with status 1. Anywhere else a signal ends it at once with 128 + its
+//! number, as it would without a handler; every file of a run directory is written atomically, and a dead
 //! holder's locks are taken over, so nothing is lost but the work since the last checkpoint.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
 static PAUSABLE: AtomicBool = AtomicBool::new(false);
+static UNCHECKPOINTED: AtomicBool = AtomicBool::new(false);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
+
+/// Why a training that cannot be checkpointed ends at USR1 without asking for a requeue.
+const NO_REQUEUE: &[u8] = b"SIGUSR1 (a time limit near): this network cannot be checkpointed inside a depth (CIFAR-10), and a requeue would start it again; exiting 1. Give the tasks a --time longer than the largest depth takes.\n";
 
 extern "C" fn on_signal(signal: libc::c_int) {
     if PAUSABLE.load(Ordering::SeqCst) {
         SIGNAL.store(signal, Ordering::SeqCst);
+    } else if signal == libc::SIGUSR1 && UNCHECKPOINTED.load(Ordering::SeqCst) {
+        // SAFETY: write and _exit are async-signal-safe.
+        unsafe {
+            libc::write(2, NO_REQUEUE.as_ptr().cast(), NO_REQUEUE.len());
+            libc::_exit(1)
+        }
     } else {
         // SAFETY: _exit is async-signal-safe.
         unsafe { libc::_exit(128 + signal) }
@@ -41,6 +52,23 @@ impl Pausable {
 impl Drop for Pausable {
     fn drop(&mut self) {
         PAUSABLE.store(false, Ordering::SeqCst);
+    }
+}
+
+/// A training that cannot be checkpointed (the conv ResNet's): USR1 ends it with status 1,
+/// so that a Slurm task is not requeued only to start the same depth again.
+pub struct Uncheckpointed(());
+
+impl Uncheckpointed {
+    pub fn enter() -> Self {
+        UNCHECKPOINTED.store(true, Ordering::SeqCst);
+        Uncheckpointed(())
+    }
+}
+
+impl Drop for Uncheckpointed {
+    fn drop(&mut self) {
+        UNCHECKPOINTED.store(false, Ordering::SeqCst);
     }
 }
 

@@ -21,6 +21,9 @@ pub struct Holder {
     pub pid: u32,
     /// Seconds since the Unix epoch.
     pub started: u64,
+    /// The Slurm job (array job and task) it runs in, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_job: Option<String>,
 }
 
 impl Holder {
@@ -29,7 +32,15 @@ impl Holder {
             host: host_name(),
             pid: std::process::id(),
             started: unix_seconds(),
+            slurm_job: slurm_job(),
         }
+    }
+
+    /// Whether the holder has ended, as far as this process can know: it ran on this host
+    /// (and its flock is free), or it ran in this very Slurm job, which Slurm runs once at a
+    /// time (a requeued task finds its previous run's locks, maybe from another node).
+    fn ended(&self) -> bool {
+        self.host == host_name() || (self.slurm_job.is_some() && self.slurm_job == slurm_job())
     }
 
     /// "pid P on host H, started N s ago".
@@ -50,8 +61,17 @@ fn unix_seconds() -> u64 {
         .map_or(0, |t| t.as_secs())
 }
 
+/// The Slurm job this process runs in: "<array job>_<task>" in an array, else the job id.
+fn slurm_job() -> Option<String> {
+    let var = |name| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var("SLURM_ARRAY_JOB_ID"), var("SLURM_ARRAY_TASK_ID")) {
+        (Some(job), Some(task)) => Some(format!("{job}_{task}")),
+        _ => var("SLURM_JOB_ID"),
+    }
+}
+
 /// This machine's name (Linux: the kernel's; elsewhere $HOSTNAME).
-fn host_name() -> String {
+pub fn host_name() -> String {
     fs::read_to_string("/proc/sys/kernel/hostname")
         .ok()
         .or_else(|| std::env::var("HOSTNAME").ok())
@@ -82,7 +102,7 @@ pub fn holder(path: &Path) -> Option<Holder> {
     let holder = serde_json::from_str::<Holder>(&text).ok();
     let live = matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock));
     match holder {
-        Some(h) if live || h.host != host_name() => Some(h),
+        Some(h) if live || !h.ended() => Some(h),
         _ => None,
     }
 }
@@ -168,7 +188,7 @@ impl Lock {
             return Ok(None);
         }
         match holder {
-            Some(h) if h.host != host_name() => {
+            Some(h) if !h.ended() => {
                 return Err(InUse(format!(
                     "{what} is locked by {} (lock {}); remove the lock if that process has ended",
                     h.describe(),
@@ -285,6 +305,20 @@ mod tests {
         assert!(err.contains("on host elsewhere"), "{err}");
         assert!(err.contains("remove the lock"), "{err}");
         assert!(path.exists(), "another host's lock is left alone");
+        // The same Slurm job, requeued (maybe onto another node), takes its old lock over.
+        let requeued = Holder {
+            slurm_job: Some("77_1".into()),
+            ..remote
+        };
+        fs::write(&path, serde_json::to_string(&requeued).unwrap()).unwrap();
+        assert!(Lock::acquire(&path, "the run").is_err(), "another job's");
+        // No other test of this binary reads these variables.
+        std::env::set_var("SLURM_ARRAY_JOB_ID", "77");
+        std::env::set_var("SLURM_ARRAY_TASK_ID", "1");
+        let taken = Lock::acquire(&path, "the run");
+        std::env::remove_var("SLURM_ARRAY_JOB_ID");
+        std::env::remove_var("SLURM_ARRAY_TASK_ID");
+        drop(taken.expect("this job's own lock, from before its requeue"));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

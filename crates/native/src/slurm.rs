@@ -80,10 +80,21 @@ pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
     if shards < args.shards {
         println!("the sweep has {networks} networks: {shards} shards");
     }
+    let (dir, native) = (
+        std::path::absolute(&args.out)?,
+        std::env::current_exe().context("finding this binary")?,
+    );
+    let cwd = std::env::current_dir().context("the working directory")?;
+    check_path("--out", &dir)?;
+    check_path("this binary's path", &native)?;
+    check_path("the working directory", &cwd)?;
+    if plan.conv.is_some() {
+        println!("note: CIFAR-10 networks are not checkpointed inside a depth: give the tasks a --time longer than the largest depth takes (at the time-limit warning such a task exits 1, not requeued)");
+    }
     sweep::prepare_dir(&config, &plan, &args.out)?;
-    let dir = std::path::absolute(&args.out)?;
     let scripts = Scripts {
-        native: std::env::current_exe().context("finding this binary")?,
+        native,
+        cwd,
         dir: dir.clone(),
         shards,
         backend: choice,
@@ -134,14 +145,21 @@ fn check_words(args: &SlurmArgs) -> Result<()> {
     };
     word("partition", &args.partition, "_-.,")?;
     word("time", &args.time, ":-")?;
-    let out = args.out.display().to_string();
-    ensure!(
-        !out.contains(|c: char| c.is_whitespace() || c == '%' || c == '\''),
-        "--out {out:?}: Slurm's #SBATCH lines cannot name a path with spaces, % or quotes"
-    );
     ensure!(
         args.cpus_per_task >= 1,
         "--cpus-per-task must be at least 1"
+    );
+    Ok(())
+}
+
+/// Refuses a path that would not read back as itself in a batch script: #SBATCH lines take
+/// no quotes, and % is a Slurm pattern.
+fn check_path(what: &str, path: &Path) -> Result<()> {
+    let text = path.display().to_string();
+    let bad = |c: char| c.is_whitespace() || c.is_control() || "%'\"$`\\".contains(c);
+    ensure!(
+        !text.contains(bad),
+        "{what} {text:?}: a batch script cannot name a path with spaces, quotes, $, ` or %"
     );
     Ok(())
 }
@@ -174,6 +192,8 @@ fn sbatch(options: &[String], script: &Path) -> Result<String> {
 /// What both scripts name.
 struct Scripts {
     native: PathBuf,
+    /// Where the tasks run (relative paths in the config, e.g. `data_dir`, are from there).
+    cwd: PathBuf,
     dir: PathBuf,
     shards: usize,
     backend: BackendChoice,
@@ -183,7 +203,11 @@ struct Scripts {
 impl Scripts {
     /// The #SBATCH lines both scripts share.
     fn resources(&self, args: &SlurmArgs) -> String {
-        let mut lines = format!("#SBATCH --cpus-per-task={}\n", args.cpus_per_task);
+        let mut lines = format!(
+            "#SBATCH --chdir={}\n#SBATCH --cpus-per-task={}\n",
+            self.cwd.display(),
+            args.cpus_per_task
+        );
         if let Some(p) = &args.partition {
             lines += &format!("#SBATCH --partition={p}\n");
         }
@@ -238,7 +262,7 @@ impl Scripts {
              # Submitted with --dependency=afterany on the array: a task that was requeued\n\
              # counts as failed for afterok. summary.json exists once every network has finished.\n\
              if [ ! -f '{dir}/summary.json' ]; then\n\
-             \x20   echo \"not every network has finished: see native status {dir}\" >&2\n\
+             \x20   echo 'not every network has finished: see native status {dir}' >&2\n\
              \x20   exit 1\n\
              fi\n\
              srun '{native}' --backend cpu report '{dir}'\n",

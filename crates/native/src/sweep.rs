@@ -132,8 +132,8 @@ pub fn run(
             .map_err(anyhow::Error::msg)?;
     }
     backend::check(choice)?;
-    let work = prepare_dir(config, &plan, out)?;
     interrupt::install();
+    let work = prepare_dir(config, &plan, out)?;
     backend::run(
         choice,
         SweepJob {
@@ -253,7 +253,8 @@ impl Job for SweepJob {
                 continue;
             }
             fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-            let _lock = match Lock::acquire(&dir.join(".lock"), &label) {
+            // A moment's grace: `native status` may be looking at a dead holder's lock.
+            let _lock = match Lock::wait(&dir.join(".lock"), &label, Duration::from_millis(500)) {
                 Ok(lock) => lock,
                 Err(e) if e.downcast_ref::<InUse>().is_some() => {
                     println!("{label}: skipped, {e}");
@@ -262,7 +263,7 @@ impl Job for SweepJob {
                 Err(e) => return Err(e),
             };
             if !dir.join("result.json").exists() {
-                self.train_unit::<B>(unit, &dir, &device)?;
+                self.train_unit::<B>(unit, &dir, &device, backend)?;
             }
             if let Some(signal) = interrupt::received() {
                 bail!(Interrupted {
@@ -315,13 +316,16 @@ impl SweepJob {
         unit: Unit,
         dir: &Path,
         device: &B::Device,
+        backend: &str,
     ) -> Result<DepthResult> {
         match &self.work {
             Work::Dense(data) => {
                 let every = Duration::from_secs_f64(self.options.checkpoint_every);
-                unit::train_dense::<B>(&self.plan, data, unit, dir, device, self.fused, every)
+                let burn_on = (!self.fused).then_some(backend);
+                unit::train_dense::<B>(&self.plan, data, unit, dir, device, burn_on, every)
             }
             Work::Conv { train, test } => {
+                let _restarts = interrupt::Uncheckpointed::enter();
                 train_conv_depth::<B>(&self.plan, train, test, unit, dir, device)
             }
         }

@@ -42,34 +42,40 @@ pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>> {
 }
 
 /// Trains the network of `unit` and writes its files, result.json last: with the fused CPU
-/// step, or on the burn backend B; from its checkpoint when it has one.
+/// step, or on the burn backend B named `burn_on`; from its checkpoint when it has one.
 pub fn train_dense<B: Scan>(
     plan: &Plan,
     data: &Dataset,
     unit: Unit,
     dir: &Path,
     device: &B::Device,
-    fused: bool,
+    burn_on: Option<&str>,
     every: Duration,
 ) -> Result<DepthResult> {
     let config = plan.model(unit);
     let weights = config.init_weights();
     write_atomic(&dir.join("init.safetensors"), &weights.to_safetensors())?;
     let (act, delta) = (config.activation, config.delta);
-    let run = Run {
+    let train = plan.training(unit.seed);
+    let run = |engine| Run {
         plan,
         data,
         unit,
         dir,
         every,
+        engine,
     };
-    if fused {
-        let mut stepper = FusedStepper::new(&weights, act, delta, data, &plan.training(unit.seed));
-        run.fit(&mut stepper)
-    } else {
-        let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
-        let mut stepper = BurnStepper::new(model, data, &plan.training(unit.seed));
-        run.fit(&mut stepper)
+    match burn_on {
+        None => {
+            let mut stepper = FusedStepper::new(&weights, act, delta, data, &train);
+            let (isa, threads) = (stepper.isa().name(), stepper.threads());
+            run(format!("the fused step ({isa}, {threads} threads)")).fit(&mut stepper)
+        }
+        Some(backend) => {
+            let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
+            let mut stepper = BurnStepper::new(model, data, &train);
+            run(format!("burn on {backend}")).fit(&mut stepper)
+        }
     }
 }
 
@@ -80,6 +86,8 @@ struct Run<'a> {
     unit: Unit,
     dir: &'a Path,
     every: Duration,
+    /// What computes the updates, recorded in the checkpoint.
+    engine: String,
 }
 
 impl Run<'_> {
@@ -95,6 +103,12 @@ impl Run<'_> {
                     .map_err(anyhow::Error::msg)
                     .with_context(|| format!("{}", self.dir.join(CHECKPOINT).display()))?;
                 println!("{label}: resumed from its checkpoint at step {}", c.step);
+                if c.engine != self.engine {
+                    println!(
+                        "{label}: the checkpoint was written by {}, this is {}: the weights may differ from an uninterrupted run's in the last bits",
+                        c.engine, self.engine
+                    );
+                }
                 (
                     Session::resume(self.data, &train, c.step, &c.history),
                     c.wall_time_s,
@@ -114,12 +128,13 @@ impl Run<'_> {
                 |step, loss| show(&bar, step, loss),
                 |_| interrupt::received().is_some() || start.elapsed() >= self.every,
             );
-            drop(pausable);
             wall_time_s += start.elapsed().as_secs_f64();
             if let Some(outcome) = done {
                 break outcome;
             }
+            // Still pausable: a signal during the write is answered once it is written.
             self.checkpoint(stepper, &session, wall_time_s)?;
+            drop(pausable);
             if let Some(signal) = interrupt::received() {
                 bar.abandon();
                 return Err(Interrupted {
@@ -155,6 +170,7 @@ impl Run<'_> {
             step: session.step(),
             history: session.history().to_vec(),
             wall_time_s,
+            engine: self.engine.clone(),
             state: stepper.state(),
         };
         write_atomic(&self.dir.join(CHECKPOINT), &checkpoint.to_safetensors())
