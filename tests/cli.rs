@@ -317,11 +317,15 @@ fn bench_prints_one_json_line() {
 /// history within f32 rounding, and the same files.
 #[test]
 fn the_fused_steps_train_as_burn_does() {
-    let losses = |backend: &str| -> Vec<Vec<f64>> {
+    let losses = |backend: &str| -> Option<Vec<Vec<f64>>> {
         let dir = scratch(&format!("fused-{backend}"));
         let output = sweep_on(backend, &dir, &format!("{TINY}momentum = 0.5\n"));
+        if text(&output.stderr).contains("no WebGPU adapter answered") {
+            eprintln!("skipped {backend}: needs a WebGPU adapter (here Vulkan; apt install mesa-vulkan-drivers)");
+            return None;
+        }
         assert!(output.status.success(), "{}", text(&output.stderr));
-        [2, 6]
+        let losses = [2, 6]
             .iter()
             .map(|depth| {
                 let path = dir.join(format!("run/depth_{depth}/result.json"));
@@ -337,11 +341,14 @@ fn the_fused_steps_train_as_burn_does() {
                 losses.push(result.outcome.final_test_loss.unwrap());
                 losses
             })
-            .collect()
+            .collect::<Vec<_>>();
+        Some(losses)
     };
-    let burn = losses("ndarray");
+    let burn = losses("ndarray").expect("the CPU");
     for backend in ["cpu", "wgpu"] {
-        let fused = losses(backend);
+        let Some(fused) = losses(backend) else {
+            continue;
+        };
         for (f, b) in fused.iter().flatten().zip(burn.iter().flatten()) {
             assert!(
                 (f - b).abs() <= 1e-4 * b.abs(),

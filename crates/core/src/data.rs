@@ -144,8 +144,8 @@ fn write_unit_row(out: &mut [f32], v: &[f64]) {
     }
 }
 
-/// Mini-batches of size B without replacement; a fresh shuffle starts each epoch, and the
-/// last ⌊N/B⌋·B < N leftover samples of an epoch are skipped.
+/// Mini-batches of size B without replacement; a fresh shuffle starts each epoch of ⌊N/B⌋
+/// batches, and the N mod B samples left over at the end of the shuffle are skipped.
 pub struct Batches {
     order: Vec<usize>,
     batch_size: usize,

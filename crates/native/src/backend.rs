@@ -46,6 +46,9 @@ pub fn check(choice: BackendChoice) -> Result<()> {
         BackendChoice::Wgpu if !cfg!(feature = "wgpu") => {
             bail!("--backend wgpu: this build has no wgpu support; build with `--features wgpu`")
         }
+        BackendChoice::Wgpu if !wgpu_available() => bail!(
+            "--backend wgpu: no WebGPU adapter answered (a Vulkan, Metal or DX12 driver; on Linux without a GPU, Mesa's lavapipe: apt install mesa-vulkan-drivers)"
+        ),
         _ => Ok(()),
     }
 }
@@ -67,25 +70,40 @@ pub fn run<J: Job>(choice: BackendChoice, job: J) -> Result<J::Output> {
     })
 }
 
-/// Whether a CUDA device can run a kernel. burn-cuda loads the driver library at run time and
-/// panics when it is missing, so the probe runs with the panic caught and its message hidden.
+/// Whether the default device of backend B runs a kernel. The GPU backends load their
+/// drivers at run time and panic when none answers, so the probe runs with the panic caught
+/// and its message hidden.
+#[cfg(any(feature = "cuda", feature = "wgpu"))]
+fn answers<B: burn::tensor::backend::Backend>() -> bool {
+    use burn::tensor::{ElementConversion, Tensor};
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let ok = std::panic::catch_unwind(|| {
+        let t = Tensor::<B, 1>::ones([4], &Default::default());
+        t.sum().into_scalar().elem::<f32>() == 4.0
+    })
+    .unwrap_or(false);
+    std::panic::set_hook(hook);
+    ok
+}
+
+/// Whether a CUDA device can run a kernel (probed once).
 #[cfg(feature = "cuda")]
 pub fn cuda_available() -> bool {
-    use burn::tensor::Tensor;
-    use std::sync::OnceLock;
-    static AVAILABLE: OnceLock<bool> = OnceLock::new();
-    *AVAILABLE.get_or_init(|| {
-        let hook = std::panic::take_hook();
-        std::panic::set_hook(Box::new(|_| {}));
-        let ok = std::panic::catch_unwind(|| {
-            let device = Default::default();
-            let t = Tensor::<burn::backend::Cuda, 1>::ones([4], &device);
-            t.sum().into_scalar() == 4.0
-        })
-        .unwrap_or(false);
-        std::panic::set_hook(hook);
-        ok
-    })
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(answers::<burn::backend::Cuda>)
+}
+
+/// Whether a WebGPU adapter (Vulkan, Metal, DX12) can run a kernel (probed once).
+#[cfg(feature = "wgpu")]
+pub fn wgpu_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(answers::<burn::backend::Wgpu>)
+}
+
+#[cfg(not(feature = "wgpu"))]
+pub fn wgpu_available() -> bool {
+    false
 }
 
 #[cfg(not(feature = "cuda"))]
