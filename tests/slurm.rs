@@ -65,6 +65,14 @@ fn config(dir: &Path, depths: &str, max_steps: usize) -> PathBuf {
     path
 }
 
+/// Runs the sweep of `config` in one process into DIR/one; that directory.
+fn one_process(config: &Path, dir: &Path) -> PathBuf {
+    let one = dir.join("one");
+    let (config, out) = (config.to_str().unwrap(), one.to_str().unwrap());
+    native(&["sweep", "--config", config, "--out", out, "--no-report"]);
+    one
+}
+
 /// Submits the sweep as an array of `shards`; (array id, analysis id).
 fn submit(config: &Path, out: &Path, shards: usize) -> (String, String) {
     let printed = native(&[
@@ -157,16 +165,8 @@ fn arrays_of_2_and_4_shards_equal_one_process_and_write_the_report() {
     }
     let dir = scratch("arrays");
     let config = config(&dir, "[2, 6, 12, 24]", 150_000);
-    let one = dir.join("one");
     let start = Instant::now();
-    native(&[
-        "sweep",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        one.to_str().unwrap(),
-        "--no-report",
-    ]);
+    let one = one_process(&config, &dir);
     let mut times = vec![("1 process".to_string(), start.elapsed().as_secs_f64())];
     let want = weights(&one);
     assert_eq!(want.len(), 8);
@@ -264,15 +264,7 @@ fn a_killed_task_requeued_and_a_warned_task_resume_from_their_checkpoints() {
     }
     let dir = scratch("requeue");
     let config = config(&dir, "[40, 80]", 150_000);
-    let one = dir.join("one");
-    native(&[
-        "sweep",
-        "--config",
-        config.to_str().unwrap(),
-        "--out",
-        one.to_str().unwrap(),
-        "--no-report",
-    ]);
+    let one = one_process(&config, &dir);
     let out = dir.join("array");
     let (array, analysis) = submit(&config, &out, 2);
     // Task 0: its process killed outright mid-depth (SIGKILL, as when a node dies; Slurm's
