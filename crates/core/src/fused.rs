@@ -648,7 +648,6 @@ fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
     }
 }
 
-/// Rows [.., dp] → rows [.., d].
 /// Rows of d values into `padded`'s rows of dp, leaving the padding as it is.
 fn pad(values: &[f32], padded: &mut [f32], d: usize, dp: usize) {
     assert_eq!(values.len() / d, padded.len() / dp, "rows");
@@ -657,6 +656,7 @@ fn pad(values: &[f32], padded: &mut [f32], d: usize, dp: usize) {
     }
 }
 
+/// Rows [.., dp] → rows [.., d].
 fn unpad(values: &[f32], d: usize, dp: usize) -> Vec<f32> {
     values
         .chunks_exact(dp)

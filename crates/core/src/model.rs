@@ -193,6 +193,11 @@ impl<B: Backend> ResNet<B> {
         self.a.val().dims()[1]
     }
 
+    /// How many values of δ are trained: 1 (shared), L (per layer), `None` (not trained).
+    pub fn trained_delta_len(&self) -> Option<usize> {
+        self.delta.as_ref().map(|p| p.val().dims()[0])
+    }
+
     /// The weights, read back to the host.
     pub fn to_weights(&self) -> Weights {
         let read = |data: TensorData| {

@@ -203,14 +203,12 @@ impl<B: Backend> Optim<B> {
         self.s = join(sa, sb, sd);
         model
     }
-}
 
-impl<B: Backend> Optim<B> {
     /// The state after the updates so far, on the host, for the network `model` (zeros for a
     /// kept state before the first update, as [`Optim::step`] starts from).
     pub fn state(&self, model: &ResNet<B>) -> (u64, Option<Weights>, Option<Weights>) {
         let (l, d) = (model.depth(), model.width());
-        let trained = model.delta.as_ref().map(|p| p.val().dims()[0]);
+        let trained = model.trained_delta_len();
         let zeros = || Weights {
             depth: l,
             width: d,

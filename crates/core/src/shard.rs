@@ -18,6 +18,15 @@ pub struct Shard {
 /// Most shards of one sweep.
 pub const MAX_SHARDS: usize = 10_000;
 
+/// Checks a number of shards given as `--shards`: 1 to [`MAX_SHARDS`].
+pub fn check_count(count: usize) -> Result<usize, String> {
+    if (1..=MAX_SHARDS).contains(&count) {
+        Ok(count)
+    } else {
+        Err(format!("--shards {count}: expected 1 to {MAX_SHARDS}"))
+    }
+}
+
 impl FromStr for Shard {
     type Err = String;
 
@@ -29,7 +38,7 @@ impl FromStr for Shard {
             i.trim().parse().map_err(|_| bad())?,
             n.trim().parse().map_err(|_| bad())?,
         );
-        if count == 0 || count > MAX_SHARDS || index >= count {
+        if check_count(count).is_err() || index >= count {
             return Err(bad());
         }
         Ok(Self { index, count })
@@ -93,6 +102,10 @@ mod tests {
             assert!(err.contains("expected i/N"), "{bad}: {err}");
         }
         assert_eq!(Shard { index: 2, count: 3 }.to_string(), "2/3");
+        assert_eq!(check_count(4), Ok(4));
+        for bad in [0, MAX_SHARDS + 1] {
+            assert!(check_count(bad).unwrap_err().contains("expected 1 to"));
+        }
     }
 
     #[test]

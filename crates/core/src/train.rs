@@ -311,7 +311,7 @@ impl<B: Scan> Stepper for BurnStepper<B> {
 
     fn restore(&mut self, state: &OptimState) -> Result<(), String> {
         let model = &self.model;
-        let trained = model.delta.as_ref().map(|p| p.val().dims()[0]);
+        let trained = model.trained_delta_len();
         state.check(model.depth(), model.width(), trained, self.optim.states())?;
         let device = model.a.val().device();
         let (activation, mode) = (model.activation, model.delta_mode);

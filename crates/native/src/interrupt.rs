@@ -1,11 +1,12 @@
 //! Ctrl-C (SIGINT), SIGTERM and SIGUSR1 (what Slurm sends before a time limit or a
 //! preemption, `--signal=USR1@120`). While a training that can be checkpointed runs (a
-//! [`Pausable`] section), a signal is recorded and the training pauses at its next update,
+//! [`Section::pausable`]), a signal is recorded and the training pauses at its next update,
 //! writes its checkpoint and ends with [`Interrupted`]: exit status 128 + the signal's number
-//! (130 for Ctrl-C). In a training that cannot be checkpointed ([`Uncheckpointed`]) USR1
-//! ends the process with status 1. Anywhere else a signal ends it at once with 128 + its
-//! number, as it would without a handler; every file of a run directory is written atomically, and a dead
-//! holder's locks are taken over, so nothing is lost but the work since the last checkpoint.
+//! (130 for Ctrl-C). In a training that cannot be checkpointed ([`Section::uncheckpointed`])
+//! USR1 ends the process with status 1. Anywhere else a signal ends it at once with 128 + its
+//! number, as it would without a handler; every file of a run directory is written
+//! atomically, and a dead holder's locks are taken over, so nothing is lost but the work since
+//! the last checkpoint.
 
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 
@@ -39,36 +40,31 @@ pub fn install() {
     }
 }
 
-/// A section in which a signal pauses the training instead of ending the process.
-pub struct Pausable(());
+/// A section of a training, while its guard lives: a checkpointed one
+/// ([`Section::pausable`]) or one that cannot be ([`Section::uncheckpointed`]).
+pub struct Section(&'static AtomicBool);
 
-impl Pausable {
-    pub fn enter() -> Self {
-        PAUSABLE.store(true, Ordering::SeqCst);
-        Pausable(())
+impl Section {
+    /// A training that can be checkpointed: a signal pauses it instead of ending the process.
+    pub fn pausable() -> Self {
+        Self::enter(&PAUSABLE)
+    }
+
+    /// A training that cannot be checkpointed (the conv ResNet's): USR1 ends it with status
+    /// 1, so that a Slurm task is not requeued only to start the same depth again.
+    pub fn uncheckpointed() -> Self {
+        Self::enter(&UNCHECKPOINTED)
+    }
+
+    fn enter(flag: &'static AtomicBool) -> Self {
+        flag.store(true, Ordering::SeqCst);
+        Section(flag)
     }
 }
 
-impl Drop for Pausable {
+impl Drop for Section {
     fn drop(&mut self) {
-        PAUSABLE.store(false, Ordering::SeqCst);
-    }
-}
-
-/// A training that cannot be checkpointed (the conv ResNet's): USR1 ends it with status 1,
-/// so that a Slurm task is not requeued only to start the same depth again.
-pub struct Uncheckpointed(());
-
-impl Uncheckpointed {
-    pub fn enter() -> Self {
-        UNCHECKPOINTED.store(true, Ordering::SeqCst);
-        Uncheckpointed(())
-    }
-}
-
-impl Drop for Uncheckpointed {
-    fn drop(&mut self) {
-        UNCHECKPOINTED.store(false, Ordering::SeqCst);
+        self.0.store(false, Ordering::SeqCst);
     }
 }
 

@@ -97,14 +97,20 @@ impl std::error::Error for InUse {}
 /// when there is no lock or its holder has ended.
 pub fn holder(path: &Path) -> Option<Holder> {
     let mut file = File::open(path).ok()?;
-    let mut text = String::new();
-    file.read_to_string(&mut text).ok()?;
-    let holder = serde_json::from_str::<Holder>(&text).ok();
+    let holder = read_holder(&mut file).ok()?;
     let live = matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock));
     match holder {
         Some(h) if live || !h.ended() => Some(h),
         _ => None,
     }
+}
+
+/// The holder written in a lock file; `None` when the file holds none (a writer killed
+/// between creating and writing it).
+fn read_holder(file: &mut File) -> std::io::Result<Option<Holder>> {
+    let mut text = String::new();
+    file.read_to_string(&mut text)?;
+    Ok(serde_json::from_str(&text).ok())
 }
 
 /// A held lock; dropping it removes the file.
@@ -173,9 +179,7 @@ impl Lock {
             Err(TryLockError::WouldBlock) => true,
             Err(TryLockError::Error(e)) => return Err(e).with_context(locking),
         };
-        let mut text = String::new();
-        file.read_to_string(&mut text).with_context(locking)?;
-        let holder = serde_json::from_str::<Holder>(&text).ok();
+        let holder = read_holder(&mut file).with_context(locking)?;
         if held {
             let who = holder.map_or("another process".into(), |h| h.describe());
             return Err(InUse(format!(

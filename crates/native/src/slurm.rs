@@ -20,6 +20,7 @@ use crate::sweep::{self, read_config};
 use anyhow::{bail, ensure, Context, Result};
 use clap::ValueEnum;
 use scaling_core::config::SweepConfig;
+use scaling_core::shard::check_count;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -75,8 +76,7 @@ pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
     let plan = config.plan().context("invalid sweep config")?;
     check_words(args)?;
     let networks = plan.units().len();
-    let shards = args.shards.min(networks);
-    ensure!(args.shards >= 1, "--shards must be at least 1");
+    let shards = check_count(args.shards.min(networks)).map_err(anyhow::Error::msg)?;
     if shards < args.shards {
         println!("the sweep has {networks} networks: {shards} shards");
     }

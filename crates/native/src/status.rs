@@ -20,11 +20,7 @@ pub fn plan(config: Option<&Path>, shards: usize) -> Result<()> {
         None => SweepConfig::default(),
     }
     .plan()?;
-    anyhow::ensure!(
-        (1..=scaling_core::shard::MAX_SHARDS).contains(&shards),
-        "--shards {shards}: expected 1 to {}",
-        scaling_core::shard::MAX_SHARDS
-    );
+    scaling_core::shard::check_count(shards).map_err(anyhow::Error::msg)?;
     let total: u128 = plan.units().iter().map(|&u| plan.cost(u)).sum();
     println!(
         "{} networks (depths × seeds), {:.3e} layer-updates (L × Tmax) in all, over {shards} shards:",

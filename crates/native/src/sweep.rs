@@ -325,7 +325,7 @@ impl SweepJob {
                 unit::train_dense::<B>(&self.plan, data, unit, dir, device, burn_on, every)
             }
             Work::Conv { train, test } => {
-                let _restarts = interrupt::Uncheckpointed::enter();
+                let _restarts = interrupt::Section::uncheckpointed();
                 train_conv_depth::<B>(&self.plan, train, test, unit, dir, device)
             }
         }

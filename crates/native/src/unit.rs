@@ -7,7 +7,7 @@
 //! removed.
 
 use crate::files::{write_atomic, write_json};
-use crate::interrupt::{self, Interrupted, Pausable};
+use crate::interrupt::{self, Interrupted, Section};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use scaling_core::checkpoint::Checkpoint;
@@ -120,7 +120,7 @@ impl Run<'_> {
         bar.set_position(session.step() as u64);
         let outcome = loop {
             let start = Instant::now();
-            let pausable = Pausable::enter();
+            let pausable = Section::pausable();
             let done = train_until(
                 stepper,
                 &mut session,
