@@ -78,6 +78,8 @@ pub enum InitName {
     XavierDepth,
     Smooth,
     Fbm,
+    /// Fractional Gaussian noise (the increments of fbm; Marion et al.'s "fbm").
+    Fgn,
 }
 
 /// A depth sweep. Every key has a default, which together make the built-in quick sweep
@@ -105,7 +107,7 @@ pub struct SweepConfig {
     pub initial_sd: f64,
     /// RBF length scale ℓ for `init = "smooth"` (default 0.1).
     pub length_scale: Option<f64>,
-    /// Hurst index H for `init = "fbm"` (default 0.5).
+    /// Hurst index H for `init = "fbm"` or `"fgn"` (default 0.5).
     pub hurst: Option<f64>,
     /// An explicit list of depths; or the geometric grid of the next three keys (defaults
     /// 3, 300 and 1.2).
@@ -482,10 +484,12 @@ impl SweepConfig {
                     length_scale: real("length_scale", l, l > 0.0, "> 0")?,
                 }
             }
-            InitName::Fbm => {
+            InitName::Fbm | InitName::Fgn => {
                 let h = self.hurst.unwrap_or(0.5);
-                Init::Fbm {
-                    hurst: real("hurst", h, h > 0.0 && h < 1.0, "in (0, 1)")?,
+                let hurst = real("hurst", h, h > 0.0 && h < 1.0, "in (0, 1)")?;
+                match self.init {
+                    InitName::Fbm => Init::Fbm { hurst },
+                    _ => Init::Fgn { hurst },
                 }
             }
             InitName::Xavier => Init::Xavier,
@@ -494,8 +498,8 @@ impl SweepConfig {
         if self.length_scale.is_some() && self.init != InitName::Smooth {
             return Err(bad("length_scale", "is only used with init = \"smooth\""));
         }
-        if self.hurst.is_some() && self.init != InitName::Fbm {
-            return Err(bad("hurst", "is only used with init = \"fbm\""));
+        if self.hurst.is_some() && !matches!(self.init, InitName::Fbm | InitName::Fgn) {
+            return Err(bad("hurst", "is only used with init = \"fbm\" or \"fgn\""));
         }
 
         let dir = PathBuf::from(

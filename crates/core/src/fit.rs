@@ -123,15 +123,15 @@ pub fn fit(samples: &[Vec<(usize, f64)>]) -> Fit {
     })
 }
 
-struct Line {
-    slope: f64,
-    intercept: f64,
-    std_error: f64,
+pub(crate) struct Line {
+    pub(crate) slope: f64,
+    pub(crate) intercept: f64,
+    pub(crate) std_error: f64,
 }
 
 /// Ordinary least squares y = a + b x, with the standard error of b,
 /// se² = Σ r² / ((n − 2) Σ (x − x̄)²).
-fn least_squares(points: &[(f64, f64)]) -> Line {
+pub(crate) fn least_squares(points: &[(f64, f64)]) -> Line {
     let n = points.len() as f64;
     let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
     let my = points.iter().map(|p| p.1).sum::<f64>() / n;

@@ -23,6 +23,10 @@ pub enum Init {
     /// Each entry is σ_xavier · B^H((k+1)/L), with B^H a fractional Brownian motion of Hurst
     /// index H on [0, 1] (so the last layer has the xavier variance; H = ½ is Brownian).
     Fbm { hurst: f64 },
+    /// Each entry is σ_xavier · G_k with (G_k) a fractional Gaussian noise of Hurst index H:
+    /// the unit-variance increments of a fractional Brownian motion, so that Σ_k G_k ~ L^H
+    /// (H = ½ is i.i.d.). Marion et al.'s "fbm" init (their `generate_fbm(L, H)[1]`).
+    Fgn { hurst: f64 },
 }
 
 /// A random generator for one (seed, stream) pair: the same pair always gives the same draws.
@@ -69,6 +73,10 @@ pub fn weight_paths(
         }
         Init::Fbm { hurst } => {
             let paths = fbm_paths(depth, hurst, na + nb, rng);
+            interleave(depth, &paths, na, std_a, std_b)
+        }
+        Init::Fgn { hurst } => {
+            let paths = fgn_paths(depth, hurst, na + nb, rng);
             interleave(depth, &paths, na, std_a, std_b)
         }
     }
@@ -119,18 +127,10 @@ pub fn rbf_paths(
 }
 
 /// `count` independent paths k ↦ B^H((k+1)/L), k < L, of a standard fractional Brownian
-/// motion: the cumulative sums of fractional Gaussian noise with covariance
-/// L^{−2H} · ½(|j+1|^{2H} − 2|j|^{2H} + |j−1|^{2H}) (Davies–Harte, exact).
+/// motion: the cumulative sums of L^{−H} times the fractional Gaussian noise of [`fgn_paths`].
 pub fn fbm_paths(depth: usize, hurst: f64, count: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
-    let h2 = 2.0 * hurst;
-    let cov: Vec<f64> = (0..depth)
-        .map(|j| {
-            let j = j as f64;
-            0.5 * ((j + 1.0).powf(h2) - 2.0 * j.powf(h2) + (j - 1.0).abs().powf(h2))
-        })
-        .collect();
     let step = (depth as f64).powf(-hurst);
-    stationary_gaussian(&cov, count, rng)
+    fgn_paths(depth, hurst, count, rng)
         .into_iter()
         .map(|noise| {
             noise
@@ -142,6 +142,20 @@ pub fn fbm_paths(depth: usize, hurst: f64, count: usize, rng: &mut impl Rng) -> 
                 .collect()
         })
         .collect()
+}
+
+/// `count` independent samples of fractional Gaussian noise G_0, …, G_{L−1}: the stationary
+/// Gaussian sequence with autocovariance ½(|j+1|^{2H} − 2|j|^{2H} + |j−1|^{2H}) at lag j, the
+/// increments B^H(k+1) − B^H(k) of a fractional Brownian motion (Davies–Harte, exact).
+pub fn fgn_paths(depth: usize, hurst: f64, count: usize, rng: &mut impl Rng) -> Vec<Vec<f64>> {
+    let h2 = 2.0 * hurst;
+    let cov: Vec<f64> = (0..depth)
+        .map(|j| {
+            let j = j as f64;
+            0.5 * ((j + 1.0).powf(h2) - 2.0 * j.powf(h2) + (j - 1.0).abs().powf(h2))
+        })
+        .collect();
+    stationary_gaussian(&cov, count, rng)
 }
 
 /// `count` independent samples of a stationary Gaussian sequence of length n = cov.len() with
@@ -227,6 +241,26 @@ mod tests {
     }
 
     #[test]
+    fn fgn_is_unit_variance_and_its_sums_grow_like_l_to_the_h() {
+        for hurst in [0.3, 0.5, 0.8] {
+            let depth = 256;
+            let paths = fgn_paths(depth, hurst, 4000, &mut rng(4, 0));
+            let var = autocov(&paths, 0);
+            assert!((var - 1.0).abs() < 0.05, "H={hurst}: variance {var}");
+            // Var(Σ_{k<n} G_k) = n^{2H}.
+            for n in [16, 256] {
+                let sums: Vec<f64> = paths.iter().map(|p| p[..n].iter().sum()).collect();
+                let var = sums.iter().map(|s| s * s).sum::<f64>() / sums.len() as f64;
+                let expected = (n as f64).powf(2.0 * hurst);
+                assert!(
+                    (var / expected - 1.0).abs() < 0.08,
+                    "H={hurst}, n={n}: {var} vs {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn rbf_paths_are_smooth_and_unit_variance() {
         let depth = 200;
         let paths = rbf_paths(depth, 0.2, 2000, &mut rng(3, 0));
@@ -252,6 +286,7 @@ mod tests {
             Init::XavierDepth,
             Init::Smooth { length_scale: 0.1 },
             Init::Fbm { hurst: 0.5 },
+            Init::Fgn { hurst: 0.8 },
         ] {
             let (a, b) = weight_paths(init, 2.0, depth, d, &mut rng(7, depth as u64));
             let (a2, b2) = weight_paths(init, 2.0, depth, d, &mut rng(7, depth as u64));

@@ -24,6 +24,7 @@ pub mod init;
 pub mod mnist;
 pub mod model;
 pub mod optim;
+pub mod phase;
 pub mod plots;
 pub mod reproduce;
 pub mod results;
