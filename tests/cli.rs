@@ -1,6 +1,7 @@
 //! End-to-end tests of the `native` command line: sweeps, their files, resume, bad input.
 
 use scaling_core::config::SweepConfig;
+use scaling_core::phase::{PhaseConfig, PhaseResults};
 use scaling_core::results::{DepthResult, StopReason, Summary};
 use scaling_core::weights::{decode, Weights};
 use std::fs;
@@ -277,14 +278,87 @@ fn the_shipped_configs_are_valid() {
     let mut count = 0;
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
-        let config: SweepConfig = toml::from_str(&fs::read_to_string(&path).unwrap())
-            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        let text = fs::read_to_string(&path).unwrap();
+        if path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("phase-")
+        {
+            let config: PhaseConfig = toml::from_str(&text).unwrap();
+            config
+                .check()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            continue;
+        }
+        let config: SweepConfig =
+            toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         config
             .plan()
             .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
         count += 1;
     }
     assert!(count >= 4);
+}
+
+#[test]
+fn phase_writes_heat_maps_and_resumes_by_column() {
+    let dir = scratch("phase");
+    let config = dir.join("phase.toml");
+    fs::write(
+        &config,
+        "width = 8\ndepths = [10, 40]\nbetas = [0.25, 0.5, 1.0]\n\
+         hursts = { from = 0.3, to = 0.7, count = 3 }\nn_networks = 2\nn_inputs = 3\n",
+    )
+    .unwrap();
+    let out = dir.join("out");
+    let run = || {
+        native(&[
+            "phase",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+    };
+    let first = run();
+    assert!(first.status.success(), "{}", text(&first.stderr));
+    let json = out.join("phase.json");
+    let full: PhaseResults = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(full.cells.len(), 2 * 3 * 3);
+    for name in [
+        "phase-forward-L10",
+        "phase-backward-L40",
+        "phase-forward-trend",
+    ] {
+        assert!(
+            out.join("figures").join(format!("{name}.png")).exists(),
+            "{name}"
+        );
+    }
+    let report = fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(report.contains("Where the transition lies") && report.contains("<svg"));
+    // Interrupted after some columns: the rerun computes the rest, to the same numbers.
+    let mut partial = full.clone();
+    partial.cells.retain(|c| c.depth == 10);
+    fs::write(&json, serde_json::to_string(&partial).unwrap()).unwrap();
+    let second = run();
+    assert!(second.status.success(), "{}", text(&second.stderr));
+    assert!(
+        text(&second.stdout).contains("3 columns done"),
+        "{}",
+        text(&second.stdout)
+    );
+    let resumed: PhaseResults = serde_json::from_str(&fs::read_to_string(&json).unwrap()).unwrap();
+    assert_eq!(resumed, full);
+    // Another diagram into the same directory, and bad keys, are refused in one line.
+    fs::write(&config, "width = 9\n").unwrap();
+    refused(&run(), "holds another phase diagram");
+    fs::write(&config, "hursts = [0.5, 1.2]\n").unwrap();
+    refused(&run(), "hursts must be in (0, 1)");
+    fs::write(&config, "betas = 3\n").unwrap();
+    refused(&run(), "phase.toml:1:");
+    fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]

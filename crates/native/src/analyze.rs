@@ -11,6 +11,7 @@ use crate::sweep::read_config;
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use indicatif::ProgressBar;
+use plotters::coord::Shift;
 use plotters::prelude::*;
 use scaling_core::analysis::{
     analyze, analyze_norms, main_path, Analysis, DenoisedLoss, NormPath, NormTrained, Options,
@@ -417,16 +418,29 @@ impl Job for EvaluateJob<'_> {
     }
 }
 
-/// Draws `panels` side by side into NAME.svg and, rasterised from it, NAME.png (twice the
-/// pixels), each written atomically.
-fn save(dir: &Path, name: &str, panels: &[Figure], (w, h): (u32, u32)) -> Result<()> {
+/// Draws `panels` side by side into NAME.svg and NAME.png (see [`save_drawing`]).
+fn save(dir: &Path, name: &str, panels: &[Figure], size: (u32, u32)) -> Result<()> {
+    save_drawing(dir, name, size, |root| {
+        for (panel, area) in panels.iter().zip(root.split_evenly((1, panels.len()))) {
+            draw(panel, &area).map_err(|e| e.to_string())?;
+        }
+        Ok(())
+    })
+}
+
+/// Draws with `draw` into NAME.svg and, rasterised from it, NAME.png (twice the pixels),
+/// each written atomically.
+pub(crate) fn save_drawing(
+    dir: &Path,
+    name: &str,
+    (w, h): (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
+) -> Result<()> {
     let failed = |e: String| anyhow::anyhow!("drawing {name}: {e}");
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        for (panel, area) in panels.iter().zip(root.split_evenly((1, panels.len()))) {
-            draw(panel, &area).map_err(|e| failed(e.to_string()))?;
-        }
+        draw(&root).map_err(failed)?;
         root.present().map_err(|e| failed(e.to_string()))?;
     }
     write_atomic(&dir.join(format!("{name}.svg")), svg.as_bytes())?;

@@ -11,6 +11,8 @@ mod download;
 mod files;
 mod interrupt;
 mod lock;
+mod phase;
+mod phase_report;
 mod report;
 mod reproduce;
 mod slurm;
@@ -95,6 +97,9 @@ enum Command {
     /// Run the paper's fully connected experiments under SGD and Adam (3 seeds each) and
     /// write OUT/reproduction.md and .html: our exponents and regimes beside the paper's.
     Reproduce(reproduce::ReproduceArgs),
+    /// The (β, H) phase diagram at initialisation (Marion et al.): OUT/phase.json, heat maps
+    /// and report.html; resumes into an OUT holding the same diagram.
+    Phase(phase::PhaseArgs),
     /// Measure SGD steps per second; prints one JSON line.
     Bench(bench::BenchArgs),
     /// Write the browser app's MNIST asset: the first images of real MNIST, embedded in R^25
@@ -208,6 +213,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Analyze(args) => analyze::run(&args, cli.backend).map(|_| ()),
         Command::Report { dir } => report::run(&dir, cli.backend),
         Command::Reproduce(args) => reproduce::run(&args, cli.backend),
+        Command::Phase(args) => phase::run(&args, cli.backend),
         Command::MnistAsset {
             data_dir,
             out,

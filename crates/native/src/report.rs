@@ -29,8 +29,12 @@ const FIGURES: [&str; 9] = [
     "loss",
 ];
 
-/// Writes DIR/report.html, analysing DIR first when its analysis is missing or stale.
+/// Writes DIR/report.html, analysing DIR first when its analysis is missing or stale; for
+/// a phase diagram's directory (phase.json), redraws its figures and report.
 pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
+    if dir.join(scaling_core::phase::FILE).exists() {
+        return crate::phase::report(dir);
+    }
     let analysis: Analysis = match fresh_analysis(dir)? {
         Ok(analysis) => analysis,
         Err(why) => {
@@ -93,7 +97,7 @@ pub(crate) fn escape(text: &str) -> String {
 }
 
 /// An SVG file's markup, to inline in the page.
-fn inline_svg(path: &Path) -> Result<String> {
+pub(crate) fn inline_svg(path: &Path) -> Result<String> {
     let svg = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let start = svg
         .find("<svg")

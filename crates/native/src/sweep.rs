@@ -49,18 +49,23 @@ use std::time::{Duration, Instant};
 /// Reads a sweep configuration file; unknown keys and bad values are errors naming them, in
 /// one line (with the line and column of a TOML error, and long values cut).
 pub fn read_config(path: &Path) -> Result<SweepConfig> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let config: SweepConfig = read_toml(path)?;
     let invalid = || format!("{} is not a valid sweep config", path.display());
-    let config: SweepConfig = toml::from_str(&text).map_err(|e| {
+    config.plan().with_context(invalid)?;
+    Ok(config)
+}
+
+/// Reads and parses a TOML file; a parse error is one line with its line and column.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
         let (line, column) = e.span().map_or((1, 1), |s| line_column(&text, s.start));
         anyhow::anyhow!(
             "{}:{line}:{column}: {}",
             path.display(),
             crate::one_line(e.message().trim(), 200)
         )
-    })?;
-    config.plan().with_context(invalid)?;
-    Ok(config)
+    })
 }
 
 /// The 1-based line and column (in characters) of byte `offset` of `text`.

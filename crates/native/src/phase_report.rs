@@ -1,0 +1,91 @@
+//! The report of a phase diagram: OUT/report.html with the heat maps, the measured
+//! transition against Marion et al.'s line β = H, the trend in depth, and the config.
+
+use crate::files::write_atomic;
+use crate::phase::{heat_map_name, trend_name};
+use crate::report::{escape, inline_svg};
+use anyhow::Result;
+use scaling_core::phase::{PhaseResults, Quantity};
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+/// Writes OUT/report.html from the results and the figures in OUT/figures.
+pub fn write(out: &Path, results: &PhaseResults) -> Result<PathBuf> {
+    let figures = out.join("figures");
+    let c = &results.config;
+    let mut h = String::new();
+    write!(
+        h,
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>resnet-scaling: phase diagram at initialisation</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }}
+th {{ background: #f3f3f3; }} svg {{ max-width: 100%; height: auto; }}
+figure {{ display: inline-block; margin: 0.5em; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+</style></head><body>
+<h1>At initialisation: the (β, H) phase diagram</h1>
+<p>h<sub>k+1</sub> = h<sub>k</sub> + L<sup>−β</sup> σ(A<sub>k</sub> h<sub>k</sub>), σ = {act}, d = {d},
+A<sub>k</sub>'s entries fractional Gaussian noise of Hurst index H along k with variance 1/d
+(H = ½: i.i.d.), {n} networks × {m} inputs per cell; colour: the median ratio (log scale, white
+at 1). The line is Marion et al.'s β = H; the dots are where the ratio stops growing with L
+here (the zero of its log-log slope over the depths {depths:?}).</p>
+"#,
+        act = c.activation.name(),
+        d = c.width,
+        n = c.n_networks,
+        m = c.n_inputs,
+        depths = c.depths,
+    )?;
+    for quantity in Quantity::ALL {
+        writeln!(h, "<h2>{}</h2>", escape(quantity.formula()))?;
+        let mut names: Vec<String> = c
+            .depths
+            .iter()
+            .map(|&l| heat_map_name(quantity, l))
+            .collect();
+        names.push(trend_name(quantity));
+        for name in names {
+            let path = figures.join(format!("{name}.svg"));
+            if path.exists() {
+                writeln!(h, "<figure>{}</figure>", inline_svg(&path)?)?;
+            }
+        }
+    }
+    transition_table(&mut h, results)?;
+    let config = toml::to_string(c)?;
+    writeln!(
+        h,
+        "<h2>Configuration</h2>\n<pre>{}</pre>\n</body></html>",
+        escape(&config)
+    )?;
+    let path = out.join("report.html");
+    write_atomic(&path, h.as_bytes())?;
+    Ok(path)
+}
+
+/// Per H: the measured transition β of each ratio beside Marion et al.'s β = H.
+fn transition_table(h: &mut String, results: &PhaseResults) -> Result<()> {
+    h.push_str("<h2>Where the transition lies</h2>\n<table><tr><th>H</th><th>β = H</th>");
+    for q in Quantity::ALL {
+        write!(h, "<th>measured β: {}</th>", escape(q.formula()))?;
+    }
+    h.push_str("</tr>\n");
+    let columns: Vec<_> = Quantity::ALL
+        .iter()
+        .map(|&q| results.transition(q))
+        .collect();
+    for (i, hurst) in results.config.hursts.values().into_iter().enumerate() {
+        write!(h, "<tr><td>{hurst:.3}</td><td>{hurst:.3}</td>")?;
+        for column in &columns {
+            let cell = column[i].1.map_or("—".into(), |b| format!("{b:.3}"));
+            write!(h, "<td>{cell}</td>")?;
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table>\n");
+    Ok(())
+}
