@@ -22,8 +22,12 @@ impl Axis {
         match self {
             Axis::List(v) => v.clone(),
             Axis::Linspace { count: 1, from, .. } => vec![*from],
+            // The last value is `to` itself, not a rounding of it.
             Axis::Linspace { from, to, count } => (0..*count)
-                .map(|i| from + (to - from) * i as f64 / (*count - 1) as f64)
+                .map(|i| match i + 1 == *count {
+                    true => *to,
+                    false => from + (to - from) * i as f64 / (*count - 1) as f64,
+                })
                 .collect(),
         }
     }
@@ -142,5 +146,33 @@ impl PhaseConfig {
         let weights = draw_weights(init, column.depth, self.width, &mut rng);
         let (x, g) = draw_inputs(self.n_inputs, self.width, &mut rng);
         (weights, x, g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn axes_end_where_they_say_and_bad_keys_are_named() {
+        let axis = Axis::Linspace {
+            from: 0.05,
+            to: 1.0,
+            count: 10,
+        };
+        assert_eq!(axis.values().last(), Some(&1.0));
+        let config = |hursts| PhaseConfig {
+            hursts,
+            ..PhaseConfig::default()
+        };
+        assert!(config(axis).check().unwrap_err().starts_with("hursts"));
+        let empty = PhaseConfig {
+            depths: vec![],
+            ..PhaseConfig::default()
+        };
+        assert!(empty.check().unwrap_err().starts_with("depths"));
+        assert_eq!(PhaseConfig::default().check(), Ok(()));
+        let list: Axis = serde_json::from_str("[0.5, 0.7]").unwrap();
+        assert_eq!(list.values(), vec![0.5, 0.7]);
     }
 }
