@@ -4,7 +4,7 @@
 // falls for every depth, checks that the plots are drawn (non-blank canvases) and that no
 // error reached the console, and saves a screenshot. It does this twice: with WebGPU
 // (SwiftShader in headless Chromium) and without it, where the page must say it falls back
-// to the CPU.
+// to the CPU. Then the phase view ("At initialisation"), once, on the CPU.
 //
 // Usage: node tests/e2e/web.mjs DIST_DIR OUT_DIR   (playwright-core on NODE_PATH)
 import { createServer } from "node:http";
@@ -50,8 +50,8 @@ await mkdir(out, { recursive: true });
 const QUERY =
   "n_samples=200&width=4&depths=3,6,12&lr=0.5&batch_size=50&max_steps=100000&log_every=10&epsilon=1e-6";
 
-async function check(webgpu) {
-  const name = webgpu ? "webgpu" : "cpu";
+// Headless Chromium, with WebGPU or without; the console's errors are collected.
+async function launch(webgpu) {
   const args = [
     "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync",
@@ -67,6 +67,26 @@ async function check(webgpu) {
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
+  return { browser, page, errors };
+}
+
+// Pixels of a canvas that are not near white ("dark") and that are coloured (not grey).
+async function ink(page, selector) {
+  return page.$eval(selector, (c) => {
+    const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
+    let dark = 0, coloured = 0;
+    for (let i = 0; i < data.length; i += 4) {
+      const [r, g, b] = [data[i], data[i + 1], data[i + 2]];
+      if (r < 200 || g < 200 || b < 200) dark++;
+      if (Math.max(r, g, b) - Math.min(r, g, b) > 40) coloured++;
+    }
+    return { dark, coloured };
+  });
+}
+
+async function check(webgpu) {
+  const name = webgpu ? "webgpu" : "cpu";
+  const { browser, page, errors } = await launch(webgpu);
 
   await page.goto(`${base}?${QUERY}`);
   await page.waitForFunction(() => {
@@ -124,7 +144,7 @@ async function check(webgpu) {
   await page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("paused"), null, { timeout: 5_000 });
   await page.waitForTimeout(1000);
 
-  const inked = await page.$$eval("canvas", (canvases) =>
+  const inked = await page.$$eval("#training-view canvas", (canvases) =>
     canvases.map((c) => {
       const { data } = c.getContext("2d").getImageData(0, 0, c.width, c.height);
       let n = 0;
@@ -144,7 +164,7 @@ async function check(webgpu) {
   const header = (await readFile(await weights.path())).subarray(8, 400).toString();
   if (weights.suggestedFilename() !== "weights_L3.safetensors" || !header.includes('"A"') || !header.includes('"b"'))
     fail(`${name}: weights download ${weights.suggestedFilename()}: ${header}`);
-  const [png] = await Promise.all([page.waitForEvent("download"), page.click("figure button")]);
+  const [png] = await Promise.all([page.waitForEvent("download"), page.click("#training-view figure button")]);
   const magic = (await readFile(await png.path())).subarray(1, 4).toString();
   if (png.suggestedFilename() !== "loss.png" || magic !== "PNG") fail(`${name}: PNG download ${png.suggestedFilename()}`);
 
@@ -167,9 +187,89 @@ async function check(webgpu) {
   await browser.close();
 }
 
+// The phase view ("At initialisation", computed on the CPU): a tiny grid of 2 depths × 3 H
+// × 4 β fills in; the heat map is drawn, hovering reads a cell, clicking draws its path;
+// Reset stops a run of the default grid; the view and its settings are in the URL.
+const PHASE_QUERY = "view=phase&width=8&depths=10,40&beta_count=4&hurst_count=3&n_networks=2&n_inputs=4";
+
+async function checkPhase() {
+  const { browser, page, errors } = await launch(false);
+  const text = (selector) => page.textContent(selector);
+  await page.goto(`${base}?${PHASE_QUERY}`);
+  await page.waitForSelector("#phase-map", { state: "visible", timeout: 60_000 });
+  if (await page.isVisible("#training-view")) fail("phase: the training view is shown for view=phase");
+  const engine = await text("#phase-engine");
+  console.log(`e2e phase: ${engine}`);
+  if (!engine.includes("computed on the CPU (wasm)")) fail(`phase: engine line "${engine}"`);
+  if ((await page.inputValue("#phase-field-depths")) !== "10,40") fail("phase: depths not read from the URL");
+
+  // A bad value is refused at its field, and Start is disabled meanwhile.
+  await page.fill("#phase-field-hurst_to", "1.5");
+  await page.press("#phase-field-hurst_to", "Tab");
+  const refusal = await text("label:has(#phase-field-hurst_to) .error");
+  if (!refusal?.includes("(0, 1)")) fail(`phase: bad H not refused at the field (${refusal})`);
+  if (!(await page.isDisabled("#phase-start"))) fail("phase: Start enabled with a bad field");
+  await page.fill("#phase-field-hurst_to", "0.95");
+  await page.press("#phase-field-hurst_to", "Tab");
+  if (!page.url().includes("view=phase") || !page.url().includes("depths=10,40"))
+    fail(`phase: view and settings not in the URL (${page.url()})`);
+  if ((await text("#phase-progress")) !== "0 of 6 columns") fail(`phase: progress "${await text("#phase-progress")}"`);
+
+  const before = await ink(page, "#phase-map");
+  const started = Date.now();
+  await page.click("#phase-start");
+  await page.waitForFunction(() => document.querySelector("#phase-progress")?.textContent === "6 of 6 columns"
+    && document.querySelector("#phase-status")?.textContent === "finished", null, { timeout: 120_000 });
+  console.log(`e2e phase: 6 columns in ${Date.now() - started} ms`);
+  const after = await ink(page, "#phase-map");
+  console.log(`e2e phase: heat map pixels before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
+  if (after.dark < 2000 || after.coloured < before.coloured + 2000) fail("phase: the heat map is not filled in");
+  const transition = await text("#phase-transition");
+  if (!transition?.includes("Marion et al.: β = H")) fail(`phase: no transition table (${transition})`);
+
+  // Hover the centre: the cell's β, H and ratios; click it: the path of one network.
+  const box = await page.locator("#phase-map").boundingBox();
+  await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForFunction(() => document.querySelector("#phase-hover")?.textContent.includes("β"), null, { timeout: 5_000 });
+  const hover = await text("#phase-hover");
+  console.log(`e2e phase: hover: ${hover}`);
+  if (!hover.includes("median") || !hover.includes("25–75%")) fail(`phase: hover line "${hover}"`);
+  if ((await ink(page, "#phase-path")).dark > 0) fail("phase: the path canvas is drawn before a click");
+  await page.mouse.click(box.x + box.width / 2, box.y + box.height / 2);
+  await page.waitForTimeout(500);
+  const path = await ink(page, "#phase-path");
+  console.log(`e2e phase: path canvas ${JSON.stringify(path)}`);
+  if (path.dark < 1000) fail("phase: the path canvas is blank after a click");
+  await page.screenshot({ path: join(out, "web-phase.png"), fullPage: true });
+
+  // Reset during a run of the default grid stops it: idle, and no further progress.
+  await page.goto(`${base}?view=phase`);
+  await page.waitForSelector("#phase-map", { state: "visible", timeout: 60_000 });
+  const t0 = Date.now();
+  await page.click("#phase-start");
+  await page.waitForFunction(() => /^[1-9]\d* of 20 columns$/.test(document.querySelector("#phase-progress")?.textContent), null, { timeout: 120_000 });
+  console.log(`e2e phase: default grid: ${await text("#phase-progress")} after ${Date.now() - t0} ms`);
+  if (!(await page.isDisabled("#phase-start"))) fail("phase: Start enabled while computing");
+  await page.click("#phase-reset");
+  await page.waitForFunction(() => document.querySelector("#phase-status")?.textContent === "idle", null, { timeout: 10_000 });
+  await page.waitForTimeout(2000);
+  const [status, progress] = [await text("#phase-status"), await text("#phase-progress")];
+  if (status !== "idle" || progress !== "0 of 20 columns") fail(`phase: after Reset: ${status}, ${progress}`);
+
+  // The views switch at the top of the page, and the URL follows.
+  await page.click("#view-training");
+  if (!(await page.isVisible("#start")) || page.url().includes("view=phase")) fail(`phase: training view not shown (${page.url()})`);
+  await page.click("#view-phase");
+  if (!(await page.isVisible("#phase-start")) || !page.url().includes("view=phase")) fail(`phase: phase view not shown (${page.url()})`);
+
+  if (errors.length) fail(`phase: console errors:\n${errors.join("\n")}`);
+  await browser.close();
+}
+
 try {
   await check(true);
   await check(false);
+  await checkPhase();
 } catch (e) {
   fail(e.stack ?? String(e));
 } finally {

@@ -1,10 +1,15 @@
-//! The page: the settings form, Start / Pause / Reset, the live figures, the verdict and a
-//! table of depths. Training runs in short chunks on the page's event loop and yields to the
-//! browser between them, so the page stays responsive.
+//! The page: two views, switched at its top. "Trained weights" (the training view, here): the
+//! settings form, Start / Pause / Reset, the live figures, the verdict and a table of depths;
+//! training runs in short chunks on the page's event loop and yields to the browser between
+//! them, so the page stays responsive. "At initialisation": the (β, H) phase diagram
+//! ([`crate::phase_view`]).
 
 use crate::browser::{self, now, sleep};
+use crate::form::form_fields;
+use crate::phase_settings::{PhaseSettings, View};
+use crate::phase_view::PhaseView;
 use crate::run::{analyse, DepthRun, PageStep};
-use crate::settings::{Kind, Settings, FIELDS};
+use crate::settings::Settings;
 use crate::view::{figures, DepthView, Snapshot};
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::Wgpu;
@@ -210,9 +215,11 @@ const PLOTS: [(&str, &str); 4] = [
     ("increments", "rescaled increments against L"),
 ];
 
+/// The training view ("Trained weights"): the settings form, Start / Pause / Reset, the live
+/// figures, the verdict and the table of depths. Its settings are the page's URL query while
+/// it is shown (see [`App`]).
 #[component]
-pub fn App() -> impl IntoView {
-    let settings = RwSignal::new(Settings::from_query(&browser::query()));
+pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
     let out = Outputs {
         status: RwSignal::new(Status::Idle),
         snapshot: RwSignal::new(Snapshot::default()),
@@ -223,7 +230,6 @@ pub fn App() -> impl IntoView {
     spawn_local(async move { engine.set(Some(self::engine().await)) });
 
     let field_error = Memo::new(move |_| settings.with(|s| s.plan().err()));
-    Effect::new(move |_| settings.with(|s| browser::set_query(&s.to_query())));
     Effect::new(move |_| out.snapshot.with(draw_all));
 
     let editable = move || matches!(out.status.get(), Status::Idle | Status::Finished);
@@ -278,55 +284,7 @@ pub fn App() -> impl IntoView {
         out.note.set(String::new());
     };
 
-    let form = FIELDS
-        .iter()
-        .map(|f| {
-            let key = f.key;
-            let on_change = move |ev: leptos::ev::Event| {
-                let value = event_target_value(&ev);
-                settings.update(|s| s.set(key, &value));
-            };
-            let input = match f.kind {
-                Kind::Choice(names) => view! {
-                    <select id=format!("field-{key}") on:change=on_change disabled=move || !editable()>
-                        {names
-                            .iter()
-                            .map(|&n| {
-                                view! {
-                                    <option value=n selected=move || settings.with(|s| s.get(key) == n)>
-                                        {n}
-                                    </option>
-                                }
-                            })
-                            .collect_view()}
-                    </select>
-                }
-                .into_any(),
-                _ => view! {
-                    <input
-                        id=format!("field-{key}")
-                        prop:value=move || settings.with(|s| s.get(key).to_string())
-                        on:change=on_change
-                        disabled=move || !editable() || !settings.with(|s| s.applies(key))
-                    />
-                }
-                .into_any(),
-            };
-            let error = move || {
-                field_error
-                    .get()
-                    .filter(|e| e.key == key)
-                    .map(|e| view! { <span class="error">{e.message}</span> })
-            };
-            view! {
-                <label class="field">
-                    <span class="name">{f.label}</span>
-                    {input}
-                    {error}
-                </label>
-            }
-        })
-        .collect_view();
+    let form = form_fields("field-", settings, field_error, editable);
 
     // The paper's experiments: picking one fills the form.
     let preset_picker = {
@@ -466,5 +424,46 @@ pub fn App() -> impl IntoView {
             </thead>
             <tbody>{rows}</tbody>
         </table>
+    }
+}
+
+/// The page: the two views, one shown at a time (both stay mounted, so that a run in one goes
+/// on while the other is shown), and the URL query of the shown one ([`View::query`]).
+#[component]
+pub fn App() -> impl IntoView {
+    let query = browser::query();
+    let view = RwSignal::new(View::from_query(&query));
+    let (training, phase) = match view.get_untracked() {
+        View::Training => (Settings::from_query(&query), PhaseSettings::default()),
+        View::Phase => (Settings::default(), PhaseSettings::from_query(&query)),
+    };
+    let (training, phase) = (RwSignal::new(training), RwSignal::new(phase));
+    Effect::new(move |_| {
+        let query = training.with(|t| phase.with(|p| view.get().query(t, p)));
+        browser::set_query(&query);
+    });
+    let tab = move |which: View, id: &'static str, label: &'static str| {
+        view! {
+            <button
+                id=id
+                class="view-tab"
+                class:chosen=move || view.get() == which
+                on:click=move |_| view.set(which)
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <nav class="views">
+            {tab(View::Training, "view-training", "Trained weights")}
+            {tab(View::Phase, "view-phase", "At initialisation")}
+        </nav>
+        <div id="training-view" hidden=move || view.get() != View::Training>
+            <TrainingView settings=training />
+        </div>
+        <div id="phase-view" hidden=move || view.get() != View::Phase>
+            <PhaseView settings=phase />
+        </div>
     }
 }

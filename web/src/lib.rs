@@ -1,7 +1,10 @@
 //! The browser app of resnet-scaling: trains fully connected ResNets of several depths side by
 //! side on WebGPU (burn-wgpu), or on the CPU compiled to wasm where the browser has no WebGPU,
-//! and shows the losses, the weights and core's scaling analysis live.
+//! and shows the losses, the weights and core's scaling analysis live; and, in a second view,
+//! computes the (β, H) phase diagram of Marion et al. at initialisation on the CPU.
 
+pub mod phase_settings;
+pub mod phase_summary;
 pub mod run;
 pub mod settings;
 pub mod view;
@@ -10,3 +13,7 @@ pub mod view;
 pub mod app;
 #[cfg(target_arch = "wasm32")]
 pub mod browser;
+#[cfg(target_arch = "wasm32")]
+pub mod form;
+#[cfg(target_arch = "wasm32")]
+pub mod phase_view;

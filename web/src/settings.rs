@@ -23,7 +23,7 @@ pub enum Kind {
 }
 
 /// A field of the form, named by its key in the sweep configuration.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Field {
     pub key: &'static str,
     pub label: &'static str,
@@ -31,7 +31,13 @@ pub struct Field {
     pub default: &'static str,
 }
 
-const fn field(key: &'static str, label: &'static str, kind: Kind, default: &'static str) -> Field {
+/// A field (`const`, for tables of fields).
+pub const fn field(
+    key: &'static str,
+    label: &'static str,
+    kind: Kind,
+    default: &'static str,
+) -> Field {
     Field {
         key,
         label,
@@ -69,7 +75,7 @@ pub const FIELDS: [Field; 16] = [
     field(
         "init",
         "init",
-        Kind::Choice(&["xavier", "xavier-depth", "smooth", "fbm"]),
+        Kind::Choice(&["xavier", "xavier-depth", "smooth", "fbm", "fgn"]),
         "xavier",
     ),
     field("initial_sd", "init scale s", Kind::Real, "1e-6"),
@@ -89,9 +95,110 @@ pub const FIELDS: [Field; 16] = [
     field("seed", "seed", Kind::Count, "0"),
 ];
 
-/// The value of every field, as typed.
+/// The values of a form's fields, as typed, with the fields they belong to: the training
+/// form's [`Settings`] and the phase diagram's
+/// [`PhaseSettings`](crate::phase_settings::PhaseSettings) each hold one.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Settings(BTreeMap<&'static str, String>);
+pub struct Values {
+    fields: &'static [Field],
+    map: BTreeMap<&'static str, String>,
+}
+
+impl Values {
+    /// Every field at its default.
+    pub fn new(fields: &'static [Field]) -> Self {
+        let map = fields
+            .iter()
+            .map(|f| (f.key, f.default.to_string()))
+            .collect();
+        Self { fields, map }
+    }
+
+    pub fn fields(&self) -> &'static [Field] {
+        self.fields
+    }
+
+    pub fn get(&self, key: &str) -> &str {
+        self.map.get(key).map_or("", |v| v.as_str())
+    }
+
+    /// Sets a field (unknown keys are ignored).
+    pub fn set(&mut self, key: &str, value: &str) {
+        if let Some(f) = self.fields.iter().find(|f| f.key == key) {
+            self.map.insert(f.key, value.trim().to_string());
+        }
+    }
+
+    /// The defaults, overridden by the pairs of a URL query (`?a=1&b=2`; unknown keys are
+    /// ignored).
+    pub fn from_query(fields: &'static [Field], query: &str) -> Self {
+        let mut values = Self::new(fields);
+        for pair in query.trim_start_matches('?').split('&') {
+            if let Some((key, value)) = pair.split_once('=') {
+                values.set(&decode(key), &decode(value));
+            }
+        }
+        values
+    }
+
+    /// The fields that differ from their defaults, as a URL query without the `?`.
+    pub fn to_query(&self) -> String {
+        self.fields
+            .iter()
+            .filter(|f| self.get(f.key) != f.default)
+            .map(|f| format!("{}={}", f.key, encode(self.get(f.key))))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// The value of field `key` parsed by its kind, as JSON (`None`: an optional field left
+    /// empty); the error names the field.
+    pub fn parse(&self, key: &'static str) -> Result<Option<Value>, FieldError> {
+        let f = self
+            .fields
+            .iter()
+            .find(|f| f.key == key)
+            .expect("a field of this form");
+        let text = self.get(f.key);
+        let bad = |message: String| FieldError {
+            key: f.key,
+            message,
+        };
+        let value = match f.kind {
+            Kind::Choice(names) if names.contains(&text) => Value::from(text),
+            Kind::Choice(names) => return Err(bad(format!("must be one of {}", names.join(", ")))),
+            Kind::Count => Value::from(count(text).map_err(bad)?),
+            Kind::Real => Value::from(real(text).map_err(bad)?),
+            Kind::OptionalReal if text.is_empty() => return Ok(None),
+            Kind::OptionalReal => Value::from(real(text).map_err(bad)?),
+            Kind::Counts => {
+                let values = text
+                    .split(',')
+                    .map(|v| count(v.trim()))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(bad)?;
+                Value::from(values)
+            }
+        };
+        Ok(Some(value))
+    }
+}
+
+/// A form of the page: its values, and which of its fields apply given the others (the
+/// page's form component draws any form from this).
+pub trait Form {
+    fn values(&self) -> &Values;
+    fn values_mut(&mut self) -> &mut Values;
+    /// Whether a field is used with the other values (a field that does not apply is
+    /// disabled and not checked).
+    fn applies(&self, _key: &str) -> bool {
+        true
+    }
+}
+
+/// The value of every field of the training form, as typed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Settings(Values);
 
 /// A field and what is wrong with its value.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,57 +218,49 @@ impl From<ConfigError> for FieldError {
 
 impl Default for Settings {
     fn default() -> Self {
-        Self(
-            FIELDS
-                .iter()
-                .map(|f| (f.key, f.default.to_string()))
-                .collect(),
-        )
+        Self(Values::new(&FIELDS))
     }
 }
 
-impl Settings {
-    pub fn get(&self, key: &str) -> &str {
-        self.0.get(key).map_or("", |v| v.as_str())
+impl Form for Settings {
+    fn values(&self) -> &Values {
+        &self.0
     }
 
-    /// Sets a field (unknown keys are ignored).
-    pub fn set(&mut self, key: &str, value: &str) {
-        if let Some(f) = FIELDS.iter().find(|f| f.key == key) {
-            self.0.insert(f.key, value.trim().to_string());
-        }
+    fn values_mut(&mut self) -> &mut Values {
+        &mut self.0
     }
 
-    /// The defaults, overridden by the pairs of a URL query (`?a=1&b=2`; unknown keys are
-    /// ignored).
-    pub fn from_query(query: &str) -> Self {
-        let mut settings = Self::default();
-        for pair in query.trim_start_matches('?').split('&') {
-            if let Some((key, value)) = pair.split_once('=') {
-                settings.set(&decode(key), &decode(value));
-            }
-        }
-        settings
-    }
-
-    /// The fields that differ from their defaults, as a URL query without the `?`.
-    pub fn to_query(&self) -> String {
-        FIELDS
-            .iter()
-            .filter(|f| self.get(f.key) != f.default)
-            .map(|f| format!("{}={}", f.key, encode(self.get(f.key))))
-            .collect::<Vec<_>>()
-            .join("&")
-    }
-
-    /// Whether a field is used with the other settings (β only for a fixed δ, the width only
-    /// for synthetic data: the MNIST embedding has width 25).
-    pub fn applies(&self, key: &str) -> bool {
+    /// β only for a fixed δ, the width only for synthetic data: the MNIST embedding has
+    /// width 25.
+    fn applies(&self, key: &str) -> bool {
         match key {
             "beta" => self.get("delta") == "fixed",
             "width" => self.get("dataset") == "synthetic",
             _ => true,
         }
+    }
+}
+
+impl Settings {
+    pub fn get(&self, key: &str) -> &str {
+        self.0.get(key)
+    }
+
+    /// Sets a field (unknown keys are ignored).
+    pub fn set(&mut self, key: &str, value: &str) {
+        self.0.set(key, value)
+    }
+
+    /// The defaults, overridden by the pairs of a URL query (`?a=1&b=2`; unknown keys are
+    /// ignored).
+    pub fn from_query(query: &str) -> Self {
+        Self(Values::from_query(&FIELDS, query))
+    }
+
+    /// The fields that differ from their defaults, as a URL query without the `?`.
+    pub fn to_query(&self) -> String {
+        self.0.to_query()
     }
 
     /// The sweep these settings describe, checked by core; the error names the first bad
@@ -182,30 +281,9 @@ impl Settings {
     pub fn config(&self) -> Result<SweepConfig, FieldError> {
         let mut map = Map::new();
         for f in FIELDS.iter().filter(|f| self.applies(f.key)) {
-            let text = self.get(f.key);
-            let bad = |message: String| FieldError {
-                key: f.key,
-                message,
-            };
-            let value = match f.kind {
-                Kind::Choice(names) if names.contains(&text) => Value::from(text),
-                Kind::Choice(names) => {
-                    return Err(bad(format!("must be one of {}", names.join(", "))))
-                }
-                Kind::Count => Value::from(count(text).map_err(bad)?),
-                Kind::Real => Value::from(real(text).map_err(bad)?),
-                Kind::OptionalReal if text.is_empty() => continue,
-                Kind::OptionalReal => Value::from(real(text).map_err(bad)?),
-                Kind::Counts => {
-                    let values = text
-                        .split(',')
-                        .map(|v| count(v.trim()))
-                        .collect::<Result<Vec<_>, _>>()
-                        .map_err(bad)?;
-                    Value::from(values)
-                }
-            };
-            map.insert(f.key.into(), value);
+            if let Some(value) = self.0.parse(f.key)? {
+                map.insert(f.key.into(), value);
+            }
         }
         serde_json::from_value(Value::Object(map)).map_err(|e| FieldError {
             key: "dataset",
