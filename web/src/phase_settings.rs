@@ -57,24 +57,10 @@ impl Form for PhaseSettings {
 }
 
 impl PhaseSettings {
-    pub fn get(&self, key: &str) -> &str {
-        self.0.get(key)
-    }
-
-    /// Sets a field (unknown keys are ignored).
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.0.set(key, value)
-    }
-
     /// The defaults, overridden by the pairs of a URL query (unknown keys, `view` among
     /// them, are ignored).
     pub fn from_query(query: &str) -> Self {
         Self(Values::from_query(&PHASE_FIELDS, query))
-    }
-
-    /// The fields that differ from their defaults, as a URL query without the `?`.
-    pub fn to_query(&self) -> String {
-        self.0.to_query()
     }
 
     /// The phase diagram these settings describe, checked by core; the error names the first

@@ -189,6 +189,21 @@ impl Values {
 pub trait Form {
     fn values(&self) -> &Values;
     fn values_mut(&mut self) -> &mut Values;
+
+    fn get(&self, key: &str) -> &str {
+        self.values().get(key)
+    }
+
+    /// Sets a field (unknown keys are ignored).
+    fn set(&mut self, key: &str, value: &str) {
+        self.values_mut().set(key, value)
+    }
+
+    /// The fields that differ from their defaults, as a URL query without the `?`.
+    fn to_query(&self) -> String {
+        self.values().to_query()
+    }
+
     /// Whether a field is used with the other values (a field that does not apply is
     /// disabled and not checked).
     fn applies(&self, _key: &str) -> bool {
@@ -243,24 +258,10 @@ impl Form for Settings {
 }
 
 impl Settings {
-    pub fn get(&self, key: &str) -> &str {
-        self.0.get(key)
-    }
-
-    /// Sets a field (unknown keys are ignored).
-    pub fn set(&mut self, key: &str, value: &str) {
-        self.0.set(key, value)
-    }
-
     /// The defaults, overridden by the pairs of a URL query (`?a=1&b=2`; unknown keys are
     /// ignored).
     pub fn from_query(query: &str) -> Self {
         Self(Values::from_query(&FIELDS, query))
-    }
-
-    /// The fields that differ from their defaults, as a URL query without the `?`.
-    pub fn to_query(&self) -> String {
-        self.0.to_query()
     }
 
     /// The sweep these settings describe, checked by core; the error names the first bad

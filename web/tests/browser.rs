@@ -17,7 +17,7 @@ use scaling_core::weights::Weights;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 use web::browser::{now, webgpu_adapter};
 use web::run::{analyse, DepthRun, PageStep};
-use web::settings::Settings;
+use web::settings::{Form, Settings};
 
 wasm_bindgen_test_configure!(run_in_browser);
 

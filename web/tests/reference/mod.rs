@@ -5,7 +5,7 @@
 
 use scaling_core::config::{DataPlan, Plan};
 use web::run::{DepthRun, PageStep};
-use web::settings::Settings;
+use web::settings::{Form, Settings};
 
 pub const GOLDEN: &str = include_str!("golden.json");
 
