@@ -78,7 +78,7 @@ pub struct FusedStepper {
     /// The trained δ: [1] (shared) or [L] (per layer).
     delta: Option<Vec<f32>>,
     /// δ_k as the update uses them, [L].
-    steps: Vec<f32>,
+    deltas: Vec<f32>,
     /// ∂ℓ/∂δ, as long as `delta`.
     delta_grad: Vec<f32>,
     mask: Vec<f32>,
@@ -155,7 +155,7 @@ impl FusedStepper {
             b,
             delta_grad: vec![0.0; delta.as_ref().map_or(0, Vec::len)],
             delta,
-            steps: vec![0.0; depth],
+            deltas: vec![0.0; depth],
             mask: (0..dp).map(|c| if c < d { 1.0 } else { 0.0 }).collect(),
             train: config.clone(),
             t: 0,
@@ -315,7 +315,7 @@ impl FusedStepper {
             a: &self.a,
             at: &self.at,
             b: &self.b,
-            steps: &self.steps,
+            deltas: &self.deltas,
             mask: &self.mask,
         };
         let (isa, activation) = (self.isa, self.activation);
@@ -428,24 +428,24 @@ impl FusedStepper {
             let (m, s) = (&mut self.m.delta, &mut self.s.delta);
             update_rows(delta, m, s, &[grad], n, n, &rule);
         }
-        self.refresh_steps();
+        self.refresh_deltas();
     }
 
     /// A_kᵀ and δ_k from the weights.
     fn refresh(&mut self) {
         let (d, dp) = (self.d, self.dp);
         transpose(&self.a, &mut self.at, d, dp);
-        self.refresh_steps();
+        self.refresh_deltas();
     }
 
     /// δ_k from δ.
-    fn refresh_steps(&mut self) {
+    fn refresh_deltas(&mut self) {
         let l = self.depth;
         match (self.delta_mode, &self.delta) {
-            (DeltaMode::None, _) => self.steps.fill(1.0),
-            (DeltaMode::Fixed { beta }, _) => self.steps.fill((l as f64).powf(-beta) as f32),
-            (DeltaMode::Shared, Some(delta)) => self.steps.fill(delta[0].abs()),
-            (DeltaMode::PerLayer, Some(delta)) => self.steps.copy_from_slice(delta),
+            (DeltaMode::None, _) => self.deltas.fill(1.0),
+            (DeltaMode::Fixed { beta }, _) => self.deltas.fill((l as f64).powf(-beta) as f32),
+            (DeltaMode::Shared, Some(delta)) => self.deltas.fill(delta[0].abs()),
+            (DeltaMode::PerLayer, Some(delta)) => self.deltas.copy_from_slice(delta),
             (mode, None) => unreachable!("trainable δ mode {mode:?} without δ"),
         }
     }

@@ -116,14 +116,14 @@ pub struct ResNet<B: Backend> {
     pub delta_mode: DeltaMode,
 }
 
-/// The values of h, z = A h + b and a = σ(z) at every layer, kept for the adjoint pass.
+/// The values of h, z = A h + b and σ(z) at every layer, kept for the adjoint pass.
 pub struct Trace<B: Backend> {
     /// h_k, k = 0..L−1, each [B, d].
     pub h: Vec<Tensor<B, 2>>,
     /// z_k = h_k A_kᵀ + b_k, each [B, d].
     pub z: Vec<Tensor<B, 2>>,
-    /// a_k = σ(z_k), each [B, d].
-    pub a: Vec<Tensor<B, 2>>,
+    /// σ(z_k), each [B, d] (not `a`, which is A in [`ResNet`]).
+    pub act: Vec<Tensor<B, 2>>,
 }
 
 /// ‖h_k‖ (k = 0 .. L) and ‖h_{k+1} − h_k‖ (k < L), each averaged over the inputs.
@@ -133,8 +133,8 @@ pub struct HiddenNorms {
     pub dh: Vec<f64>,
 }
 
-/// The step sizes of one pass, ready to multiply a [B, d] tensor.
-pub(crate) enum Steps<B: Backend> {
+/// The δ_k of one pass, ready to multiply a [B, d] tensor.
+pub(crate) enum Deltas<B: Backend> {
     Constant(f64),
     /// |δ| as a [1, 1] tensor.
     Shared(Tensor<B, 2>),
@@ -142,14 +142,14 @@ pub(crate) enum Steps<B: Backend> {
     PerLayer(Vec<Tensor<B, 2>>),
 }
 
-impl<B: Backend> Steps<B> {
+impl<B: Backend> Deltas<B> {
     /// δ_k · t.
     pub(crate) fn scale(&self, k: usize, t: Tensor<B, 2>) -> Tensor<B, 2> {
         match self {
-            Steps::Constant(c) if *c == 1.0 => t,
-            Steps::Constant(c) => t.mul_scalar(*c),
-            Steps::Shared(delta) => t * delta.clone(),
-            Steps::PerLayer(deltas) => t * deltas[k].clone(),
+            Deltas::Constant(c) if *c == 1.0 => t,
+            Deltas::Constant(c) => t.mul_scalar(*c),
+            Deltas::Shared(delta) => t * delta.clone(),
+            Deltas::PerLayer(deltas) => t * deltas[k].clone(),
         }
     }
 }
@@ -232,14 +232,14 @@ impl<B: Backend> ResNet<B> {
         }
     }
 
-    /// The effective step sizes of this network: δ_k as used in the update.
-    pub(crate) fn steps(&self) -> Steps<B> {
+    /// The δ_k of this network as the update uses them (|δ| for a shared δ).
+    pub(crate) fn deltas(&self) -> Deltas<B> {
         let l = self.depth();
         match (self.delta_mode, &self.delta) {
-            (DeltaMode::None, _) => Steps::Constant(1.0),
-            (DeltaMode::Fixed { beta }, _) => Steps::Constant((l as f64).powf(-beta)),
-            (DeltaMode::Shared, Some(delta)) => Steps::Shared(delta.val().abs().reshape([1, 1])),
-            (DeltaMode::PerLayer, Some(delta)) => Steps::PerLayer(
+            (DeltaMode::None, _) => Deltas::Constant(1.0),
+            (DeltaMode::Fixed { beta }, _) => Deltas::Constant((l as f64).powf(-beta)),
+            (DeltaMode::Shared, Some(delta)) => Deltas::Shared(delta.val().abs().reshape([1, 1])),
+            (DeltaMode::PerLayer, Some(delta)) => Deltas::PerLayer(
                 delta
                     .val()
                     .reshape([l, 1, 1])
@@ -253,14 +253,14 @@ impl<B: Backend> ResNet<B> {
     }
 
     /// δ_k of every layer as used in the update: [L].
-    pub(crate) fn step_sizes(&self) -> Tensor<B, 1> {
+    pub(crate) fn delta_per_layer(&self) -> Tensor<B, 1> {
         let l = self.depth();
         match (self.delta_mode, &self.delta) {
             (DeltaMode::PerLayer, Some(delta)) => delta.val(),
-            _ => match self.steps() {
-                Steps::Constant(c) => Tensor::full([l], c, &self.a.val().device()),
-                Steps::Shared(delta) => delta.reshape([1]).expand([l]),
-                Steps::PerLayer(_) => unreachable!("per-layer δ is matched above"),
+            _ => match self.deltas() {
+                Deltas::Constant(c) => Tensor::full([l], c, &self.a.val().device()),
+                Deltas::Shared(delta) => delta.reshape([1]).expand([l]),
+                Deltas::PerLayer(_) => unreachable!("per-layer δ is matched above"),
             },
         }
     }
@@ -270,13 +270,13 @@ impl<B: Backend> ResNet<B> {
         self.propagate(x, None)
     }
 
-    /// h_L and the trace (h_k, z_k, a_k) of every layer.
+    /// h_L and the trace (h_k, z_k, σ(z_k)) of every layer.
     pub fn forward_trace(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Trace<B>) {
         let l = self.depth();
         let mut trace = Trace {
             h: Vec::with_capacity(l),
             z: Vec::with_capacity(l),
-            a: Vec::with_capacity(l),
+            act: Vec::with_capacity(l),
         };
         let out = self.propagate(x, Some(&mut trace));
         (out, trace)
@@ -318,17 +318,17 @@ impl<B: Backend> ResNet<B> {
 
     /// Eq. (1) layer by layer, recording the trace when asked.
     fn propagate(&self, x: Tensor<B, 2>, mut trace: Option<&mut Trace<B>>) -> Tensor<B, 2> {
-        let steps = self.steps();
+        let deltas = self.deltas();
         let biases = self.b.val().chunk(self.depth(), 0);
         let mut h = x;
         for (k, (a_k, b)) in self.a_layers().into_iter().zip(biases).enumerate() {
             let z = h.clone().matmul(a_k.transpose()) + b;
             let a = self.activation.apply(z.clone());
-            let update = steps.scale(k, a.clone());
+            let update = deltas.scale(k, a.clone());
             if let Some(trace) = trace.as_deref_mut() {
                 trace.h.push(h.clone());
                 trace.z.push(z);
-                trace.a.push(a);
+                trace.act.push(a);
             }
             h = h + update;
         }

@@ -76,7 +76,7 @@ pub mod per_layer {
         z: Tensor<B, 3>,
     ) -> Adjoint<B> {
         let [l, batch, d] = z.dims();
-        let steps = net.steps();
+        let deltas = net.deltas();
         let a_layers = net.a_layers();
         let act = net.activation.apply(z.clone());
         let slopes = net.activation.derivative(z, act.clone()).chunk(l, 0);
@@ -84,7 +84,7 @@ pub mod per_layer {
         let mut g_next = Vec::with_capacity(if trains_delta { l } else { 0 });
         let mut gz = Vec::with_capacity(l);
         for (k, slope) in slopes.into_iter().enumerate().rev() {
-            let gz_k = steps.scale(k, g.clone() * slope.reshape([batch, d]));
+            let gz_k = deltas.scale(k, g.clone() * slope.reshape([batch, d]));
             if trains_delta {
                 g_next.push(g.clone());
             }

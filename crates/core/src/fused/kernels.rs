@@ -33,7 +33,7 @@ pub(crate) struct Net<'a> {
     /// b_k, [L, dp].
     pub b: &'a [f32],
     /// δ_k as used by the update, [L].
-    pub steps: &'a [f32],
+    pub deltas: &'a [f32],
     /// 1 on the lanes 0..d, 0 on the padding, [dp].
     pub mask: &'a [f32],
 }
@@ -117,7 +117,7 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
     let (d, dp, depth) = (net.d, net.dp, net.depth);
     assert!(dp % S::LANES == 0 && dp >= d && depth >= 1);
     assert!(net.a.len() == depth * d * dp && net.at.len() == net.a.len());
-    assert!(net.b.len() == depth * dp && net.steps.len() == depth && net.mask.len() == dp);
+    assert!(net.b.len() == depth * dp && net.deltas.len() == depth && net.mask.len() == dp);
     let (rows, seg) = (w.cap * dp, w.seg);
     let segments = depth.div_ceil(seg);
     assert!(seg >= 1 && w.checkpoints.len() == segments * rows);
@@ -185,7 +185,7 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
                     dp,
                     g,
                     kept.add((depth - 1) * rows),
-                    net.steps[depth - 1],
+                    net.deltas[depth - 1],
                     p,
                     grad_b.add((depth - 1) * dp),
                 );
@@ -217,7 +217,7 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
                             a: net.a.as_ptr().add(k * d * dp),
                             g,
                             kept: kept.add((k - 1) * rows),
-                            delta: net.steps[k - 1],
+                            delta: net.deltas[k - 1],
                             p_out: p_next,
                             grad_b: grad_b.add((k - 1) * dp),
                             grad_delta: s.splat(0.0),
@@ -330,7 +330,7 @@ impl Segment {
         let (dp, lanes) = (net.dp, S::LANES);
         for j in 0..len {
             let k = c * self.seg + j;
-            let delta = s.splat(net.steps[k]);
+            let delta = s.splat(net.deltas[k]);
             // SAFETY: m rows of the slots and of layer k < L of `kept`.
             unsafe {
                 let (h, out) = (self.h_in(c, j), self.seg_h.add(j * self.rows));
@@ -488,7 +488,7 @@ unsafe fn forward_layer<S: Simd, A: Act, const R2: usize, const R1: usize>(
         // SAFETY: layer k < L of the [L, d, dp] and [L, dp] weights.
         at: unsafe { net.at.as_ptr().add(k * d * dp) },
         b: unsafe { net.b.as_ptr().add(k * dp) },
-        delta: net.steps[k],
+        delta: net.deltas[k],
         h_out,
         kept,
         act: PhantomData,
