@@ -42,7 +42,13 @@
 //! L^{−1/2}. Its rescaled quadratic variation L^{2β} Σ_k ‖ΔW_k‖² stays of order one, where a
 //! C¹ limit's vanishes like 1/L: that exponent q and the p-variations are kept as evidence.
 
+mod denoised;
+mod path_name;
+
+pub use path_name::PathName;
+
 use crate::activation::Activation;
+use crate::config::Plan;
 use crate::fit::{fit, Fit, PowerLaw, Samples, MIN_DEPTHS};
 use crate::model::DeltaMode;
 use crate::results::{DepthResult, StopReason};
@@ -79,13 +85,32 @@ pub struct Trained {
 #[derive(Clone, Debug)]
 pub struct Options {
     /// The path the verdict is about (see [`main_path`]).
-    pub main_path: String,
+    pub main_path: PathName,
     /// The loss every depth was trained towards.
     pub epsilon: f64,
     /// Leave out the depths that stopped at Tmax above ε (diverged depths always are).
     pub exclude_unconverged: bool,
     /// The trend is averaged over this many of the largest depths.
     pub trend_depths: usize,
+}
+
+/// The trend is averaged over this many of the largest depths unless told otherwise.
+pub const TREND_DEPTHS: usize = 3;
+
+impl Options {
+    /// The defaults for a sweep: its main path (conv1 for the conv ResNet), its ε, every
+    /// depth kept (converged or not), the trend over [`TREND_DEPTHS`] depths.
+    pub fn of(plan: &Plan) -> Self {
+        Self {
+            main_path: match plan.conv {
+                Some(_) => PathName::Conv1,
+                None => main_path(plan.activation, plan.delta),
+            },
+            epsilon: plan.train.epsilon,
+            exclude_unconverged: false,
+            trend_depths: TREND_DEPTHS,
+        }
+    }
 }
 
 /// A statistic of a path at one depth, as a function of L.
@@ -242,8 +267,7 @@ pub struct Verdict {
 /// A weight path's statistics, fits and verdict over the sweep.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PathAnalysis {
-    /// "A", "b", "delta", "delta_A" (|δ_k| A_k) or "delta_b" (|δ_k| b_k).
-    pub name: String,
+    pub name: PathName,
     pub points: Vec<PathPoint>,
     pub fits: BTreeMap<Statistic, Fit>,
     /// Paths with one weight per network (shared δ) have no verdict.
@@ -272,7 +296,7 @@ impl PathAnalysis {
 /// decomposition of the deepest network's path into trend and noise.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct TrendNoise {
-    pub path: String,
+    pub path: PathName,
     pub beta: f64,
     /// The depths whose rescaled cumulative sums were averaged.
     pub averaged_depths: Vec<usize>,
@@ -323,7 +347,7 @@ pub struct Analysis {
     pub epsilon: f64,
     pub depths: Vec<DepthEntry>,
     /// The path the experiment's verdict is about.
-    pub main_path: String,
+    pub main_path: PathName,
     pub verdict: Verdict,
     pub paths: Vec<PathAnalysis>,
     /// Trends of the paths with one weight per layer (A, b, per-layer δ), when β is known.
@@ -340,11 +364,11 @@ pub struct Analysis {
 }
 
 impl Analysis {
-    pub fn path(&self, name: &str) -> Option<&PathAnalysis> {
+    pub fn path(&self, name: PathName) -> Option<&PathAnalysis> {
         self.paths.iter().find(|p| p.name == name)
     }
 
-    pub fn trend(&self, name: &str) -> Option<&TrendNoise> {
+    pub fn trend(&self, name: PathName) -> Option<&TrendNoise> {
         self.trends.iter().find(|t| t.path == name)
     }
 
@@ -358,10 +382,10 @@ impl Analysis {
             .is_some_and(|d| d.len() == l && l > 1);
         let to_f32 = |v: Vec<f64>| v.into_iter().map(|x| x as f32).collect();
         Some(Weights {
-            a: to_f32(self.trend("A")?.denoised(l)),
-            b: to_f32(self.trend("b")?.denoised(l)),
+            a: to_f32(self.trend(PathName::A)?.denoised(l)),
+            b: to_f32(self.trend(PathName::B)?.denoised(l)),
             delta: if per_layer_delta {
-                Some(to_f32(self.trend("delta")?.denoised(l)))
+                Some(to_f32(self.trend(PathName::Delta)?.denoised(l)))
             } else {
                 weights.delta.clone()
             },
@@ -372,22 +396,22 @@ impl Analysis {
 
 /// The main path of an experiment: the effective weights |δ_k| A_k when only their product is
 /// identifiable (per-layer δ, or a positively homogeneous σ with a trained δ), else A.
-pub fn main_path(activation: Activation, delta: DeltaMode) -> &'static str {
+pub fn main_path(activation: Activation, delta: DeltaMode) -> PathName {
     let homogeneous = matches!(activation, Activation::Relu | Activation::Linear);
     match delta {
-        DeltaMode::PerLayer => "delta_A",
-        DeltaMode::Shared if homogeneous => "delta_A",
-        _ => "A",
+        DeltaMode::PerLayer => PathName::DeltaA,
+        DeltaMode::Shared if homogeneous => PathName::DeltaA,
+        _ => PathName::A,
     }
 }
 
 /// The named weight paths of a network.
-pub fn weight_paths(w: &Weights) -> Vec<(&'static str, WeightPath)> {
+pub fn weight_paths(w: &Weights) -> Vec<(PathName, WeightPath)> {
     let (l, d) = (w.depth, w.width);
     let f64s = |v: &[f32]| v.iter().map(|&x| f64::from(x)).collect::<Vec<_>>();
     let a = WeightPath::new(vec![d, d], f64s(&w.a));
     let b = WeightPath::new(vec![d], f64s(&w.b));
-    let mut paths = vec![("A", a.clone()), ("b", b.clone())];
+    let mut paths = vec![(PathName::A, a.clone()), (PathName::B, b.clone())];
     if let Some(delta) = &w.delta {
         let delta = f64s(delta);
         let steps: Vec<f64> = if delta.len() == l {
@@ -395,9 +419,9 @@ pub fn weight_paths(w: &Weights) -> Vec<(&'static str, WeightPath)> {
         } else {
             vec![delta[0].abs(); l]
         };
-        paths.push(("delta", WeightPath::new(vec![], delta)));
-        paths.push(("delta_A", a.scaled(&steps)));
-        paths.push(("delta_b", b.scaled(&steps)));
+        paths.push((PathName::Delta, WeightPath::new(vec![], delta)));
+        paths.push((PathName::DeltaA, a.scaled(&steps)));
+        paths.push((PathName::DeltaB, b.scaled(&steps)));
     }
     paths
 }
@@ -461,20 +485,20 @@ fn select<'a, T>(
 /// The fits and verdicts of the named paths' statistics.
 fn assemble(
     depths: Vec<DepthEntry>,
-    points: Vec<(String, PathPoint)>,
+    points: Vec<(PathName, PathPoint)>,
     options: &Options,
 ) -> Analysis {
-    let mut names: Vec<String> = Vec::new();
-    let mut grouped: BTreeMap<String, Vec<PathPoint>> = BTreeMap::new();
+    let mut names: Vec<PathName> = Vec::new();
+    let mut grouped: BTreeMap<PathName, Vec<PathPoint>> = BTreeMap::new();
     for (name, point) in points {
         if !names.contains(&name) {
-            names.push(name.clone());
+            names.push(name);
         }
         grouped.entry(name).or_default().push(point);
     }
     let paths: Vec<PathAnalysis> = names
         .iter()
-        .map(|name| path_analysis(name, grouped.remove(name).unwrap_or_default()))
+        .map(|&name| path_analysis(name, grouped.remove(&name).unwrap_or_default()))
         .collect();
     let mut verdict = paths
         .iter()
@@ -501,7 +525,7 @@ fn assemble(
     Analysis {
         epsilon: options.epsilon,
         depths,
-        main_path: options.main_path.clone(),
+        main_path: options.main_path,
         verdict,
         paths,
         trends: Vec::new(),
@@ -514,7 +538,7 @@ fn assemble(
 /// Analyses the trained fully connected networks of a sweep (one or several seeds).
 pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
     let (depths, used) = select(runs, |r| (r.seed, &r.result), options);
-    let jobs: Vec<(&'static str, &Trained, WeightPath)> = used
+    let jobs: Vec<(PathName, &Trained, WeightPath)> = used
         .iter()
         .flat_map(|run| {
             weight_paths(&run.weights)
@@ -532,7 +556,7 @@ pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
                 seed: run.seed,
                 stats,
             };
-            (name.to_string(), point)
+            (*name, point)
         })
         .collect();
     let mut analysis = assemble(depths, points, options);
@@ -549,7 +573,7 @@ pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
 /// whose layers change shape between stages).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NormPath {
-    pub name: String,
+    pub name: PathName,
     /// ‖W_k‖, k < L.
     pub norms: Vec<f64>,
     /// ‖W_{k+1} − W_k‖ where both have the same shape.
@@ -567,7 +591,7 @@ pub struct NormTrained {
 /// Every layer's norm of one path at one depth, for the figures.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LayerNorms {
-    pub path: String,
+    pub path: PathName,
     pub depth: usize,
     pub seed: u64,
     pub norms: Vec<f64>,
@@ -585,7 +609,7 @@ pub fn analyze_norms(runs: &[NormTrained], options: &Options) -> Analysis {
                     seed: r.seed,
                     stats: PathStats::from_norms(&p.norms, &p.increments),
                 };
-                (p.name.clone(), point)
+                (p.name, point)
             })
         })
         .collect();
@@ -594,7 +618,7 @@ pub fn analyze_norms(runs: &[NormTrained], options: &Options) -> Analysis {
         .iter()
         .flat_map(|r| {
             r.paths.iter().map(|p| LayerNorms {
-                path: p.name.clone(),
+                path: p.name,
                 depth: r.result.depth,
                 seed: r.seed,
                 norms: p.norms.clone(),
@@ -646,7 +670,7 @@ fn samples(points: &[PathPoint], statistic: Statistic, beta: Option<f64>) -> Sam
     by_seed.into_values().collect()
 }
 
-fn path_analysis(name: &str, points: Vec<PathPoint>) -> PathAnalysis {
+fn path_analysis(name: PathName, points: Vec<PathPoint>) -> PathAnalysis {
     let max_fit = fit(&samples(&points, Statistic::MaxNorm, None));
     let beta = max_fit.power_law().map(|p| p.beta);
     let mut fits = BTreeMap::new();
@@ -676,7 +700,7 @@ fn path_analysis(name: &str, points: Vec<PathPoint>) -> PathAnalysis {
         verdict(&fits, &gamma, &q, depths)
     });
     PathAnalysis {
-        name: name.to_string(),
+        name,
         points,
         fits,
         verdict,
@@ -841,7 +865,7 @@ fn trend_noise(path: &PathAnalysis, runs: &[&Trained], count: usize) -> Option<T
         })
         .unwrap_or(0);
     let mut result = TrendNoise {
-        path: path.name.clone(),
+        path: path.name,
         beta,
         averaged_depths: averaged,
         grid,
@@ -923,7 +947,7 @@ mod tests {
 
     fn options() -> Options {
         Options {
-            main_path: "A".into(),
+            main_path: PathName::A,
             epsilon: 1e-3,
             exclude_unconverged: false,
             trend_depths: 3,
@@ -975,7 +999,7 @@ mod tests {
             assert!((fitted - beta).abs() < 0.05, "β {beta}: {fitted}");
             assert_eq!(v.regime, Regime::Smooth, "{}", v.explanation);
             // Root SSQ ~ L^{1/2 − β}.
-            let ssq = a.path("A").unwrap().fits[&Statistic::RootSsq]
+            let ssq = a.path(PathName::A).unwrap().fits[&Statistic::RootSsq]
                 .power_law()
                 .unwrap()
                 .beta;
@@ -1082,7 +1106,7 @@ mod tests {
     fn the_trend_of_a_smooth_path_denoises_it() {
         let beta = 0.3;
         let a = sweep(|l| smooth(beta, l));
-        let t = a.trend("A").unwrap();
+        let t = a.trend(PathName::A).unwrap();
         assert_eq!(t.averaged_depths, [2048, 1024, 512]);
         assert_eq!(t.depth, 2048);
         // W̄(t) = f(t), so the denoised path is the path itself up to the grid's resolution,
@@ -1164,7 +1188,7 @@ mod tests {
             a.verdict.explanation
         );
         assert!(matches!(
-            a.path("A").unwrap().fits[&Statistic::RootSsq],
+            a.path(PathName::A).unwrap().fits[&Statistic::RootSsq],
             Fit::Impossible { .. }
         ));
     }
@@ -1174,11 +1198,17 @@ mod tests {
         let mut w = trained(3, 0, vec![1.0; 12], 0.0, StopReason::Converged).weights;
         w.delta = Some(vec![0.5, -2.0, 1.0]);
         let paths = weight_paths(&w);
-        let names: Vec<_> = paths.iter().map(|(n, _)| *n).collect();
+        let names: Vec<_> = paths.iter().map(|(n, _)| n.name()).collect();
         assert_eq!(names, ["A", "b", "delta", "delta_A", "delta_b"]);
         assert_eq!(paths[3].1.layer(1), [2.0; 4]);
-        assert_eq!(main_path(Activation::Relu, DeltaMode::PerLayer), "delta_A");
-        assert_eq!(main_path(Activation::Relu, DeltaMode::Shared), "delta_A");
-        assert_eq!(main_path(Activation::Tanh, DeltaMode::Shared), "A");
+        assert_eq!(
+            main_path(Activation::Relu, DeltaMode::PerLayer),
+            PathName::DeltaA
+        );
+        assert_eq!(
+            main_path(Activation::Relu, DeltaMode::Shared),
+            PathName::DeltaA
+        );
+        assert_eq!(main_path(Activation::Tanh, DeltaMode::Shared), PathName::A);
     }
 }

@@ -5,7 +5,7 @@
 //! and the shortcut is the identity or a strided 1×1 conv when the shape changes.
 //! The paper uses c = 64.
 
-use crate::analysis::NormPath;
+use crate::analysis::{NormPath, PathName};
 use crate::spectral;
 use crate::weights::TensorMap;
 use burn::config::Config;
@@ -204,7 +204,8 @@ pub fn norm_paths(
     let shapes = block_shapes(depth, base_channels)?;
     let kernel = |k: usize, name: &str| tensors.get(&format!("block{k}.{name}")).map(|t| &t.1);
     let mut paths = Vec::new();
-    for name in ["conv1", "conv2"] {
+    for path in [PathName::Conv1, PathName::Conv2] {
+        let name = path.name();
         let (mut norms, mut increments) = (Vec::new(), Vec::new());
         // (channels in, channels out, side) of the layer in block k.
         let layer = |s: &BlockShape| match name {
@@ -222,7 +223,7 @@ pub fn norm_paths(
             }
         }
         paths.push(NormPath {
-            name: name.into(),
+            name: path,
             norms,
             increments,
         });
@@ -304,7 +305,7 @@ mod tests {
         // Norm paths: one norm per block; increments between layers of one shape: conv1
         // only in the first stage (the others open with a strided conv), conv2 in every stage.
         let paths = norm_paths(&tensors, 8, 4).unwrap();
-        assert_eq!(paths[0].name, "conv1");
+        assert_eq!(paths[0].name, PathName::Conv1);
         assert_eq!(paths[0].norms.len(), 8);
         assert_eq!(paths[0].increments.len(), 1);
         assert_eq!(paths[1].increments.len(), 4);

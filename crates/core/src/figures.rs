@@ -1,26 +1,12 @@
 //! The figures of the study, built from an [`Analysis`] and from single networks: what to
 //! plot, not how (that is [`crate::plots`]).
 
-use crate::analysis::{Analysis, NormPath, PathAnalysis, Statistic};
+use crate::analysis::{Analysis, NormPath, PathAnalysis, PathName, Statistic};
 use crate::fit::Fit;
 use crate::model::HiddenNorms;
 use crate::plots::{Figure, Mark, Series};
 use crate::stats::WeightPath;
 use crate::weights::Weights;
-
-/// The legend label of a path's name: "A_k", "|δ_k| A_k", ...
-pub fn path_label(name: &str) -> &str {
-    match name {
-        "A" => "A_k",
-        "b" => "b_k",
-        "delta" => "δ_k",
-        "delta_A" => "|δ_k| A_k",
-        "delta_b" => "|δ_k| b_k",
-        "conv1" => "conv1_k",
-        "conv2" => "conv2_k",
-        other => other,
-    }
-}
 
 /// Dots of a statistic against L and, when it could be fitted, the fitted law as a dashed line
 /// whose legend gives β of s ≈ C L^{−β} with its standard error and 95% interval.
@@ -32,11 +18,11 @@ pub fn with_fit(
 ) -> Figure {
     let points = path.series(statistic);
     // Conv layers are measured by their spectral norms.
-    let formula = match path.name.starts_with("conv") {
+    let formula = match path.name.is_conv() {
         true => statistic.formula().replace("_F", "₂"),
         false => statistic.formula().to_string(),
     };
-    let name = formula.replace('W', path_label(&path.name).trim_end_matches("_k"));
+    let name = formula.replace('W', path.name.label().trim_end_matches("_k"));
     let fit = path.fits.get(&statistic);
     let label = match fit.and_then(Fit::power_law) {
         Some(p) => format!("{name}: β = {}", p.describe()),
@@ -55,117 +41,183 @@ pub fn with_fit(
     figure.with(Series::new(label, points, Mark::Dots, color))
 }
 
-/// The sweep's figures, by file stem, each one or more panels side by side. `deepest` is the
-/// deepest trained network.
-pub fn sweep_figures(a: &Analysis, deepest: Option<&Weights>) -> Vec<(String, Vec<Figure>)> {
-    let mut figures = Vec::new();
-    let main = a.path(&a.main_path);
-    if let Some(main) = main {
-        let label = path_label(&main.name);
-        let mut fig = Figure::new(
-            format!("Scaling of {label}: max norm against depth"),
-            "depth L",
-            format!("max_k ‖{label}‖"),
-        )
-        .log_log();
-        fig = with_fit(fig, main, Statistic::MaxNorm, 0);
-        if main.fits.contains_key(&Statistic::MaxSpectral) {
-            fig = with_fit(fig, main, Statistic::MaxSpectral, 1);
-        }
-        figures.push(("max-norm".into(), vec![fig]));
+/// The figures of a sweep, in the order a report shows them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SweepFigure {
+    MaxNorm,
+    LayersConv1,
+    LayersConv2,
+    Increments,
+    Delta,
+    DeltaK,
+    TrendNoise,
+    Denoised,
+    Loss,
+}
 
-        let mut fig = Figure::new(
-            format!("{}: {label}", a.verdict.regime.label()),
-            "depth L",
-            "statistic",
-        )
-        .log_log();
-        for (i, s) in [
-            Statistic::RescaledIncrement,
-            Statistic::RootSsq,
-            Statistic::RescaledQuadraticVariation,
-        ]
-        .into_iter()
-        .enumerate()
-        {
-            fig = with_fit(fig, main, s, i + 2);
+impl SweepFigure {
+    pub const ALL: [SweepFigure; 9] = [
+        SweepFigure::MaxNorm,
+        SweepFigure::LayersConv1,
+        SweepFigure::LayersConv2,
+        SweepFigure::Increments,
+        SweepFigure::Delta,
+        SweepFigure::DeltaK,
+        SweepFigure::TrendNoise,
+        SweepFigure::Denoised,
+        SweepFigure::Loss,
+    ];
+
+    /// Its file stem.
+    pub fn name(self) -> &'static str {
+        match self {
+            SweepFigure::MaxNorm => "max-norm",
+            SweepFigure::LayersConv1 => "layers-conv1",
+            SweepFigure::LayersConv2 => "layers-conv2",
+            SweepFigure::Increments => "increments",
+            SweepFigure::Delta => "delta",
+            SweepFigure::DeltaK => "delta-k",
+            SweepFigure::TrendNoise => "trend-noise",
+            SweepFigure::Denoised => "denoised",
+            SweepFigure::Loss => "loss",
         }
-        figures.push(("increments".into(), vec![fig]));
     }
-    if let Some(delta) = a.path("delta") {
-        let title = if delta.verdict.is_some() {
-            "max_k |δ_k| against depth"
-        } else {
-            "|δ| against depth"
-        };
-        let fig = Figure::new(title, "depth L", "|δ|").log_log();
-        figures.push((
-            "delta".into(),
-            vec![with_fit(fig, delta, Statistic::MaxNorm, 5)],
-        ));
+
+    /// Its panels, side by side; `None` when the sweep has nothing to show in it. `deepest`
+    /// is the deepest trained network.
+    pub fn panels(self, a: &Analysis, deepest: Option<&Weights>) -> Option<Vec<Figure>> {
+        let one = |f: Option<Figure>| f.map(|f| vec![f]);
+        match self {
+            SweepFigure::MaxNorm => one(max_norm(a)),
+            SweepFigure::LayersConv1 => one(conv_layers(a, PathName::Conv1)),
+            SweepFigure::LayersConv2 => one(conv_layers(a, PathName::Conv2)),
+            SweepFigure::Increments => one(increments(a)),
+            SweepFigure::Delta => one(delta(a)),
+            SweepFigure::DeltaK => one(delta_along_k(deepest?)),
+            SweepFigure::TrendNoise => trend_noise(a),
+            SweepFigure::Denoised => one(denoised(a)),
+            SweepFigure::Loss => Some(vec![final_loss(a)]),
+        }
     }
-    if let Some(t) = a.trend(&a.main_path).or_else(|| a.trend("A")) {
-        let l = t.rescaled.len() as f64;
-        let along = |v: &[f64]| {
-            v.iter()
-                .enumerate()
-                .map(|(k, &y)| (k as f64 / l, y))
-                .collect()
-        };
-        let entry = entry_name(&t.shape, t.entry);
-        let trend = Figure::new(
-            format!("Trend of {}{entry}, L = {}", path_label(&t.path), t.depth),
-            "t = k/L",
-            "rescaled weight",
-        )
+}
+
+/// The sweep's figures, by file stem, each one or more panels side by side.
+pub fn sweep_figures(a: &Analysis, deepest: Option<&Weights>) -> Vec<(String, Vec<Figure>)> {
+    let named = |f: SweepFigure| Some((f.name().to_string(), f.panels(a, deepest)?));
+    SweepFigure::ALL.into_iter().filter_map(named).collect()
+}
+
+/// max_k ‖W_k‖ of the main path against L (and its spectral norm when measured), fitted.
+fn max_norm(a: &Analysis) -> Option<Figure> {
+    let main = a.path(a.main_path)?;
+    let label = main.name.label();
+    let title = format!("Scaling of {label}: max norm against depth");
+    let mut fig = Figure::new(title, "depth L", format!("max_k ‖{label}‖")).log_log();
+    fig = with_fit(fig, main, Statistic::MaxNorm, 0);
+    if main.fits.contains_key(&Statistic::MaxSpectral) {
+        fig = with_fit(fig, main, Statistic::MaxSpectral, 1);
+    }
+    Some(fig)
+}
+
+/// The hypothesis test of the main path: rescaled increments, Root SSQ and the rescaled
+/// quadratic variation against L, fitted; titled with the verdict.
+fn increments(a: &Analysis) -> Option<Figure> {
+    let main = a.path(a.main_path)?;
+    let title = format!("{}: {}", a.verdict.regime.label(), main.name.label());
+    let mut fig = Figure::new(title, "depth L", "statistic").log_log();
+    let statistics = [
+        Statistic::RescaledIncrement,
+        Statistic::RootSsq,
+        Statistic::RescaledQuadraticVariation,
+    ];
+    for (i, s) in statistics.into_iter().enumerate() {
+        fig = with_fit(fig, main, s, i + 2);
+    }
+    Some(fig)
+}
+
+/// max_k |δ_k| (or the shared |δ|) against L, fitted.
+fn delta(a: &Analysis) -> Option<Figure> {
+    let delta = a.path(PathName::Delta)?;
+    let title = match delta.verdict.is_some() {
+        true => "max_k |δ_k| against depth",
+        false => "|δ| against depth",
+    };
+    let fig = Figure::new(title, "depth L", "|δ|").log_log();
+    Some(with_fit(fig, delta, Statistic::MaxNorm, 5))
+}
+
+/// One entry of the rescaled path with its trend W̄(t), and the noise around it.
+fn trend_noise(a: &Analysis) -> Option<Vec<Figure>> {
+    let t = a.trend(a.main_path).or_else(|| a.trend(PathName::A))?;
+    let l = t.rescaled.len() as f64;
+    let along = |v: &[f64]| {
+        v.iter()
+            .enumerate()
+            .map(|(k, &y)| (k as f64 / l, y))
+            .collect()
+    };
+    let entry = entry_name(&t.shape, t.entry);
+    let name = t.path.label();
+    let rescaled = format!("L^β W_k{entry}, β = {:.3}", t.beta);
+    let averaged = format!("trend W̄(t), averaged over L = {:?}", t.averaged_depths);
+    let trend = Figure::new(
+        format!("Trend of {name}{entry}, L = {}", t.depth),
+        "t = k/L",
+        "rescaled weight",
+    )
+    .with(Series::new(rescaled, along(&t.rescaled), Mark::Dots, 7))
+    .with(Series::new(
+        averaged,
+        along(&t.trend_along_k),
+        Mark::Line,
+        0,
+    ));
+    let noise = Figure::new(
+        format!("Noise of {name}{entry}, L = {}", t.depth),
+        "t = k/L",
+        "noise",
+    )
+    .with(Series::new(
+        "L^(β−1) Σ_{j<k} (W_j − L^−β W̄(j/L))",
+        along(&t.noise),
+        Mark::Line,
+        3,
+    ));
+    Some(vec![trend, noise])
+}
+
+/// The training loss of the trained and the denoised (trend only) networks against L.
+fn denoised(a: &Analysis) -> Option<Figure> {
+    if a.denoised.is_empty() {
+        return None;
+    }
+    let pick = |f: fn(&crate::analysis::DenoisedLoss) -> Option<f64>| {
+        let points = a
+            .denoised
+            .iter()
+            .filter_map(|d| Some((d.depth as f64, f(d)?)));
+        points.collect()
+    };
+    let mut fig = Figure::new("Trained and denoised networks", "depth L", "training loss")
+        .log_log()
+        .with(Series::new("trained", pick(|d| d.trained), Mark::Dots, 0))
         .with(Series::new(
-            format!("L^β W_k{entry}, β = {:.3}", t.beta),
-            along(&t.rescaled),
+            "denoised (trend only)",
+            pick(|d| d.denoised),
             Mark::Dots,
-            7,
-        ))
-        .with(Series::new(
-            format!("trend W̄(t), averaged over L = {:?}", t.averaged_depths),
-            along(&t.trend_along_k),
-            Mark::Line,
-            0,
-        ));
-        let noise = Figure::new(
-            format!("Noise of {}{entry}, L = {}", path_label(&t.path), t.depth),
-            "t = k/L",
-            "noise",
-        )
-        .with(Series::new(
-            "L^(β−1) Σ_{j<k} (W_j − L^−β W̄(j/L))",
-            along(&t.noise),
-            Mark::Line,
             3,
         ));
-        figures.push(("trend-noise".into(), vec![trend, noise]));
-    }
-    if !a.denoised.is_empty() {
-        let pick = |f: fn(&crate::analysis::DenoisedLoss) -> Option<f64>| {
-            a.denoised
-                .iter()
-                .filter_map(|d| Some((d.depth as f64, f(d)?)))
-                .collect()
-        };
-        let mut fig = Figure::new("Trained and denoised networks", "depth L", "training loss")
-            .log_log()
-            .with(Series::new("trained", pick(|d| d.trained), Mark::Dots, 0))
-            .with(Series::new(
-                "denoised (trend only)",
-                pick(|d| d.denoised),
-                Mark::Dots,
-                3,
-            ));
-        fig.shade_below = Some(a.epsilon);
-        figures.push(("denoised".into(), vec![fig]));
-    }
+    fig.shade_below = Some(a.epsilon);
+    Some(fig)
+}
+
+/// The final training loss against L, the networks that reached ε apart from the flagged.
+fn final_loss(a: &Analysis) -> Figure {
     let loss = |flagged: bool| {
-        a.depths
-            .iter()
-            .filter(|d| d.flag.is_some() == flagged)
+        let depths = a.depths.iter().filter(|d| d.flag.is_some() == flagged);
+        depths
             .filter_map(|d| Some((d.depth as f64, d.final_train_loss?)))
             .collect()
     };
@@ -179,46 +231,42 @@ pub fn sweep_figures(a: &Analysis, deepest: Option<&Weights>) -> Vec<(String, Ve
             3,
         ));
     fig.shade_below = Some(a.epsilon);
-    figures.push(("loss".into(), vec![fig]));
-    for name in ["conv1", "conv2"] {
-        let layers: Vec<_> = a.layer_norms.iter().filter(|l| l.path == name).collect();
-        if layers.is_empty() {
-            continue;
-        }
-        let every = layers
-            .iter()
-            .flat_map(|l| l.norms.iter().map(|&n| (l.depth as f64, n)))
-            .collect();
-        let max = layers
-            .iter()
-            .map(|l| (l.depth as f64, l.norms.iter().copied().fold(0.0, f64::max)))
-            .collect();
-        let fig = Figure::new(
-            format!("Spectral norm of every {name} layer against depth"),
-            "depth L",
-            format!("‖{name}_k‖₂"),
-        )
+    fig
+}
+
+/// The spectral norm of every `name` layer (conv1 or conv2) at every depth, and their max.
+fn conv_layers(a: &Analysis, name: PathName) -> Option<Figure> {
+    let layers: Vec<_> = a.layer_norms.iter().filter(|l| l.path == name).collect();
+    if layers.is_empty() {
+        return None;
+    }
+    let every = layers
+        .iter()
+        .flat_map(|l| l.norms.iter().map(|&n| (l.depth as f64, n)))
+        .collect();
+    let max = layers
+        .iter()
+        .map(|l| (l.depth as f64, l.norms.iter().copied().fold(0.0, f64::max)))
+        .collect();
+    let title = format!("Spectral norm of every {name} layer against depth");
+    let fig = Figure::new(title, "depth L", format!("‖{name}_k‖₂"))
         .log_log()
         .with(Series::new("every layer", every, Mark::Dots, 7))
         .with(Series::new("max over layers", max, Mark::Line, 0));
-        figures.push((format!("layers-{name}"), vec![fig]));
-    }
-    if let Some(w) = deepest.filter(|w| w.delta.as_ref().is_some_and(|d| d.len() == w.depth)) {
-        let delta = w.delta.as_ref().unwrap();
-        let points = delta
-            .iter()
-            .enumerate()
-            .map(|(k, &x)| (k as f64, f64::from(x)))
-            .collect();
-        let fig = Figure::new(
-            format!("δ_k along the network, L = {}", w.depth),
-            "layer k",
-            "δ_k",
-        )
-        .with(Series::new("", points, Mark::Dots, 0));
-        figures.push(("delta-k".into(), vec![fig]));
-    }
-    figures
+    Some(fig)
+}
+
+/// δ_k against k for the deepest network, when it has one δ per layer.
+fn delta_along_k(w: &Weights) -> Option<Figure> {
+    let delta = w.delta.as_ref().filter(|d| d.len() == w.depth)?;
+    let points = delta
+        .iter()
+        .enumerate()
+        .map(|(k, &x)| (k as f64, f64::from(x)));
+    let title = format!("δ_k along the network, L = {}", w.depth);
+    let fig =
+        Figure::new(title, "layer k", "δ_k").with(Series::new("", points.collect(), Mark::Dots, 0));
+    Some(fig)
 }
 
 /// "[i, j]" of entry e of an array of `shape`.
@@ -259,7 +307,7 @@ pub fn network_figures(w: &Weights, hidden: Option<&HiddenNorms>) -> Vec<Figure>
     for (i, (name, path)) in crate::analysis::weight_paths(w).into_iter().enumerate() {
         if path.depth() == l {
             norms = norms.with(Series::new(
-                format!("‖{}‖", path_label(name)),
+                format!("‖{}‖", name.label()),
                 against_k(&path.norms()),
                 Mark::Line,
                 i,

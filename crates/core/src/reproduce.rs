@@ -13,7 +13,7 @@
 //! (5 epochs without a 1% improvement).
 
 use crate::activation::Activation;
-use crate::analysis::{Analysis, Regime, Statistic};
+use crate::analysis::{Analysis, PathName, Regime, Statistic};
 use crate::config::{DatasetName, DeltaName, InitName, OptimizerName, SweepConfig};
 use crate::conservation::Balance;
 use crate::fit::PowerLaw;
@@ -168,7 +168,7 @@ impl Row {
         analysis: &Analysis,
         balances: Vec<Balance>,
     ) -> Self {
-        let law = |path: &str| {
+        let law = |path: PathName| {
             analysis
                 .path(path)
                 .and_then(|p| p.fits.get(&Statistic::MaxNorm))
@@ -181,9 +181,9 @@ impl Row {
             dir: experiment.dir_name(optimizer),
             paper_beta: experiment.paper_beta,
             paper_regime: experiment.paper_regime,
-            path: analysis.main_path.clone(),
+            path: analysis.main_path.name().to_string(),
             beta: analysis.verdict.beta.clone(),
-            alpha: law("delta"),
+            alpha: law(PathName::Delta),
             regime: analysis.verdict.regime,
             explanation: analysis.verdict.explanation.clone(),
             used: analysis.depths.iter().filter(|e| e.used).count(),

@@ -10,24 +10,12 @@ use anyhow::{Context, Result};
 use scaling_core::analysis::{
     Analysis, Statistic, BROWNIAN_GAMMA, DIFFUSIVE_BETA_TOLERANCE, GAMMA_BAND, SSQ_TOLERANCE,
 };
-use scaling_core::figures::path_label;
+use scaling_core::figures::SweepFigure;
 use scaling_core::fit::Fit;
+use scaling_core::run_dir::RunDir;
 use std::fmt::Write;
 use std::fs;
 use std::path::Path;
-
-/// The sweep figures in the order the report shows them.
-const FIGURES: [&str; 9] = [
-    "max-norm",
-    "layers-conv1",
-    "layers-conv2",
-    "increments",
-    "delta",
-    "delta-k",
-    "trend-noise",
-    "denoised",
-    "loss",
-];
 
 /// Writes DIR/report.html, analysing DIR first when its analysis is missing or stale; for
 /// a phase diagram's directory (phase.json), redraws its figures and report.
@@ -42,11 +30,12 @@ pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
             analyze::run(&AnalyzeArgs::of(dir), choice)?
         }
     };
-    let config_path = dir.join("config.toml");
+    let run_dir = RunDir::new(dir);
+    let config_path = run_dir.config();
     let config = fs::read_to_string(&config_path)
         .with_context(|| format!("reading {}", config_path.display()))?;
-    let html = render(&analysis, &config, &dir.join("figures"))?;
-    let path = dir.join("report.html");
+    let html = render(&analysis, &config, &run_dir.figures())?;
+    let path = run_dir.report();
     write_atomic(&path, html.as_bytes())?;
     println!("wrote {}", path.display());
     Ok(())
@@ -55,23 +44,24 @@ pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
 /// DIR's analysis when analysis.json and every figure it names are there and none is older
 /// than a finished network's result.json; else why it must be redone before a report.
 fn fresh_analysis(dir: &Path) -> Result<Result<Analysis, String>> {
-    let analysis_path = dir.join("analysis.json");
+    let run_dir = RunDir::new(dir);
+    let analysis_path = run_dir.analysis();
     let Ok(analysed) = fs::metadata(&analysis_path).and_then(|m| m.modified()) else {
         return Ok(Err("it has no analysis.json".into()));
     };
     let Ok(analysis) = read_json::<Analysis>(&analysis_path) else {
         return Ok(Err("its analysis.json is malformed".into()));
     };
-    let plan = read_config(&dir.join("config.toml"))?.plan()?;
+    let plan = read_config(&run_dir.config())?.plan()?;
     let newest_result = plan
         .units()
         .into_iter()
-        .filter_map(|u| fs::metadata(dir.join(plan.unit_dir(u)).join("result.json")).ok())
+        .filter_map(|u| fs::metadata(run_dir.unit(&plan, u).result()).ok())
         .filter_map(|m| m.modified().ok())
         .max();
     let mut files = vec![(analysis_path, Some(analysed))];
     for name in &analysis.figures {
-        let path = dir.join("figures").join(format!("{name}.svg"));
+        let path = run_dir.figure(name, "svg");
         let modified = fs::metadata(&path).and_then(|m| m.modified()).ok();
         files.push((path, modified));
     }
@@ -105,6 +95,8 @@ pub(crate) fn inline_svg(path: &Path) -> Result<String> {
     Ok(svg[start..].to_string())
 }
 
+/// The report page: the verdict and its rule, the figures, the exponents, the depths, the
+/// networks and the config.
 fn render(a: &Analysis, config: &str, figures: &Path) -> Result<String> {
     let mut h = String::new();
     let v = &a.verdict;
@@ -134,7 +126,7 @@ it meets the band and reaches {brownian} (too wide to tell); neither otherwise. 
 statistic ≈ C L<sup>−β</sup>.</p>
 "#,
         regime = v.regime.label(),
-        path = escape(path_label(&a.main_path)),
+        path = escape(a.main_path.label()),
         explanation = escape(&v.explanation),
         ssq = SSQ_TOLERANCE,
         band = GAMMA_BAND,
@@ -142,14 +134,33 @@ statistic ≈ C L<sup>−β</sup>.</p>
         diffusive = DIFFUSIVE_BETA_TOLERANCE,
     )?;
 
+    figures_section(&mut h, figures)?;
+    exponents_section(&mut h, a)?;
+    depths_section(&mut h, a)?;
+    networks_section(&mut h, a, figures)?;
+    writeln!(
+        h,
+        "<h2>Configuration</h2>\n<pre>{}</pre>\n</body></html>",
+        escape(config)
+    )?;
+    Ok(h)
+}
+
+/// The sweep figures that were drawn, inline.
+fn figures_section(h: &mut String, figures: &Path) -> Result<()> {
     h.push_str("<h2>Figures</h2>\n");
-    for name in FIGURES {
-        let path = figures.join(format!("{name}.svg"));
+    for figure in SweepFigure::ALL {
+        let path = figures.join(format!("{}.svg", figure.name()));
         if path.exists() {
             writeln!(h, "<figure>{}</figure>", inline_svg(&path)?)?;
         }
     }
 
+    Ok(())
+}
+
+/// Per path, the fit of every statistic: β, its error and interval, or why it is missing.
+fn exponents_section(h: &mut String, a: &Analysis) -> Result<()> {
     h.push_str("<h2>Exponents</h2>\n");
     for p in &a.paths {
         let verdict = p
@@ -160,7 +171,7 @@ statistic ≈ C L<sup>−β</sup>.</p>
             h,
             "<h3>{}{}</h3>\n<table><tr><th>statistic</th><th>β</th><th>std. error</th>\
              <th>95% interval</th><th>interval from</th><th>depths</th><th>seeds</th></tr>",
-            escape(path_label(&p.name)),
+            escape(p.name.label()),
             escape(&verdict)
         )?;
         for s in Statistic::ALL {
@@ -179,6 +190,11 @@ statistic ≈ C L<sup>−β</sup>.</p>
         h.push_str("</table>\n");
     }
 
+    Ok(())
+}
+
+/// Per network: its stop, final and denoised losses, whether the fits use it, its flag.
+fn depths_section(h: &mut String, a: &Analysis) -> Result<()> {
     h.push_str(
         "<h2>Depths</h2>\n<table><tr><th>depth L</th><th>seed</th><th>stop</th>\
          <th>final train loss</th><th>denoised loss</th><th>used</th><th>flag</th></tr>\n",
@@ -202,7 +218,13 @@ statistic ≈ C L<sup>−β</sup>.</p>
             escape(e.flag.as_deref().unwrap_or(""))
         )?;
     }
-    h.push_str("</table>\n<h2>Networks</h2>\n");
+    h.push_str("</table>\n");
+    Ok(())
+}
+
+/// Per network, its diagnostics figure, folded.
+fn networks_section(h: &mut String, a: &Analysis, figures: &Path) -> Result<()> {
+    h.push_str("<h2>Networks</h2>\n");
     for e in &a.depths {
         let path = figures.join(format!("network-L{}-seed{}.svg", e.depth, e.seed));
         if path.exists() {
@@ -215,10 +237,5 @@ statistic ≈ C L<sup>−β</sup>.</p>
             )?;
         }
     }
-    writeln!(
-        h,
-        "<h2>Configuration</h2>\n<pre>{}</pre>\n</body></html>",
-        escape(config)
-    )?;
-    Ok(h)
+    Ok(())
 }
