@@ -217,11 +217,5 @@ pub fn analyse(plan: &Plan, nets: Vec<(DepthResult, Weights)>) -> Analysis {
             weights,
         })
         .collect();
-    let options = Options {
-        main_path: analysis::main_path(plan.activation, plan.delta).into(),
-        epsilon: plan.train.epsilon,
-        exclude_unconverged: false,
-        trend_depths: 3,
-    };
-    analysis::analyze(&trained, &options)
+    analysis::analyze(&trained, &Options::of(plan))
 }

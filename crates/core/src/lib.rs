@@ -28,6 +28,7 @@ pub mod phase;
 pub mod plots;
 pub mod reproduce;
 pub mod results;
+pub mod run_dir;
 pub mod scan;
 pub mod shard;
 pub mod spectral;

@@ -14,8 +14,8 @@ use indicatif::ProgressBar;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use scaling_core::analysis::{
-    analyze, analyze_norms, main_path, Analysis, DenoisedLoss, NormPath, NormTrained, Options,
-    Trained,
+    analyze, analyze_norms, Analysis, DenoisedLoss, NormPath, NormTrained, Options, Trained,
+    TREND_DEPTHS,
 };
 use scaling_core::config::{Plan, SweepConfig};
 use scaling_core::data::Dataset;
@@ -23,7 +23,8 @@ use scaling_core::figures::{network_figures, norm_figure, sweep_figures};
 use scaling_core::model::HiddenNorms;
 use scaling_core::plots::{draw, Figure};
 use scaling_core::results::{DepthResult, StopReason};
-use scaling_core::train::{evaluate, matrix};
+use scaling_core::run_dir::{RunDir, UnitDir};
+use scaling_core::train::matrix;
 use scaling_core::weights::Weights;
 use scaling_core::ResNet;
 use scaling_core::Scan;
@@ -42,7 +43,7 @@ pub struct AnalyzeArgs {
     #[arg(long)]
     pub exclude_unconverged: bool,
     /// Average the trend over this many of the largest depths.
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = TREND_DEPTHS)]
     pub trend_depths: usize,
 }
 
@@ -52,7 +53,7 @@ impl AnalyzeArgs {
             dirs: vec![dir.to_path_buf()],
             out: None,
             exclude_unconverged: false,
-            trend_depths: 3,
+            trend_depths: TREND_DEPTHS,
         }
     }
 
@@ -87,7 +88,8 @@ impl Nets {
 
 /// Reads a run directory, naming the file at fault in any error.
 fn read_run(dir: &Path) -> Result<Run> {
-    let config_path = dir.join("config.toml");
+    let run_dir = RunDir::new(dir);
+    let config_path = run_dir.config();
     ensure!(
         config_path.is_file(),
         "{} is not a run directory (it has no config.toml; `native sweep --out` makes one)",
@@ -95,76 +97,29 @@ fn read_run(dir: &Path) -> Result<Run> {
     );
     let config = read_config(&config_path)?;
     let plan = config.plan()?;
-    let width = plan.data.width();
-    let mut dense = Vec::new();
-    let mut conv = Vec::new();
+    let (mut dense, mut conv) = (Vec::new(), Vec::new());
     for unit in plan.units() {
         let (depth, seed) = (unit.depth, unit.seed);
-        let depth_dir = dir.join(plan.unit_dir(unit));
-        let result_path = depth_dir.join("result.json");
-        if !result_path.exists() {
+        let unit_dir = run_dir.unit(&plan, unit);
+        let Some(result) = read_result(&unit_dir, depth, config.max_steps)? else {
             continue;
-        }
-        let result: DepthResult = read_json(&result_path)?;
-        ensure!(
-            result.depth == depth,
-            "{} is for depth {}, not {depth}",
-            result_path.display(),
-            result.depth
-        );
-        if let Err(e) = result.check(config.max_steps) {
-            bail!("{} is malformed: {e}", result_path.display());
-        }
+        };
         if plan.conv.is_some() {
-            let norms_path = depth_dir.join("norms.json");
-            let paths: Vec<NormPath> = read_json(&norms_path)?;
-            ensure!(
-                paths.iter().all(|p| p.norms.len() == depth),
-                "{} does not hold {depth} layer norms per path",
-                norms_path.display()
-            );
-            let norm = |v: &f64| v.is_finite() && *v >= 0.0;
-            ensure!(
-                paths
-                    .iter()
-                    .all(|p| p.norms.iter().chain(&p.increments).all(norm)),
-                "{} holds a norm that is negative or not finite",
-                norms_path.display()
-            );
+            let paths = read_norms(&unit_dir, depth)?;
             conv.push(NormTrained {
                 seed,
                 result,
                 paths,
             });
-            continue;
+        } else {
+            let diverged = result.outcome.stop_reason == StopReason::Diverged;
+            let weights = read_weights(&unit_dir, &plan, depth, diverged)?;
+            dense.push(Trained {
+                seed,
+                result,
+                weights,
+            });
         }
-        let weights_path = depth_dir.join("weights.safetensors");
-        let bytes = fs::read(&weights_path)
-            .with_context(|| format!("reading {}", weights_path.display()))?;
-        let diverged = result.outcome.stop_reason == StopReason::Diverged;
-        let weights = Weights::from_safetensors(&bytes)
-            .and_then(|w| w.check_delta(plan.delta).map(|()| w))
-            // A diverged network's weights may have overflowed; it is left out of the fits.
-            .and_then(|w| {
-                if diverged {
-                    Ok(w)
-                } else {
-                    w.check_finite().map(|()| w)
-                }
-            })
-            .with_context(|| format!("{} is malformed", weights_path.display()))?;
-        ensure!(
-            weights.depth == depth && weights.width == width,
-            "{} holds a network of depth {} and width {}, expected {depth} and {width}",
-            weights_path.display(),
-            weights.depth,
-            weights.width,
-        );
-        dense.push(Trained {
-            seed,
-            result,
-            weights,
-        });
     }
     let nets = if plan.conv.is_some() {
         Nets::Conv(conv)
@@ -176,7 +131,7 @@ fn read_run(dir: &Path) -> Result<Run> {
         "{} has no finished depth yet (no depth_<L>/result.json)",
         dir.display()
     );
-    if !dir.join("summary.json").exists() {
+    if !run_dir.summary().exists() {
         // Derived: written by the last process to finish a network, or here.
         crate::sweep::write_summary(&plan, dir)?;
     }
@@ -188,9 +143,72 @@ fn read_run(dir: &Path) -> Result<Run> {
     })
 }
 
+/// A unit's result.json, checked against its depth and Tmax; `None` while it is unfinished.
+fn read_result(unit_dir: &UnitDir, depth: usize, max_steps: usize) -> Result<Option<DepthResult>> {
+    let path = unit_dir.result();
+    if !path.exists() {
+        return Ok(None);
+    }
+    let result: DepthResult = read_json(&path)?;
+    ensure!(
+        result.depth == depth,
+        "{} is for depth {}, not {depth}",
+        path.display(),
+        result.depth
+    );
+    if let Err(e) = result.check(max_steps) {
+        bail!("{} is malformed: {e}", path.display());
+    }
+    Ok(Some(result))
+}
+
+/// A conv unit's norms.json: per path, L finite, non-negative layer norms.
+fn read_norms(unit_dir: &UnitDir, depth: usize) -> Result<Vec<NormPath>> {
+    let path = unit_dir.norms();
+    let paths: Vec<NormPath> = read_json(&path)?;
+    ensure!(
+        paths.iter().all(|p| p.norms.len() == depth),
+        "{} does not hold {depth} layer norms per path",
+        path.display()
+    );
+    let norm = |v: &f64| v.is_finite() && *v >= 0.0;
+    ensure!(
+        paths
+            .iter()
+            .all(|p| p.norms.iter().chain(&p.increments).all(norm)),
+        "{} holds a norm that is negative or not finite",
+        path.display()
+    );
+    Ok(paths)
+}
+
+/// A fully connected unit's weights.safetensors, of the plan's width and δ mode, and finite
+/// unless the network diverged (a diverged network's weights may have overflowed; it is left
+/// out of the fits).
+fn read_weights(unit_dir: &UnitDir, plan: &Plan, depth: usize, diverged: bool) -> Result<Weights> {
+    let path = unit_dir.weights();
+    let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let weights = Weights::from_safetensors(&bytes)
+        .and_then(|w| w.check_delta(plan.delta).map(|()| w))
+        .and_then(|w| match diverged {
+            true => Ok(w),
+            false => w.check_finite().map(|()| w),
+        })
+        .with_context(|| format!("{} is malformed", path.display()))?;
+    let width = plan.data.width();
+    ensure!(
+        weights.depth == depth && weights.width == width,
+        "{} holds a network of depth {} and width {}, expected {depth} and {width}",
+        path.display(),
+        weights.depth,
+        weights.width,
+    );
+    Ok(weights)
+}
+
 /// The training inputs and targets of a run, [n, d] each.
 fn read_training_data(dir: &Path, width: usize) -> Result<(Vec<f32>, Vec<f32>)> {
-    let path = dir.join("data.safetensors");
+    let path = RunDir::new(dir).data();
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let data = Dataset::from_safetensors(&bytes)
         .with_context(|| format!("{} is malformed", path.display()))?;
@@ -211,6 +229,59 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
         .iter()
         .map(|d| read_run(d))
         .collect::<Result<Vec<_>>>()?;
+    check_same_sweep(&runs)?;
+    let first = &runs[0];
+    let options = Options {
+        exclude_unconverged: args.exclude_unconverged,
+        trend_depths: args.trend_depths,
+        ..Options::of(&first.plan)
+    };
+    println!(
+        "analysing {} networks from {}",
+        runs.iter().map(|r| r.nets.len()).sum::<usize>(),
+        args.dirs
+            .iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let (mut analysis, deepest, networks) = match &first.nets {
+        Nets::Dense(_) => dense_analysis(&runs, &options, choice)?,
+        Nets::Conv(_) => conv_analysis(&runs, &options),
+    };
+
+    // The figures first, analysis.json last: its presence means they are all there.
+    let out = args.out();
+    let out_dir = RunDir::new(out);
+    let figures_dir = out_dir.figures();
+    fs::create_dir_all(&figures_dir)
+        .with_context(|| format!("creating {}", figures_dir.display()))?;
+    let sweep = sweep_figures(&analysis, deepest.as_ref());
+    for (name, panels) in &sweep {
+        save(&figures_dir, name, panels, (900 * panels.len() as u32, 600))?;
+    }
+    for (name, panels) in &networks {
+        save(&figures_dir, name, panels, (500 * panels.len() as u32, 450))?;
+    }
+    analysis.figures = sweep
+        .iter()
+        .chain(&networks)
+        .map(|(name, _)| name.clone())
+        .collect();
+    write_json(&out_dir.analysis(), &analysis)?;
+    println!(
+        "verdict on {}: {}\nwrote {} and {}",
+        analysis.main_path,
+        analysis.verdict.explanation,
+        out_dir.analysis().display(),
+        figures_dir.display()
+    );
+    Ok(analysis)
+}
+
+/// Several directories pool as seeds of one sweep: their configs may differ only in
+/// `seed`/`seeds`, and no seed may be in two of them.
+fn check_same_sweep(runs: &[Run]) -> Result<()> {
     let first = &runs[0];
     for run in &runs[1..] {
         let same = SweepConfig {
@@ -231,72 +302,30 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
     if let Some(twice) = seeds.windows(2).find(|w| w[0] == w[1]) {
         bail!("two of the directories have networks of seed {}", twice[0]);
     }
-    let options = Options {
-        main_path: match first.plan.conv {
-            Some(_) => "conv1".into(),
-            None => main_path(first.plan.activation, first.plan.delta).into(),
-        },
-        epsilon: first.config.epsilon,
-        exclude_unconverged: args.exclude_unconverged,
-        trend_depths: args.trend_depths,
-    };
-    println!(
-        "analysing {} networks from {}",
-        runs.iter().map(|r| r.nets.len()).sum::<usize>(),
-        args.dirs
-            .iter()
-            .map(|d| d.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let (mut analysis, deepest, networks) = match &first.nets {
-        Nets::Dense(_) => dense_analysis(&runs, &options, choice)?,
-        Nets::Conv(_) => {
-            let nets: Vec<NormTrained> = runs
-                .iter()
-                .flat_map(|r| match &r.nets {
-                    Nets::Conv(t) => t.clone(),
-                    Nets::Dense(_) => Vec::new(),
-                })
-                .collect();
-            let analysis = analyze_norms(&nets, &options);
-            let networks = nets
-                .iter()
-                .map(|t| {
-                    let name = format!("network-L{}-seed{}", t.result.depth, t.seed);
-                    (name, vec![norm_figure(t.result.depth, &t.paths)])
-                })
-                .collect();
-            (analysis, None, networks)
-        }
-    };
+    Ok(())
+}
 
-    // The figures first, analysis.json last: its presence means they are all there.
-    let out = args.out();
-    let figures_dir = out.join("figures");
-    fs::create_dir_all(&figures_dir)
-        .with_context(|| format!("creating {}", figures_dir.display()))?;
-    let sweep = sweep_figures(&analysis, deepest.as_ref());
-    for (name, panels) in &sweep {
-        save(&figures_dir, name, panels, (900 * panels.len() as u32, 600))?;
-    }
-    for (name, panels) in &networks {
-        save(&figures_dir, name, panels, (500 * panels.len() as u32, 450))?;
-    }
-    analysis.figures = sweep
+/// The analysis of conv networks from their layer norms, and each network's figure.
+#[allow(clippy::type_complexity)]
+fn conv_analysis(
+    runs: &[Run],
+    options: &Options,
+) -> (Analysis, Option<Weights>, Vec<(String, Vec<Figure>)>) {
+    let nets: Vec<NormTrained> = runs
         .iter()
-        .chain(&networks)
-        .map(|(name, _)| name.clone())
+        .flat_map(|r| match &r.nets {
+            Nets::Conv(t) => t.clone(),
+            Nets::Dense(_) => Vec::new(),
+        })
         .collect();
-    write_json(&out.join("analysis.json"), &analysis)?;
-    println!(
-        "verdict on {}: {}\nwrote {} and {}",
-        analysis.main_path,
-        analysis.verdict.explanation,
-        out.join("analysis.json").display(),
-        figures_dir.display()
-    );
-    Ok(analysis)
+    let networks = nets
+        .iter()
+        .map(|t| {
+            let name = format!("network-L{}-seed{}", t.result.depth, t.seed);
+            (name, vec![norm_figure(t.result.depth, &t.paths)])
+        })
+        .collect();
+    (analyze_norms(&nets, options), None, networks)
 }
 
 /// The analysis of fully connected networks, with their denoised losses; the deepest
@@ -380,35 +409,15 @@ impl Job for EvaluateJob<'_> {
             let y_train = matrix::<B>(y.clone(), d, &device);
             let x_hidden = matrix::<B>(x[..x.len().min(HIDDEN_SAMPLES * d)].to_vec(), d, &device);
             for t in trained {
-                let net = |w: &Weights| {
-                    ResNet::<B>::from_weights(w, run.plan.activation, run.plan.delta, &device)
-                };
-                let model = net(&t.weights);
+                let (activation, delta) = (run.plan.activation, run.plan.delta);
+                let model = ResNet::<B>::from_weights(&t.weights, activation, delta, &device);
                 let hidden = model.hidden_norms(x_hidden.clone());
-                let used = self
-                    .analysis
-                    .depths
-                    .iter()
-                    .any(|e| e.used && e.depth == t.result.depth && e.seed == t.seed);
-                let denoised = self
-                    .analysis
-                    .denoised_weights(&t.weights)
-                    .filter(|_| used)
-                    .map(|w| {
-                        let loss = |m: &ResNet<B>| {
-                            scaling_core::results::finite(evaluate(
-                                m,
-                                x_train.clone(),
-                                y_train.clone(),
-                            ))
-                        };
-                        DenoisedLoss {
-                            depth: t.result.depth,
-                            seed: t.seed,
-                            trained: loss(&model),
-                            denoised: loss(&net(&w)),
-                        }
-                    });
+                let denoised = self.analysis.denoised_loss(
+                    t,
+                    (run.plan.activation, run.plan.delta),
+                    (&x_train, &y_train),
+                    &device,
+                );
                 out.push(Evaluated { hidden, denoised });
                 bar.inc(1);
             }

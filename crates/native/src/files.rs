@@ -1,43 +1,30 @@
-//! Files of a run directory, each written atomically: a temporary file in the same
-//! directory, then a rename, so that a crash leaves either the old file or the new one.
+//! Files written atomically by this process (core's [`scaling_core::run_dir`], with the
+//! temporary file named by host and pid: shards on several nodes write into one directory).
 
-use anyhow::{Context, Result};
-use std::fs;
-use std::io::Write;
+use anyhow::Result;
+use scaling_core::run_dir;
 use std::path::Path;
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let name = path.file_name().context("a file path")?.to_string_lossy();
-    // Unique among the processes of every host that writes into a shared directory.
-    let host = crate::lock::host_name();
-    let tmp = dir.join(format!(".{name}.tmp-{host}-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut file = fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        fs::rename(&tmp, path)
-    };
-    write().with_context(|| format!("writing {}", path.display()))
+    let writer = format!("{}-{}", crate::lock::host_name(), std::process::id());
+    Ok(run_dir::write_atomic(path, bytes, &writer)?)
 }
 
 /// Writes `value` as pretty JSON, atomically.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    write_atomic(path, text.as_bytes())
+    write_atomic(path, run_dir::json_text(value).as_bytes())
 }
 
 /// Reads and parses a JSON file, naming the file in any error.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is malformed", path.display()))
+    Ok(run_dir::read_json(path)?)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn atomic_write_replaces_and_leaves_no_temporary() {

@@ -17,6 +17,7 @@ use clap::{Args, ValueEnum};
 use scaling_core::config::{DatasetName, OptimizerName, SweepConfig};
 use scaling_core::conservation::Balance;
 use scaling_core::reproduce::{markdown, Experiment, Row, Scale, EXPERIMENTS, OPTIMIZERS};
+use scaling_core::run_dir::RunDir;
 use scaling_core::weights::Weights;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -128,12 +129,12 @@ fn balances(config: &SweepConfig, dir: &Path) -> Result<Vec<Balance>> {
     };
     let mut out = Vec::new();
     for unit in plan.units() {
-        let unit_dir = dir.join(plan.unit_dir(unit));
-        if !unit_dir.join("result.json").exists() {
+        let unit_dir = RunDir::new(dir).unit(&plan, unit);
+        if !unit_dir.finished() {
             continue;
         }
-        let init = read(unit_dir.join("init.safetensors"))?;
-        let trained = read(unit_dir.join("weights.safetensors"))?;
+        let init = read(unit_dir.init())?;
+        let trained = read(unit_dir.weights())?;
         out.extend(Balance::of(unit.depth, unit.seed, &init, &trained));
     }
     Ok(out)

@@ -10,6 +10,7 @@ use crate::unit::{label, read_checkpoint};
 use anyhow::{Context, Result};
 use scaling_core::config::{Plan, SweepConfig, Unit};
 use scaling_core::results::DepthResult;
+use scaling_core::run_dir::{RunDir, UnitDir};
 use std::path::Path;
 
 /// Prints each of `shards` shards' networks and projected cost (L × Tmax, layer-updates),
@@ -66,14 +67,14 @@ enum State {
 
 /// Prints where the run directory `dir` stands.
 pub fn status(dir: &Path) -> Result<()> {
-    let config = read_config(&dir.join("config.toml"))
+    let run_dir = RunDir::new(dir);
+    let config = read_config(&run_dir.config())
         .with_context(|| format!("{} is not a run directory", dir.display()))?;
     let plan = config.plan()?;
     let max_steps = plan.max_steps();
     let (mut counts, mut seconds, mut work_done, mut work_left) = ([0; 4], 0.0, 0.0, 0.0);
     for unit in plan.units() {
-        let unit_dir = dir.join(plan.unit_dir(unit));
-        let state = state(&unit_dir)?;
+        let state = state(&run_dir.unit(&plan, unit))?;
         let name = label(&plan, unit);
         let layers = unit.depth as f64;
         match &state {
@@ -121,13 +122,13 @@ impl State {
 }
 
 /// Where the network of `unit_dir` stands.
-fn state(unit_dir: &Path) -> Result<State> {
-    let result = unit_dir.join("result.json");
+fn state(unit_dir: &UnitDir) -> Result<State> {
+    let result = unit_dir.result();
     if result.exists() {
         return Ok(State::Done(read_json(&result)?));
     }
     let step = read_checkpoint(unit_dir)?.map(|c| c.step);
-    Ok(match (lock::holder(&unit_dir.join(".lock")), step) {
+    Ok(match (lock::holder(&unit_dir.lock()), step) {
         (Some(holder), step) => State::Running(holder.describe(), step.unwrap_or(0)),
         (None, Some(step)) => State::Checkpointed(step),
         (None, None) => State::NotStarted,

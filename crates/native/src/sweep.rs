@@ -39,6 +39,7 @@ use scaling_core::conv::{norm_paths, ConvResNetConfig};
 use scaling_core::conv_train::{train_conv, ConvTrainConfig, Images};
 use scaling_core::data::Dataset;
 use scaling_core::results::{DepthResult, DepthSummary, Summary};
+use scaling_core::run_dir::{RunDir, UnitDir};
 use scaling_core::shard::Shard;
 use scaling_core::weights::encode;
 use scaling_core::Scan;
@@ -160,7 +161,8 @@ const PREPARE_WAIT: Duration = Duration::from_secs(1800);
 pub fn prepare_dir(config: &SweepConfig, plan: &Plan, out: &Path) -> Result<Work> {
     let created = !out.exists();
     fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let prepared = Lock::wait(&out.join(".lock"), &out.display().to_string(), PREPARE_WAIT)
+    let lock = RunDir::new(out).lock();
+    let prepared = Lock::wait(&lock, &out.display().to_string(), PREPARE_WAIT)
         .and_then(|_lock| prepare(config, plan, out));
     if prepared.is_err() && created {
         // Only if still empty: another process may have started writing into it.
@@ -172,7 +174,8 @@ pub fn prepare_dir(config: &SweepConfig, plan: &Plan, out: &Path) -> Result<Work
 /// Under the lock: checks that `out` holds no other sweep, loads the data, then writes
 /// data.safetensors and config.toml.
 fn prepare(config: &SweepConfig, plan: &Plan, out: &Path) -> Result<Work> {
-    let config_path = out.join("config.toml");
+    let run_dir = RunDir::new(out);
+    let config_path = run_dir.config();
     let existing = config_path.exists();
     if existing {
         // The data may have moved, the checkpoints may come more often: the same sweep.
@@ -190,7 +193,7 @@ fn prepare(config: &SweepConfig, plan: &Plan, out: &Path) -> Result<Work> {
     }
     let work = load(plan)?;
     if let Work::Dense(data) = &work {
-        let data_path = out.join("data.safetensors");
+        let data_path = run_dir.data();
         if !data_path.exists() {
             write_atomic(&data_path, &data.to_safetensors())?;
         }
@@ -251,15 +254,16 @@ impl Job for SweepJob {
         };
         self.announce(&units, backend);
         for unit in units {
-            let dir = self.out.join(self.plan.unit_dir(unit));
+            let dir = RunDir::new(&self.out).unit(&self.plan, unit);
             let label = unit::label(&self.plan, unit);
-            if dir.join("result.json").exists() {
+            if dir.finished() {
                 println!("{label}: done before, skipped");
                 continue;
             }
-            fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            let path = dir.path();
+            fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
             // A moment's grace: `native status` may be looking at a dead holder's lock.
-            let _lock = match Lock::wait(&dir.join(".lock"), &label, Duration::from_millis(500)) {
+            let _lock = match Lock::wait(&dir.lock(), &label, Duration::from_millis(500)) {
                 Ok(lock) => lock,
                 Err(e) if e.downcast_ref::<InUse>().is_some() => {
                     println!("{label}: skipped, {e}");
@@ -267,7 +271,7 @@ impl Job for SweepJob {
                 }
                 Err(e) => return Err(e),
             };
-            if !dir.join("result.json").exists() {
+            if !dir.finished() {
                 self.train_unit::<B>(unit, &dir, &device, backend)?;
             }
             if let Some(signal) = interrupt::received() {
@@ -319,7 +323,7 @@ impl SweepJob {
     fn train_unit<B: Scan>(
         &self,
         unit: Unit,
-        dir: &Path,
+        dir: &UnitDir,
         device: &B::Device,
         backend: &str,
     ) -> Result<DepthResult> {
@@ -341,15 +345,16 @@ impl SweepJob {
 /// result; whether they all have.
 pub fn write_summary(plan: &Plan, out: &Path) -> Result<bool> {
     let mut summary = Summary::default();
+    let run_dir = RunDir::new(out);
     for unit in plan.units() {
-        let path = out.join(plan.unit_dir(unit)).join("result.json");
+        let path = run_dir.unit(plan, unit).result();
         if !path.exists() {
             return Ok(false);
         }
         let result: DepthResult = read_json(&path)?;
         summary.depths.push(DepthSummary::of(&result, unit.seed));
     }
-    write_json(&out.join("summary.json"), &summary)?;
+    write_json(&run_dir.summary(), &summary)?;
     Ok(true)
 }
 
@@ -359,7 +364,7 @@ fn train_conv_depth<B: Backend>(
     train: &Images,
     test: &Images,
     unit: Unit,
-    dir: &Path,
+    dir: &UnitDir,
     device: &B::Device,
 ) -> Result<DepthResult> {
     let conv = plan
@@ -375,7 +380,7 @@ fn train_conv_depth<B: Backend>(
     let model = ConvResNetConfig::new(depth)
         .with_base_channels(conv.base_channels)
         .init::<Autodiff<B>>(device);
-    write_atomic(&dir.join("init.safetensors"), &encode(&model.to_tensors()))?;
+    write_atomic(&dir.init(), &encode(&model.to_tensors()))?;
     let bar = unit::progress(&unit::label(plan, unit), train_config.max_steps);
     let start = Instant::now();
     let (model, outcome) = train_conv(model, train, test, &train_config, device, |step, loss| {
@@ -384,12 +389,12 @@ fn train_conv_depth<B: Backend>(
     let wall_time_s = start.elapsed().as_secs_f64();
     unit::finish(&bar, &outcome);
     let tensors = model.to_tensors();
-    write_atomic(&dir.join("weights.safetensors"), &encode(&tensors))?;
+    write_atomic(&dir.weights(), &encode(&tensors))?;
     bar.println(format!(
         "{}: spectral norms of every conv layer",
         unit::label(plan, unit)
     ));
     let norms = norm_paths(&tensors, depth, conv.base_channels).expect("a depth of the plan");
-    write_json(&dir.join("norms.json"), &norms)?;
+    write_json(&dir.norms(), &norms)?;
     unit::write_result(dir, depth, wall_time_s, outcome)
 }

@@ -15,18 +15,15 @@ use scaling_core::config::{Plan, Unit};
 use scaling_core::data::Dataset;
 use scaling_core::fused::FusedStepper;
 use scaling_core::results::{DepthResult, TrainOutcome};
+use scaling_core::run_dir::UnitDir;
 use scaling_core::train::{train_until, BurnStepper, Session, Stepper};
 use scaling_core::Scan;
 use std::fs;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
-/// The checkpoint of a unit's training, in the unit's directory.
-pub const CHECKPOINT: &str = "checkpoint.safetensors";
-
 /// Reads the unit's checkpoint, if it has one.
-pub fn read_checkpoint(dir: &Path) -> Result<Option<Checkpoint>> {
-    let path = dir.join(CHECKPOINT);
+pub fn read_checkpoint(dir: &UnitDir) -> Result<Option<Checkpoint>> {
+    let path = dir.checkpoint();
     if !path.exists() {
         return Ok(None);
     }
@@ -47,14 +44,14 @@ pub fn train_dense<B: Scan>(
     plan: &Plan,
     data: &Dataset,
     unit: Unit,
-    dir: &Path,
+    dir: &UnitDir,
     device: &B::Device,
     burn_on: Option<&str>,
     every: Duration,
 ) -> Result<DepthResult> {
     let config = plan.model(unit);
     let weights = config.init_weights();
-    write_atomic(&dir.join("init.safetensors"), &weights.to_safetensors())?;
+    write_atomic(&dir.init(), &weights.to_safetensors())?;
     let (act, delta) = (config.activation, config.delta);
     let train = plan.training(unit.seed);
     let run = |engine| Run {
@@ -84,7 +81,7 @@ struct Run<'a> {
     plan: &'a Plan,
     data: &'a Dataset,
     unit: Unit,
-    dir: &'a Path,
+    dir: &'a UnitDir,
     every: Duration,
     /// What computes the updates, recorded in the checkpoint.
     engine: String,
@@ -101,7 +98,7 @@ impl Run<'_> {
                 stepper
                     .restore(&c.state)
                     .map_err(anyhow::Error::msg)
-                    .with_context(|| format!("{}", self.dir.join(CHECKPOINT).display()))?;
+                    .with_context(|| format!("{}", self.dir.checkpoint().display()))?;
                 println!("{label}: resumed from its checkpoint at step {}", c.step);
                 if c.engine != self.engine {
                     println!(
@@ -151,11 +148,11 @@ impl Run<'_> {
         };
         finish(&bar, &outcome);
         write_atomic(
-            &self.dir.join("weights.safetensors"),
+            &self.dir.weights(),
             &stepper.state().weights.to_safetensors(),
         )?;
         let result = write_result(self.dir, self.unit.depth, wall_time_s, outcome)?;
-        let _ = fs::remove_file(self.dir.join(CHECKPOINT));
+        let _ = fs::remove_file(self.dir.checkpoint());
         Ok(result)
     }
 
@@ -173,7 +170,7 @@ impl Run<'_> {
             engine: self.engine.clone(),
             state: stepper.state(),
         };
-        write_atomic(&self.dir.join(CHECKPOINT), &checkpoint.to_safetensors())
+        write_atomic(&self.dir.checkpoint(), &checkpoint.to_safetensors())
     }
 }
 
@@ -188,7 +185,7 @@ pub fn label(plan: &Plan, unit: Unit) -> String {
 
 /// Writes result.json, the last file of a unit: its presence marks it finished.
 pub fn write_result(
-    dir: &Path,
+    dir: &UnitDir,
     depth: usize,
     wall_time_s: f64,
     outcome: TrainOutcome,
@@ -198,7 +195,7 @@ pub fn write_result(
         wall_time_s,
         outcome,
     };
-    write_json(&dir.join("result.json"), &result)?;
+    write_json(&dir.result(), &result)?;
     Ok(result)
 }
 
