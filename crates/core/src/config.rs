@@ -11,6 +11,8 @@ use crate::mnist::{self, MnistConfig};
 use crate::model::{DeltaMode, ResNetConfig};
 use crate::optim::Optimizer;
 use crate::train::TrainConfig;
+
+mod resolve;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -339,204 +341,12 @@ impl SweepConfig {
         self.checkpoint_every.unwrap_or(300.0)
     }
 
-    /// Checks every key and resolves the sweep; the error names the first bad key.
+    /// Checks every key and resolves the sweep (its data, training and model, by the
+    /// resolvers of [`resolve`]); the error names the first bad key.
     pub fn plan(&self) -> Result<Plan, ConfigError> {
-        let positive = |key, v: usize| {
-            if v == 0 {
-                Err(bad(key, "must be at least 1"))
-            } else {
-                Ok(v)
-            }
-        };
-        let real = |key, v: f64, ok: bool, rule: &str| {
-            if v.is_finite() && ok {
-                Ok(v)
-            } else {
-                Err(bad(key, format!("must be {rule} (got {v})")))
-            }
-        };
-        positive("n_samples", self.n_samples)?;
-        positive("n_test", self.n_test)?;
-        self.check_sizes()?;
-        if let Some((train, test)) = self.dataset.available() {
-            if self.n_samples > train {
-                return Err(bad(
-                    "n_samples",
-                    format!("{} has {train} training images", self.dataset.dir_name()),
-                ));
-            }
-            if self.n_test > test {
-                return Err(bad(
-                    "n_test",
-                    format!("{} has {test} test images", self.dataset.dir_name()),
-                ));
-            }
-        }
-        let width = match (self.dataset, self.width) {
-            (DatasetName::Synthetic, w) => positive("width", w.unwrap_or(10))?,
-            (DatasetName::Mnist, None | Some(mnist::WIDTH)) => mnist::WIDTH,
-            (DatasetName::Mnist, Some(w)) => {
-                return Err(bad(
-                    "width",
-                    format!("the MNIST embedding has width {}, not {w}", mnist::WIDTH),
-                ))
-            }
-            (DatasetName::Cifar10, None) => 0,
-            (DatasetName::Cifar10, Some(_)) => {
-                return Err(bad(
-                    "width",
-                    "CIFAR-10 uses the convolutional ResNet; set `base_channels`",
-                ))
-            }
-        };
-        let cifar = self.dataset == DatasetName::Cifar10;
-        if let Some(p) = self.patience {
-            positive("patience", p)?;
-            if cifar {
-                return Err(bad(
-                    "patience",
-                    "is for the fully connected nets, not CIFAR-10's",
-                ));
-            }
-        }
-        for (key, set) in [
-            ("base_channels", self.base_channels.is_some()),
-            ("loss", self.loss.is_some()),
-            ("augment", self.augment.is_some()),
-        ] {
-            if set && !cifar {
-                return Err(bad(key, "is only used with dataset = \"cifar10\""));
-            }
-        }
-        if self.data_dir.is_some() && self.dataset == DatasetName::Synthetic {
-            return Err(bad(
-                "data_dir",
-                "the synthetic data set is generated, not read",
-            ));
-        }
-        let base_channels = positive("base_channels", self.base_channels.unwrap_or(64))?;
-        positive("batch_size", self.batch_size)?;
-        positive("max_steps", self.max_steps)?;
-        positive("log_every", self.log_every)?;
-        if self.batch_size > self.n_samples {
-            return Err(bad(
-                "batch_size",
-                format!(
-                    "B = {} exceeds the {} training samples",
-                    self.batch_size, self.n_samples
-                ),
-            ));
-        }
-        real("noise", self.noise, self.noise >= 0.0, "≥ 0")?;
-        if let Some(every) = self.checkpoint_every {
-            let most = limits::CHECKPOINT_SECONDS;
-            real(
-                "checkpoint_every",
-                every,
-                every > 0.0 && every <= most,
-                "in (0, 1e9] seconds",
-            )?;
-        }
-        real("initial_sd", self.initial_sd, self.initial_sd > 0.0, "> 0")?;
-        real("lr", self.lr, self.lr > 0.0, "> 0")?;
-        real("epsilon", self.epsilon, self.epsilon >= 0.0, "≥ 0")?;
-        real(
-            "momentum",
-            self.momentum,
-            (0.0..1.0).contains(&self.momentum),
-            "in [0, 1)",
-        )?;
-        real(
-            "weight_decay",
-            self.weight_decay,
-            self.weight_decay >= 0.0,
-            "≥ 0",
-        )?;
-
-        let optimizer = self.optimizer(cifar)?;
-        let seeds = match &self.seeds {
-            None => vec![self.seed],
-            Some(seeds) if seeds.is_empty() => return Err(bad("seeds", "is empty")),
-            Some(seeds) => {
-                let mut sorted = seeds.clone();
-                sorted.sort_unstable();
-                sorted.dedup();
-                if sorted.len() != seeds.len() {
-                    return Err(bad("seeds", "a seed is listed twice"));
-                }
-                seeds.clone()
-            }
-        };
-        let delta = match (self.delta, self.beta) {
-            (DeltaName::Fixed, None) => return Err(bad("beta", "delta = \"fixed\" needs β")),
-            (DeltaName::Fixed, Some(beta)) => DeltaMode::Fixed {
-                beta: real("beta", beta, beta >= 0.0, "≥ 0")?,
-            },
-            (_, Some(_)) => return Err(bad("beta", "is only used with delta = \"fixed\"")),
-            (DeltaName::None, None) => DeltaMode::None,
-            (DeltaName::Shared, None) => DeltaMode::Shared,
-            (DeltaName::PerLayer, None) => DeltaMode::PerLayer,
-        };
-        let init = match self.init {
-            InitName::Smooth => {
-                let l = self.length_scale.unwrap_or(0.1);
-                Init::Smooth {
-                    length_scale: real("length_scale", l, l > 0.0, "> 0")?,
-                }
-            }
-            InitName::Fbm | InitName::Fgn => {
-                let h = self.hurst.unwrap_or(0.5);
-                let hurst = real("hurst", h, h > 0.0 && h < 1.0, "in (0, 1)")?;
-                match self.init {
-                    InitName::Fbm => Init::Fbm { hurst },
-                    _ => Init::Fgn { hurst },
-                }
-            }
-            InitName::Xavier => Init::Xavier,
-            InitName::XavierDepth => Init::XavierDepth,
-        };
-        if self.length_scale.is_some() && self.init != InitName::Smooth {
-            return Err(bad("length_scale", "is only used with init = \"smooth\""));
-        }
-        if self.hurst.is_some() && !matches!(self.init, InitName::Fbm | InitName::Fgn) {
-            return Err(bad("hurst", "is only used with init = \"fbm\" or \"fgn\""));
-        }
-
-        let dir = PathBuf::from(
-            self.data_dir
-                .clone()
-                .unwrap_or_else(|| format!("data/{}", self.dataset.dir_name())),
-        );
-        let data = match self.dataset {
-            DatasetName::Synthetic => DataPlan::Synthetic(SyntheticConfig {
-                width,
-                n_train: self.n_samples,
-                n_test: self.n_test,
-                noise: self.noise,
-                seed: self.seed,
-            }),
-            DatasetName::Mnist => DataPlan::Mnist(MnistConfig {
-                dir,
-                n_train: self.n_samples,
-                n_test: self.n_test,
-                seed: self.seed,
-            }),
-            DatasetName::Cifar10 => DataPlan::Cifar10 {
-                dir,
-                n_train: self.n_samples,
-                n_test: self.n_test,
-            },
-        };
-        let conv = cifar.then(|| ConvPlan {
-            base_channels,
-            train: ConvTrainConfig::new(self.batch_size, self.lr, self.epsilon, self.max_steps)
-                .with_momentum(self.momentum)
-                .with_weight_decay(self.weight_decay)
-                .with_loss(self.loss.unwrap_or(ClassLoss::Mse))
-                .with_augment(self.augment.unwrap_or(true))
-                .with_log_every(self.log_every)
-                .with_seed(self.seed),
-        });
+        let data = self.resolve_data()?;
+        let (train, conv) = self.resolve_training()?;
+        let (delta, init) = self.resolve_model()?;
         Ok(Plan {
             data,
             conv,
@@ -545,15 +355,9 @@ impl SweepConfig {
             delta,
             init,
             initial_sd: self.initial_sd,
-            seeds,
+            seeds: self.resolve_seeds()?,
             per_seed_dirs: self.seeds.is_some(),
-            train: TrainConfig::new(self.batch_size, self.lr, self.epsilon, self.max_steps)
-                .with_optimizer(optimizer)
-                .with_patience(self.patience)
-                .with_momentum(self.momentum)
-                .with_weight_decay(self.weight_decay)
-                .with_log_every(self.log_every)
-                .with_seed(self.seed),
+            train,
         })
     }
 
@@ -642,24 +446,7 @@ impl SweepConfig {
         let grid_keys =
             self.depth_min.is_some() || self.depth_max.is_some() || self.depth_base.is_some();
         if self.dataset == DatasetName::Cifar10 {
-            if grid_keys {
-                return Err(bad(
-                    "depths",
-                    "CIFAR-10 takes a list of `depths` among the 16 of the conv ResNet",
-                ));
-            }
-            let all: Vec<usize> = conv::DEPTHS.iter().map(|(l, _)| *l).collect();
-            let depths = self.depths.clone().unwrap_or_else(|| all.clone());
-            if let Some(l) = depths.iter().find(|l| !all.contains(l)) {
-                return Err(bad(
-                    "depths",
-                    format!("the conv ResNet has no depth {l} (it has {all:?})"),
-                ));
-            }
-            if depths.is_empty() {
-                return Err(bad("depths", "the sweep has no depth"));
-            }
-            return Ok(depths);
+            return self.conv_depths(grid_keys);
         }
         let depths = match &self.depths {
             Some(_) if grid_keys => {
@@ -669,42 +456,7 @@ impl SweepConfig {
                 ))
             }
             Some(list) => list.clone(),
-            None => {
-                let min = self.depth_min.unwrap_or(3);
-                let max = self.depth_max.unwrap_or(300);
-                let base = self.depth_base.unwrap_or(1.2);
-                if min == 0 {
-                    return Err(bad("depth_min", "L = 0 is not a network"));
-                }
-                if min > max {
-                    return Err(bad("depth_min", format!("{min} exceeds depth_max = {max}")));
-                }
-                if !(base.is_finite() && base > 1.0) {
-                    return Err(bad("depth_base", format!("must be > 1 (got {base})")));
-                }
-                let powers = grid::powers(max, base);
-                if powers > limits::GRID_POWERS as f64 {
-                    return Err(bad(
-                        "depth_base",
-                        format!(
-                            "{base} needs {powers:.1e} powers to reach depth_max = {max}, above the limit {}; use a larger base or a list of `depths`",
-                            limits::GRID_POWERS
-                        ),
-                    ));
-                }
-                let depths = grid::geometric(min, max, base);
-                if depths.len() > limits::DEPTHS {
-                    return Err(bad(
-                        "depth_base",
-                        format!(
-                            "the grid has {} depths, above the limit {}",
-                            depths.len(),
-                            limits::DEPTHS
-                        ),
-                    ));
-                }
-                depths
-            }
+            None => self.depth_grid()?,
         };
         if depths.is_empty() {
             return Err(bad("depths", "the sweep has no depth"));
@@ -717,6 +469,64 @@ impl SweepConfig {
         sorted.dedup();
         if sorted.len() != depths.len() {
             return Err(bad("depths", "a depth is listed twice"));
+        }
+        Ok(depths)
+    }
+
+    /// CIFAR-10's depths: a list among the conv ResNet's 16 (default all of them).
+    fn conv_depths(&self, grid_keys: bool) -> Result<Vec<usize>, ConfigError> {
+        if grid_keys {
+            return Err(bad(
+                "depths",
+                "CIFAR-10 takes a list of `depths` among the 16 of the conv ResNet",
+            ));
+        }
+        let all: Vec<usize> = conv::DEPTHS.iter().map(|(l, _)| *l).collect();
+        let depths = self.depths.clone().unwrap_or_else(|| all.clone());
+        if let Some(l) = depths.iter().find(|l| !all.contains(l)) {
+            return Err(bad(
+                "depths",
+                format!("the conv ResNet has no depth {l} (it has {all:?})"),
+            ));
+        }
+        if depths.is_empty() {
+            return Err(bad("depths", "the sweep has no depth"));
+        }
+        Ok(depths)
+    }
+
+    /// The geometric grid ⌊base^n⌋ from `depth_min` to `depth_max` (defaults 3, 300, 1.2).
+    fn depth_grid(&self) -> Result<Vec<usize>, ConfigError> {
+        let min = self.depth_min.unwrap_or(3);
+        let max = self.depth_max.unwrap_or(300);
+        let base = self.depth_base.unwrap_or(1.2);
+        if min == 0 {
+            return Err(bad("depth_min", "L = 0 is not a network"));
+        }
+        if min > max {
+            return Err(bad("depth_min", format!("{min} exceeds depth_max = {max}")));
+        }
+        if !(base.is_finite() && base > 1.0) {
+            return Err(bad("depth_base", format!("must be > 1 (got {base})")));
+        }
+        let powers = grid::powers(max, base);
+        if powers > limits::GRID_POWERS as f64 {
+            return Err(bad(
+                "depth_base",
+                format!(
+                    "{base} needs {powers:.1e} powers to reach depth_max = {max}, above the limit {}; use a larger base or a list of `depths`",
+                    limits::GRID_POWERS
+                ),
+            ));
+        }
+        let depths = grid::geometric(min, max, base);
+        if depths.len() > limits::DEPTHS {
+            let why = format!(
+                "the grid has {} depths, above the limit {}",
+                depths.len(),
+                limits::DEPTHS
+            );
+            return Err(bad("depth_base", why));
         }
         Ok(depths)
     }

@@ -22,7 +22,7 @@ mod unit;
 
 use anyhow::{Context, Result};
 use backend::BackendChoice;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use scaling_core::config::SweepConfig;
 use scaling_core::mnist::MnistConfig;
 use scaling_core::shard::Shard;
@@ -49,27 +49,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run a depth sweep (resumes into an existing run directory of the same sweep).
-    Sweep {
-        /// Sweep configuration (TOML); without it, the built-in quick sweep.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// Run directory.
-        #[arg(long, default_value = DEFAULT_OUT)]
-        out: PathBuf,
-        /// Skip the analysis and report at the end.
-        #[arg(long)]
-        no_report: bool,
-        /// Where the MNIST or CIFAR-10 files are or are downloaded to (overrides `data_dir`).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// Train only shard i of N (0 ≤ i < N): the networks dealt to it by projected cost
-        /// (see `native plan`); several shards may share one run directory.
-        #[arg(long, value_name = "i/N")]
-        shard: Option<Shard>,
-        /// Seconds between checkpoints inside a depth (overrides `checkpoint_every`; 300).
-        #[arg(long, value_name = "SECONDS")]
-        checkpoint_every: Option<f64>,
-    },
+    Sweep(SweepArgs),
     /// Print how a sweep's networks are dealt to N shards and each shard's projected cost.
     Plan {
         /// Sweep configuration (TOML); without it, the built-in quick sweep.
@@ -104,21 +84,47 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Write the browser app's MNIST asset: the first images of real MNIST, embedded in R^25
     /// as in a sweep, as one safetensors file (x_train, y_train, x_test, y_test).
-    MnistAsset {
-        /// Where the MNIST IDX files are, or are downloaded to.
-        #[arg(long, default_value = "data/mnist")]
-        data_dir: PathBuf,
-        /// The asset to write.
-        #[arg(long, default_value = "web/assets/mnist-25.safetensors")]
-        out: PathBuf,
-        #[arg(long, default_value_t = 10_000)]
-        n_train: usize,
-        #[arg(long, default_value_t = 2_000)]
-        n_test: usize,
-        /// Seed of the embedding's convolutions.
-        #[arg(long, default_value_t = 0)]
-        seed: u64,
-    },
+    MnistAsset(MnistAssetArgs),
+}
+
+#[derive(Args)]
+struct SweepArgs {
+    /// Sweep configuration (TOML); without it, the built-in quick sweep.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Run directory.
+    #[arg(long, default_value = DEFAULT_OUT)]
+    out: PathBuf,
+    /// Skip the analysis and report at the end.
+    #[arg(long)]
+    no_report: bool,
+    /// Where the MNIST or CIFAR-10 files are or are downloaded to (overrides `data_dir`).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Train only shard i of N (0 ≤ i < N): the networks dealt to it by projected cost
+    /// (see `native plan`); several shards may share one run directory.
+    #[arg(long, value_name = "i/N")]
+    shard: Option<Shard>,
+    /// Seconds between checkpoints inside a depth (overrides `checkpoint_every`; 300).
+    #[arg(long, value_name = "SECONDS")]
+    checkpoint_every: Option<f64>,
+}
+
+#[derive(Args)]
+struct MnistAssetArgs {
+    /// Where the MNIST IDX files are, or are downloaded to.
+    #[arg(long, default_value = "data/mnist")]
+    data_dir: PathBuf,
+    /// The asset to write.
+    #[arg(long, default_value = "web/assets/mnist-25.safetensors")]
+    out: PathBuf,
+    #[arg(long, default_value_t = 10_000)]
+    n_train: usize,
+    #[arg(long, default_value_t = 2_000)]
+    n_test: usize,
+    /// Seed of the embedding's convolutions.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
 }
 
 /// A caching allocator: a training step allocates and frees many large buffers, which the
@@ -163,50 +169,16 @@ pub(crate) fn one_line(text: &str, max: usize) -> String {
 }
 
 fn run(cli: Cli) -> Result<()> {
-    let command = cli.command.unwrap_or(Command::Sweep {
+    let command = cli.command.unwrap_or(Command::Sweep(SweepArgs {
         config: None,
         out: PathBuf::from(DEFAULT_OUT),
         no_report: false,
         data_dir: None,
         shard: None,
         checkpoint_every: None,
-    });
+    }));
     match command {
-        Command::Sweep {
-            config,
-            out,
-            no_report,
-            data_dir,
-            shard,
-            checkpoint_every,
-        } => {
-            let mut config = match config {
-                Some(path) => sweep::read_config(&path)?,
-                None => SweepConfig::default(),
-            };
-            if let Some(dir) = data_dir {
-                config.data_dir = Some(dir.display().to_string());
-            }
-            if checkpoint_every.is_some() {
-                config.checkpoint_every = checkpoint_every;
-                config.plan().context("--checkpoint-every")?;
-            }
-            let options = sweep::Options {
-                shard,
-                checkpoint_every: config.checkpoint_every(),
-            };
-            let finished = sweep::run(&config, &out, cli.backend, options)?;
-            if !finished.complete {
-                println!(
-                    "not every network of the sweep has finished (other shards, or running elsewhere: `native status {0}`); the last to finish writes summary.json, then `native report {0}`",
-                    out.display()
-                );
-            } else if !no_report {
-                analyze::run(&analyze::AnalyzeArgs::of(&out), cli.backend)?;
-                report::run(&out, cli.backend)?;
-            }
-            Ok(())
-        }
+        Command::Sweep(args) => sweep_command(args, cli.backend),
         Command::Plan { config, shards } => status::plan(config.as_deref(), shards),
         Command::Slurm(args) => slurm::run(&args, cli.backend),
         Command::Status { dir } => status::status(&dir),
@@ -214,36 +186,66 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report { dir } => report::run(&dir, cli.backend),
         Command::Reproduce(args) => reproduce::run(&args, cli.backend),
         Command::Phase(args) => phase::run(&args, cli.backend),
-        Command::MnistAsset {
-            data_dir,
-            out,
-            n_train,
-            n_test,
-            seed,
-        } => {
-            download::ensure_mnist(&data_dir)?;
-            let data = MnistConfig {
-                dir: data_dir,
-                n_train,
-                n_test,
-                seed,
-            }
-            .load()
-            .context("reading MNIST")?;
-            if let Some(parent) = out.parent() {
-                std::fs::create_dir_all(parent)
-                    .with_context(|| format!("creating {}", parent.display()))?;
-            }
-            files::write_atomic(&out, &data.to_safetensors())?;
-            eprintln!(
-                "wrote {} ({n_train} + {n_test} embedded MNIST images)",
-                out.display()
-            );
-            Ok(())
-        }
+        Command::MnistAsset(args) => mnist_asset(args),
         Command::Bench(args) => {
             println!("{}", bench::run(args, cli.backend)?);
             Ok(())
         }
     }
+}
+
+/// `native sweep`: trains the sweep (or its shard), then analyses and reports it once every
+/// network has finished.
+fn sweep_command(args: SweepArgs, backend: BackendChoice) -> Result<()> {
+    let mut config = match &args.config {
+        Some(path) => sweep::read_config(path)?,
+        None => SweepConfig::default(),
+    };
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = Some(dir.display().to_string());
+    }
+    if args.checkpoint_every.is_some() {
+        config.checkpoint_every = args.checkpoint_every;
+        config.plan().context("--checkpoint-every")?;
+    }
+    let options = sweep::Options {
+        shard: args.shard,
+        checkpoint_every: config.checkpoint_every(),
+    };
+    let out = &args.out;
+    let finished = sweep::run(&config, out, backend, options)?;
+    if !finished.complete {
+        println!(
+            "not every network of the sweep has finished (other shards, or running elsewhere: `native status {0}`); the last to finish writes summary.json, then `native report {0}`",
+            out.display()
+        );
+    } else if !args.no_report {
+        analyze::run(&analyze::AnalyzeArgs::of(out), backend)?;
+        report::run(out, backend)?;
+    }
+    Ok(())
+}
+
+/// `native mnist-asset`: the browser app's embedded MNIST as one safetensors file.
+fn mnist_asset(args: MnistAssetArgs) -> Result<()> {
+    download::ensure_mnist(&args.data_dir)?;
+    let (n_train, n_test) = (args.n_train, args.n_test);
+    let data = MnistConfig {
+        dir: args.data_dir,
+        n_train,
+        n_test,
+        seed: args.seed,
+    }
+    .load()
+    .context("reading MNIST")?;
+    if let Some(parent) = args.out.parent() {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating {}", parent.display()))?;
+    }
+    files::write_atomic(&args.out, &data.to_safetensors())?;
+    eprintln!(
+        "wrote {} ({n_train} + {n_test} embedded MNIST images)",
+        args.out.display()
+    );
+    Ok(())
 }
