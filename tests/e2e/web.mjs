@@ -176,6 +176,22 @@ async function check(webgpu) {
     // MNIST: the page loads the embedded asset and says how much of it it uses.
     await page.goto(`${base}?dataset=mnist&n_samples=500&depths=2,4,8&batch_size=50&max_steps=20&log_every=10`);
     await page.waitForFunction(() => !document.querySelector("#start")?.disabled, null, { timeout: 60_000 });
+    // Reset while the asset is still loading (held back 2 s) ends that Start: nothing trains.
+    let held = false;
+    await page.route("**/mnist-25.safetensors", async (route) => {
+      held = true;
+      await new Promise((ok) => setTimeout(ok, 2_000));
+      await route.continue();
+    });
+    await page.click("#start");
+    await page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("loading"), null, { timeout: 5_000 });
+    await page.click("#reset");
+    await page.waitForTimeout(4_000);
+    const afterReset = await page.evaluate(() => [document.querySelector("#status").textContent, document.querySelectorAll("tr.depth").length]);
+    if (!held || !afterReset[0].startsWith("idle") || afterReset[1] !== 0)
+      fail(`${name}: Reset during the data load did not stop the run: ${JSON.stringify(afterReset)} (asset held: ${held})`);
+    console.log(`e2e ${name}: Reset during the data load: ${JSON.stringify(afterReset)}`);
+    await page.unroute("**/mnist-25.safetensors");
     await page.click("#start");
     await page.waitForFunction(() => document.querySelectorAll("tr.depth[data-loss]").length === 3, null, { timeout: 120_000 });
     const note = await page.textContent("#data-note");

@@ -9,7 +9,7 @@ use crate::form::form_fields;
 use crate::phase_settings::{PhaseSettings, View};
 use crate::phase_view::PhaseView;
 use crate::run::{analyse, DepthRun, PageStep};
-use crate::settings::Settings;
+use crate::settings::{FieldError, Settings};
 use crate::view::{figures, DepthView, Snapshot};
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::Wgpu;
@@ -125,8 +125,8 @@ struct Outputs {
 
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
 /// (weights, losses, analysis) at most twice a second, until all have stopped or Reset.
-async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: Outputs) {
-    let mine = generation();
+/// `mine` is the generation of the Start that began it: a Reset or Start since ends it.
+async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: Outputs, mine: u32) {
     let mut runs: Vec<DepthRun<S>> = plan
         .depths
         .iter()
@@ -228,12 +228,43 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
     };
     let engine: RwSignal<Option<Engine>> = RwSignal::new(None);
     spawn_local(async move { engine.set(Some(self::engine().await)) });
-
     let field_error = Memo::new(move |_| settings.with(|s| s.plan().err()));
     Effect::new(move |_| out.snapshot.with(draw_all));
-
     let editable = move || matches!(out.status.get(), Status::Idle | Status::Finished);
-    let start = move |_| match out.status.get_untracked() {
+    let form = form_fields("field-", settings, field_error, editable);
+    view! {
+        <header>
+            <h1>"Depth scaling of trained ResNets, live"</h1>
+            <p>
+                "Trains h" <sub>"k+1"</sub> " = h" <sub>"k"</sub> " + δ" <sub>"k"</sub>
+                " σ(A" <sub>"k"</sub> " h" <sub>"k"</sub> " + b" <sub>"k"</sub>
+                ") at several depths L side by side and fits how the trained weights scale with L \
+                 (Cohen, Cont, Rossier, Xu, ICML 2021). The settings live in the URL: share it to \
+                 share the view."
+            </p>
+            <p id="engine">{engine_line(engine)}</p>
+        </header>
+        <form class="settings" on:submit=|ev| ev.prevent_default()>
+            {preset_picker(settings, editable)}{form}
+        </form>
+        {controls(settings, engine, field_error, out)}
+        <p id="data-note">{move || out.note.get()}</p>
+        {move || out.error.get().map(|e| view! { <p class="error" id="error">{e}</p> })}
+        <p id="verdict">{verdict_line(out)}</p>
+        <div class="plots">{plots()}</div>
+        <table>
+            <thead>
+                <tr><th>"L"</th><th>"steps"</th><th>"training loss"</th><th>"test loss"</th><th>"state"</th><th></th></tr>
+            </thead>
+            <tbody>{depth_rows(out)}</tbody>
+        </table>
+    }
+}
+
+/// Start: resumes a paused training, or loads the data and trains the settings' plan on the
+/// engine; a Reset (or Reset and Start) meanwhile ends it, even during the data load.
+fn start(settings: RwSignal<Settings>, engine: RwSignal<Option<Engine>>, out: Outputs) {
+    match out.status.get_untracked() {
         Status::Paused => {
             PAUSED.with(|p| p.set(false));
             out.status.set(Status::Running);
@@ -247,29 +278,44 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
             };
             PAUSED.with(|p| p.set(false));
             GENERATION.with(|g| g.set(g.get() + 1));
+            let mine = generation();
             out.error.set(None);
             out.status.set(Status::Loading);
-            spawn_local(async move {
-                let (data, note) = match load_data(&plan).await {
-                    Ok(loaded) => loaded,
-                    Err(e) => {
-                        out.error.set(Some(e));
-                        out.status.set(Status::Idle);
-                        return;
-                    }
-                };
-                out.note.set(note);
-                out.status.set(Status::Running);
-                match engine {
-                    Engine::Gpu(device) => {
-                        drive::<BurnStepper<Wgpu>>(plan, data, device, out).await
-                    }
-                    Engine::Cpu(_) => drive::<FusedStepper>(plan, data, (), out).await,
-                }
-            });
+            spawn_local(load_and_drive(plan, engine, out, mine));
         }
         Status::Loading | Status::Running => {}
+    }
+}
+
+/// Loads the plan's data, then trains it, unless a newer generation began meanwhile.
+async fn load_and_drive(plan: Plan, engine: Engine, out: Outputs, mine: u32) {
+    let loaded = load_data(&plan).await;
+    if generation() != mine {
+        return;
+    }
+    let (data, note) = match loaded {
+        Ok(loaded) => loaded,
+        Err(e) => {
+            out.error.set(Some(e));
+            out.status.set(Status::Idle);
+            return;
+        }
     };
+    out.note.set(note);
+    out.status.set(Status::Running);
+    match engine {
+        Engine::Gpu(device) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
+        Engine::Cpu(_) => drive::<FusedStepper>(plan, data, (), out, mine).await,
+    }
+}
+
+/// Start, Pause, Reset and the status line.
+fn controls(
+    settings: RwSignal<Settings>,
+    engine: RwSignal<Option<Engine>>,
+    field_error: Memo<Option<FieldError>>,
+    out: Outputs,
+) -> impl IntoView {
     let pause = move |_| {
         if out.status.get_untracked() == Status::Running {
             PAUSED.with(|p| p.set(true));
@@ -283,44 +329,7 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
         out.snapshot.set(Snapshot::default());
         out.note.set(String::new());
     };
-
-    let form = form_fields("field-", settings, field_error, editable);
-
-    // The paper's experiments: picking one fills the form.
-    let preset_picker = {
-        let presets = crate::settings::presets();
-        let options = presets
-            .iter()
-            .enumerate()
-            .map(|(i, (name, _))| view! { <option value=i.to_string()>{name.clone()}</option> })
-            .collect_view();
-        let pick = move |ev: leptos::ev::Event| {
-            let chosen = event_target_value(&ev).parse::<usize>().ok();
-            if let Some((_, preset)) = chosen.and_then(|i| presets.get(i)) {
-                settings.set(preset.clone());
-            }
-        };
-        view! {
-            <label class="field">
-                <span class="name">"preset"</span>
-                <select id="preset" on:change=pick disabled=move || !editable()>
-                    <option value="">"the paper's experiments…"</option>
-                    {options}
-                </select>
-            </label>
-        }
-    };
-
-    let engine_line = move || match engine.get() {
-        None => "Looking for WebGPU…".to_string(),
-        Some(Engine::Gpu(_)) => "Training on the GPU through WebGPU (burn-wgpu).".to_string(),
-        Some(Engine::Cpu(why)) => format!(
-            "No WebGPU here ({why}): training on the CPU instead (core's fused step compiled \
-             to wasm, on one thread)."
-        ),
-    };
     let status_line = move || {
-        let s = out.snapshot.get();
         let state = match out.status.get() {
             Status::Idle => "idle",
             Status::Loading => "loading data",
@@ -328,57 +337,125 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
             Status::Paused => "paused",
             Status::Finished => "finished",
         };
-        format!("{state} · {:.1} updates/s", s.steps_per_sec)
+        format!(
+            "{state} · {:.1} updates/s",
+            out.snapshot.get().steps_per_sec
+        )
     };
-    let verdict = move || {
+    let blocked = move || engine.get().is_none() || field_error.get().is_some();
+    view! {
+        <div class="controls">
+            <button id="start" on:click=move |_| start(settings, engine, out) disabled=blocked>
+                "Start"
+            </button>
+            <button id="pause" on:click=pause>"Pause"</button>
+            <button id="reset" on:click=reset>"Reset"</button>
+            <span id="status">{status_line}</span>
+        </div>
+    }
+}
+
+/// The paper's experiments: picking one fills the form.
+fn preset_picker(
+    settings: RwSignal<Settings>,
+    editable: impl Fn() -> bool + Send + Sync + 'static,
+) -> impl IntoView {
+    let presets = crate::settings::presets();
+    let options = presets
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| view! { <option value=i.to_string()>{name.clone()}</option> })
+        .collect_view();
+    let pick = move |ev: leptos::ev::Event| {
+        let chosen = event_target_value(&ev).parse::<usize>().ok();
+        if let Some((_, preset)) = chosen.and_then(|i| presets.get(i)) {
+            settings.set(preset.clone());
+        }
+    };
+    view! {
+        <label class="field">
+            <span class="name">"preset"</span>
+            <select id="preset" on:change=pick disabled=move || !editable()>
+                <option value="">"the paper's experiments…"</option>
+                {options}
+            </select>
+        </label>
+    }
+}
+
+/// Where the networks train, and why.
+fn engine_line(engine: RwSignal<Option<Engine>>) -> impl Fn() -> String + Send + Sync + 'static {
+    move || match engine.get() {
+        None => "Looking for WebGPU…".to_string(),
+        Some(Engine::Gpu(_)) => "Training on the GPU through WebGPU (burn-wgpu).".to_string(),
+        Some(Engine::Cpu(why)) => format!(
+            "No WebGPU here ({why}): training on the CPU instead (core's fused step compiled \
+             to wasm, on one thread)."
+        ),
+    }
+}
+
+/// The verdict's explanation (it names the regime and gives β and its interval) and how many
+/// depths have finished.
+fn verdict_line(out: Outputs) -> impl Fn() -> Option<String> + Send + Sync + 'static {
+    move || {
         out.snapshot.with(|s| {
             s.analysis.as_ref().map(|a| {
                 let done = s.depths.iter().filter(|d| d.stop.is_some()).count();
-                // The explanation names the regime and gives β and q with their intervals.
+                let total = s.depths.len();
                 format!(
-                    "{} [{done} of {} depths finished]",
-                    a.verdict.explanation,
-                    s.depths.len()
+                    "{} [{done} of {total} depths finished]",
+                    a.verdict.explanation
                 )
             })
         })
-    };
-    let rows = move || {
+    }
+}
+
+/// A row per depth: steps, losses, state, and its weights to download.
+fn depth_rows(out: Outputs) -> impl Fn() -> AnyView + Send + Sync + 'static {
+    move || {
         out.snapshot.with(|s| {
             s.depths
                 .iter()
                 .enumerate()
-                .map(|(i, d)| {
-                    let loss = d.last_loss();
-                    let state = match d.stop {
-                        None => "training".to_string(),
-                        Some(r) => format!("{r:?}").to_lowercase(),
-                    };
-                    let save = move |_| {
-                        out.snapshot.with_untracked(|s| {
-                            if let Some(d) = s.depths.get(i) {
-                                browser::download_bytes(
-                                    &format!("weights_L{}.safetensors", d.depth),
-                                    &d.weights.to_safetensors(),
-                                );
-                            }
-                        })
-                    };
-                    view! {
-                        <tr class="depth" data-depth=d.depth data-loss=loss.map(|l| l.to_string())>
-                            <td>{d.depth}</td>
-                            <td>{d.steps}</td>
-                            <td>{loss.map_or("–".into(), |l| format!("{l:.3e}"))}</td>
-                            <td>{d.test_loss.map_or("–".into(), |l| format!("{l:.3e}"))}</td>
-                            <td>{state}</td>
-                            <td><button on:click=save>"weights (safetensors)"</button></td>
-                        </tr>
-                    }
-                })
+                .map(|(i, d)| depth_row(out, i, d))
                 .collect_view()
+                .into_any()
+        })
+    }
+}
+
+fn depth_row(out: Outputs, i: usize, d: &DepthView) -> impl IntoView {
+    let loss = d.last_loss();
+    let state = match d.stop {
+        None => "training".to_string(),
+        Some(r) => format!("{r:?}").to_lowercase(),
+    };
+    let save = move |_| {
+        out.snapshot.with_untracked(|s| {
+            if let Some(d) = s.depths.get(i) {
+                let name = format!("weights_L{}.safetensors", d.depth);
+                browser::download_bytes(&name, &d.weights.to_safetensors());
+            }
         })
     };
-    let plots = PLOTS
+    let number = |l: Option<f64>| l.map_or("–".into(), |l| format!("{l:.3e}"));
+    view! {
+        <tr class="depth" data-depth=d.depth data-loss=loss.map(|l| l.to_string())>
+            <td>{d.depth}</td>
+            <td>{d.steps}</td>
+            <td>{number(loss)}</td>
+            <td>{number(d.test_loss)}</td>
+            <td>{state}</td>
+            <td><button on:click=save>"weights (safetensors)"</button></td>
+        </tr>
+    }
+}
+
+/// The canvases of the live figures, each with its PNG download.
+fn plots() -> impl IntoView {
+    PLOTS
         .iter()
         .map(|&(name, caption)| {
             let id = format!("plot-{name}");
@@ -391,40 +468,7 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
                 </figure>
             }
         })
-        .collect_view();
-
-    view! {
-        <header>
-            <h1>"Depth scaling of trained ResNets, live"</h1>
-            <p>
-                "Trains h" <sub>"k+1"</sub> " = h" <sub>"k"</sub> " + δ" <sub>"k"</sub>
-                " σ(A" <sub>"k"</sub> " h" <sub>"k"</sub> " + b" <sub>"k"</sub>
-                ") at several depths L side by side and fits how the trained weights scale with L \
-                 (Cohen, Cont, Rossier, Xu, ICML 2021). The settings live in the URL: share it to \
-                 share the view."
-            </p>
-            <p id="engine">{engine_line}</p>
-        </header>
-        <form class="settings" on:submit=|ev| ev.prevent_default()>{preset_picker}{form}</form>
-        <div class="controls">
-            <button id="start" on:click=start disabled=move || engine.get().is_none() || field_error.get().is_some()>
-                "Start"
-            </button>
-            <button id="pause" on:click=pause>"Pause"</button>
-            <button id="reset" on:click=reset>"Reset"</button>
-            <span id="status">{status_line}</span>
-        </div>
-        <p id="data-note">{move || out.note.get()}</p>
-        {move || out.error.get().map(|e| view! { <p class="error" id="error">{e}</p> })}
-        <p id="verdict">{verdict}</p>
-        <div class="plots">{plots}</div>
-        <table>
-            <thead>
-                <tr><th>"L"</th><th>"steps"</th><th>"training loss"</th><th>"test loss"</th><th>"state"</th><th></th></tr>
-            </thead>
-            <tbody>{rows}</tbody>
-        </table>
-    }
+        .collect_view()
 }
 
 /// The page: the two views, one shown at a time (both stay mounted, so that a run in one goes
