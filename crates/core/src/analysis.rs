@@ -44,12 +44,22 @@
 
 mod denoised;
 mod path_name;
+mod statistic;
+mod trend;
+mod verdict;
 
 pub use path_name::PathName;
+pub use statistic::Statistic;
+use trend::trend_noise;
+pub use trend::TrendNoise;
+use verdict::{undetermined, verdict};
+pub use verdict::{
+    Regime, Verdict, BROWNIAN_GAMMA, DIFFUSIVE_BETA_TOLERANCE, GAMMA_BAND, SSQ_TOLERANCE,
+};
 
 use crate::activation::Activation;
 use crate::config::Plan;
-use crate::fit::{fit, Fit, PowerLaw, Samples, MIN_DEPTHS};
+use crate::fit::{fit, Fit, Samples, MIN_DEPTHS};
 use crate::model::DeltaMode;
 use crate::results::{DepthResult, StopReason};
 use crate::stats::{PathStats, WeightPath};
@@ -62,17 +72,6 @@ use std::collections::BTreeMap;
 pub const DID_NOT_TRAIN: f64 = 0.9;
 const DIVERGED: &str = "diverged";
 const STUCK: &str = "did not train";
-
-/// The rescaled increments vanish when the 95% interval of γ lies above this; they do not
-/// when it meets [−GAMMA_BAND, GAMMA_BAND].
-pub const GAMMA_BAND: f64 = 0.15;
-/// "Do not vanish" needs γ's interval below this too: an interval that holds 0 and 1/2 (the
-/// rate of a Brownian path's increments) cannot tell the regimes apart.
-pub const BROWNIAN_GAMMA: f64 = 0.5;
-/// How far Root SSQ's exponent ρ may be from β − 1/2 on a smooth path.
-pub const SSQ_TOLERANCE: f64 = 0.15;
-/// How far β may be from 1/2 on a diffusive path.
-pub const DIFFUSIVE_BETA_TOLERANCE: f64 = 0.2;
 
 /// The trained network of one depth and one seed.
 #[derive(Clone, Debug)]
@@ -113,94 +112,6 @@ impl Options {
     }
 }
 
-/// A statistic of a path at one depth, as a function of L.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Statistic {
-    MaxNorm,
-    MaxSpectral,
-    RootSsq,
-    QuadraticVariation,
-    Sobolev,
-    MaxIncrement,
-    /// L^β max_k ‖W_{k+1} − W_k‖, β from the max-norm fit.
-    RescaledIncrement,
-    /// L^{2β} Σ_k ‖W_{k+1} − W_k‖², the quadratic variation of the rescaled path.
-    RescaledQuadraticVariation,
-    CumulativeSum,
-    DetrendedCumulativeSum,
-    PVariation1,
-    PVariation2,
-    PVariation3,
-}
-
-impl Statistic {
-    pub const ALL: [Statistic; 13] = [
-        Statistic::MaxNorm,
-        Statistic::MaxSpectral,
-        Statistic::RootSsq,
-        Statistic::QuadraticVariation,
-        Statistic::Sobolev,
-        Statistic::MaxIncrement,
-        Statistic::RescaledIncrement,
-        Statistic::RescaledQuadraticVariation,
-        Statistic::CumulativeSum,
-        Statistic::DetrendedCumulativeSum,
-        Statistic::PVariation1,
-        Statistic::PVariation2,
-        Statistic::PVariation3,
-    ];
-
-    /// The statistic's formula, for legends and the report.
-    pub fn formula(self) -> &'static str {
-        match self {
-            Statistic::MaxNorm => "max‖W_k‖_F",
-            Statistic::MaxSpectral => "max‖W_k‖₂",
-            Statistic::RootSsq => "(Σ‖W_k‖²)^½",
-            Statistic::QuadraticVariation => "Σ‖ΔW_k‖²",
-            Statistic::Sobolev => "(L Σ‖ΔW_k‖²)^½",
-            Statistic::MaxIncrement => "max‖ΔW_k‖",
-            Statistic::RescaledIncrement => "L^β max‖ΔW_k‖",
-            Statistic::RescaledQuadraticVariation => "L^2β Σ‖ΔW_k‖²",
-            Statistic::CumulativeSum => "‖Σ W_k‖",
-            Statistic::DetrendedCumulativeSum => "max‖S_k − S̄_k‖",
-            Statistic::PVariation1 => "‖W‖_1-var",
-            Statistic::PVariation2 => "‖W‖_2-var",
-            Statistic::PVariation3 => "‖W‖_3-var",
-        }
-    }
-
-    /// Whether the statistic is rescaled by L^β (and so needs the max-norm fit).
-    fn value_needs_beta(self) -> bool {
-        matches!(
-            self,
-            Statistic::RescaledIncrement | Statistic::RescaledQuadraticVariation
-        )
-    }
-
-    /// Its value at depth L given the path's β (for the rescaled ones).
-    pub fn value(self, s: &PathStats, depth: usize, beta: Option<f64>) -> Option<f64> {
-        let l = depth as f64;
-        match self {
-            Statistic::MaxNorm => Some(s.max_norm),
-            Statistic::MaxSpectral => s.max_spectral,
-            Statistic::RootSsq => Some(s.root_ssq),
-            Statistic::QuadraticVariation => Some(s.quadratic_variation),
-            Statistic::Sobolev => Some(s.sobolev),
-            Statistic::MaxIncrement => Some(s.max_increment),
-            Statistic::RescaledIncrement => beta.map(|b| l.powf(b) * s.max_increment),
-            Statistic::RescaledQuadraticVariation => {
-                beta.map(|b| l.powf(2.0 * b) * s.quadratic_variation)
-            }
-            Statistic::CumulativeSum => s.cumulative_sum,
-            Statistic::DetrendedCumulativeSum => s.detrended_cumulative_sum,
-            Statistic::PVariation1 => s.p_variation.map(|p| p[0]),
-            Statistic::PVariation2 => s.p_variation.map(|p| p[1]),
-            Statistic::PVariation3 => s.p_variation.map(|p| p[2]),
-        }
-    }
-}
-
 /// One trained network in the analysis, and whether it was used.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DepthEntry {
@@ -219,49 +130,6 @@ pub struct PathPoint {
     pub depth: usize,
     pub seed: u64,
     pub stats: PathStats,
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Regime {
-    /// Hypothesis 1: a smooth (ODE) limit.
-    Smooth,
-    /// Hypothesis 2: a diffusive (SDE) limit.
-    Diffusive,
-    Neither,
-    /// The fits the rule needs could not be made.
-    Undetermined,
-}
-
-impl Regime {
-    pub fn label(self) -> &'static str {
-        match self {
-            Regime::Smooth => "smooth limit",
-            Regime::Diffusive => "diffusive limit",
-            Regime::Neither => "neither",
-            Regime::Undetermined => "undetermined",
-        }
-    }
-}
-
-/// The regime of a path and the evidence for it (see the module documentation).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Verdict {
-    pub regime: Regime,
-    /// β of max‖W_k‖ ≈ L^{−β}, over all depths.
-    pub beta: Option<PowerLaw>,
-    /// γ of L^β max‖ΔW_k‖ ≈ L^{−γ} on the larger depths.
-    pub gamma: Option<PowerLaw>,
-    /// ρ of Root SSQ ≈ L^{−ρ}, over all depths.
-    pub rho: Option<PowerLaw>,
-    /// The larger depths, which γ and q are fitted on.
-    pub large_depths: Vec<usize>,
-    /// Evidence: q of L^{2β} Σ‖ΔW_k‖² ≈ L^{−q} on the larger depths (1 for a C¹ limit, 0 for
-    /// a Brownian path or a diffusive path) ...
-    pub q: Option<PowerLaw>,
-    /// ... and over all depths.
-    pub q_all: Option<PowerLaw>,
-    pub explanation: String,
 }
 
 /// A weight path's statistics, fits and verdict over the sweep.
@@ -288,46 +156,6 @@ impl PathAnalysis {
                 let v = statistic.value(&p.stats, p.depth, beta)?;
                 Some((p.depth as f64, v))
             })
-            .collect()
-    }
-}
-
-/// The trend W̄ of a path, from the rescaled cumulative sums of the largest depths, and the
-/// decomposition of the deepest network's path into trend and noise.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrendNoise {
-    pub path: PathName,
-    pub beta: f64,
-    /// The depths whose rescaled cumulative sums were averaged.
-    pub averaged_depths: Vec<usize>,
-    /// W̄ on the cells [i/G, (i+1)/G), i < G: [G, entries], row-major.
-    pub grid: usize,
-    pub shape: Vec<usize>,
-    pub trend: Vec<f64>,
-    /// The entry shown: the one whose trend varies most.
-    pub entry: usize,
-    /// The deepest network (depth, seed) and, along k/L, the entry's rescaled weight
-    /// L^β W_k, its trend W̄(k/L) and its noise L^{β−1} Σ_{j<k} (W_j − L^{−β} W̄(j/L)).
-    pub depth: usize,
-    pub seed: u64,
-    pub rescaled: Vec<f64>,
-    pub trend_along_k: Vec<f64>,
-    pub noise: Vec<f64>,
-}
-
-impl TrendNoise {
-    /// W̄(t) for t in [0, 1).
-    pub fn at(&self, t: f64) -> &[f64] {
-        let m = self.trend.len() / self.grid;
-        let i = ((t * self.grid as f64) as usize).min(self.grid - 1);
-        &self.trend[i * m..(i + 1) * m]
-    }
-
-    /// The path L^{−β} W̄(k/L), k < L.
-    pub fn denoised(&self, depth: usize) -> Vec<f64> {
-        let scale = (depth as f64).powf(-self.beta);
-        (0..depth)
-            .flat_map(|k| self.at(k as f64 / depth as f64).iter().map(|w| scale * w))
             .collect()
     }
 }
@@ -707,207 +535,6 @@ fn path_analysis(name: PathName, points: Vec<PathPoint>) -> PathAnalysis {
     }
 }
 
-fn undetermined(why: &str) -> Verdict {
-    Verdict {
-        regime: Regime::Undetermined,
-        beta: None,
-        gamma: None,
-        rho: None,
-        large_depths: Vec::new(),
-        q: None,
-        q_all: None,
-        explanation: format!("undetermined: {why}"),
-    }
-}
-
-/// The regime rule of the module documentation, from the fits over all depths and those of γ
-/// and q over the larger depths.
-fn verdict(
-    fits: &BTreeMap<Statistic, Fit>,
-    gamma_large: &Fit,
-    q_large: &Fit,
-    large_depths: Vec<usize>,
-) -> Verdict {
-    let get = |s: Statistic| fits.get(&s).and_then(|f| f.power_law()).cloned();
-    let (beta, gamma, rho) = (
-        get(Statistic::MaxNorm),
-        gamma_large.power_law().cloned(),
-        get(Statistic::RootSsq),
-    );
-    let (Some(b), Some(g)) = (&beta, &gamma) else {
-        let reason = match (fits.get(&Statistic::MaxNorm), gamma_large) {
-            (Some(Fit::Impossible { reason }), _) => reason.clone(),
-            (_, Fit::Impossible { reason }) => format!("the rescaled increments: {reason}"),
-            _ => "the rescaled increments could not be fitted".into(),
-        };
-        return undetermined(&reason);
-    };
-    let (regime, why) = regime_of(b, g, rho.as_ref());
-    let describe = |p: &Option<PowerLaw>| p.as_ref().map_or("no fit".into(), PowerLaw::describe);
-    let q = q_large.power_law().cloned();
-    let q_all = get(Statistic::RescaledQuadraticVariation);
-    Verdict {
-        regime,
-        explanation: format!(
-            "{}: β = {}; L^β max‖ΔW‖ ~ L^−γ with γ = {} for L ≥ {}; Root SSQ ~ L^−ρ with \
-             ρ = {}: {why} (evidence: L^2β Σ‖ΔW‖² ~ L^−q with q = {})",
-            regime.label(),
-            b.describe(),
-            g.describe(),
-            large_depths.first().copied().unwrap_or(0),
-            describe(&rho),
-            describe(&q),
-        ),
-        beta,
-        gamma,
-        rho,
-        large_depths,
-        q,
-        q_all,
-    }
-}
-
-/// The regime from β, γ and ρ (see the module documentation), and why.
-fn regime_of(b: &PowerLaw, g: &PowerLaw, rho: Option<&PowerLaw>) -> (Regime, String) {
-    let [lo, hi] = g.ci95;
-    let vanish = lo > GAMMA_BAND;
-    let flat = lo <= GAMMA_BAND && hi >= -GAMMA_BAND;
-    let ssq_follows = rho.is_some_and(|r| (r.beta - (b.beta - 0.5)).abs() <= SSQ_TOLERANCE);
-    let near_half = (b.beta - 0.5).abs() <= DIFFUSIVE_BETA_TOLERANCE;
-    match (vanish, flat) {
-        (true, _) if ssq_follows => (
-            Regime::Smooth,
-            "the rescaled increments vanish and Root SSQ follows L^(1/2−β)".to_string(),
-        ),
-        (true, _) => (
-            Regime::Neither,
-            format!(
-                "the rescaled increments vanish but Root SSQ does not follow L^(1/2−β) \
-                 (ρ is not within {SSQ_TOLERANCE} of β − 1/2)"
-            ),
-        ),
-        (_, true) if hi >= BROWNIAN_GAMMA => (
-            Regime::Undetermined,
-            format!(
-                "γ's interval holds both 0 (increments that do not vanish) and \
-                 {BROWNIAN_GAMMA} (increments that vanish like a Brownian path's): more depths \
-                 or seeds are needed"
-            ),
-        ),
-        (_, true) if near_half => (
-            Regime::Diffusive,
-            format!(
-                "the rescaled increments do not vanish and β is within \
-                 {DIFFUSIVE_BETA_TOLERANCE} of 1/2"
-            ),
-        ),
-        (_, true) => (
-            Regime::Neither,
-            format!(
-                "the rescaled increments do not vanish, but β is not within \
-                 {DIFFUSIVE_BETA_TOLERANCE} of 1/2"
-            ),
-        ),
-        _ => (
-            Regime::Neither,
-            "the rescaled increments grow with L".to_string(),
-        ),
-    }
-}
-
-/// The trend of a path from the rescaled cumulative sums C_L(t) = L^{β−1} Σ_{j<Lt} W_j of
-/// the `count` largest used depths (all seeds), interpolated linearly onto t = i/G (G the
-/// smallest of those depths), averaged, and differentiated: W̄ = G (C̄((i+1)/G) − C̄(i/G)).
-fn trend_noise(path: &PathAnalysis, runs: &[&Trained], count: usize) -> Option<TrendNoise> {
-    let beta = path.beta()?;
-    let mut depths: Vec<usize> = runs.iter().map(|r| r.result.depth).collect();
-    depths.sort_unstable();
-    depths.dedup();
-    let averaged: Vec<usize> = depths.iter().rev().take(count.max(1)).copied().collect();
-    let grid = *averaged.last()?;
-    let path_of = |r: &Trained| {
-        weight_paths(&r.weights)
-            .into_iter()
-            .find(|(n, _)| *n == path.name)
-            .map(|(_, p)| p)
-    };
-    let chosen: Vec<(&Trained, WeightPath)> = runs
-        .iter()
-        .filter(|r| averaged.contains(&r.result.depth))
-        .filter_map(|r| Some((*r, path_of(r)?)))
-        .collect();
-    let first = &chosen.first()?.1;
-    let (shape, m) = (first.shape.clone(), first.size());
-    let mut mean_sum = vec![0.0; (grid + 1) * m];
-    for (_, p) in &chosen {
-        let c = rescaled_cumulative_sum(p, beta);
-        let l = p.depth();
-        for i in 0..=grid {
-            let x = i as f64 * l as f64 / grid as f64;
-            let k = (x.floor() as usize).min(l - 1);
-            let frac = x - k as f64;
-            for e in 0..m {
-                let v = (1.0 - frac) * c[k * m + e] + frac * c[(k + 1) * m + e];
-                mean_sum[i * m + e] += v / chosen.len() as f64;
-            }
-        }
-    }
-    let trend: Vec<f64> = (0..grid * m)
-        .map(|j| grid as f64 * (mean_sum[j + m] - mean_sum[j]))
-        .collect();
-    let entry = (0..m)
-        .max_by(|&x, &y| {
-            let range = |e: usize| {
-                let v = trend.iter().skip(e).step_by(m);
-                v.clone().fold(f64::MIN, |a, &b| a.max(b)) - v.fold(f64::MAX, |a, &b| a.min(b))
-            };
-            range(x).total_cmp(&range(y))
-        })
-        .unwrap_or(0);
-    let mut result = TrendNoise {
-        path: path.name,
-        beta,
-        averaged_depths: averaged,
-        grid,
-        shape,
-        trend,
-        entry,
-        depth: 0,
-        seed: 0,
-        rescaled: vec![],
-        trend_along_k: vec![],
-        noise: vec![],
-    };
-    let (deepest, p) = chosen
-        .iter()
-        .max_by_key(|(r, _)| (r.result.depth, r.seed))?;
-    let l = p.depth();
-    let scale = (l as f64).powf(beta);
-    let denoised = result.denoised(l);
-    let mut noise = 0.0;
-    for k in 0..l {
-        let w = p.layer(k)[entry];
-        let bar = result.at(k as f64 / l as f64)[entry];
-        result.rescaled.push(scale * w);
-        result.trend_along_k.push(bar);
-        result.noise.push(noise);
-        noise += scale / l as f64 * (w - denoised[k * m + entry]);
-    }
-    result.depth = deepest.result.depth;
-    result.seed = deepest.seed;
-    Some(result)
-}
-
-/// C_L(k/L) = L^{β−1} Σ_{j<k} W_j for k = 0 .. L, row-major [L + 1, entries].
-fn rescaled_cumulative_sum(path: &WeightPath, beta: f64) -> Vec<f64> {
-    let l = path.depth() as f64;
-    let scale = l.powf(beta - 1.0);
-    crate::stats::partial_sums(path)
-        .into_iter()
-        .flat_map(|s| s.into_iter().map(move |x| scale * x))
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1055,34 +682,6 @@ mod tests {
         let smooth = sweep(|l| smooth(0.5, l));
         let q = smooth.verdict.q.as_ref().unwrap().beta;
         assert!((q - 1.0).abs() < 0.2, "a C¹ limit: q = {q}");
-    }
-
-    fn law(beta: f64, ci95: [f64; 2]) -> PowerLaw {
-        PowerLaw {
-            beta,
-            intercept: 0.0,
-            std_error: (ci95[1] - ci95[0]) / 4.0,
-            ci95,
-            interval: crate::fit::Interval::Bootstrap,
-            depths: 3,
-            seeds: 3,
-        }
-    }
-
-    /// A γ whose interval holds both 0 and 1/2 (three depths, say) decides nothing; the same
-    /// β and ρ with a narrow γ near 0 are diffusive, with a γ well above the band smooth.
-    #[test]
-    fn a_wide_interval_of_gamma_is_undetermined() {
-        let (b, rho) = (law(0.45, [0.4, 0.5]), law(0.0, [-0.1, 0.1]));
-        let regime = |g: [f64; 2]| regime_of(&b, &law((g[0] + g[1]) / 2.0, g), Some(&rho)).0;
-        assert_eq!(regime([-3.8, 4.3]), Regime::Undetermined);
-        assert_eq!(regime([-0.1, 0.2]), Regime::Diffusive);
-        assert_eq!(regime([-0.9, -0.4]), Regime::Neither);
-        let smooth_rho = law(-0.05, [-0.1, 0.0]);
-        assert_eq!(
-            regime_of(&b, &law(0.8, [0.6, 1.0]), Some(&smooth_rho)).0,
-            Regime::Smooth
-        );
     }
 
     #[test]
