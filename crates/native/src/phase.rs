@@ -4,7 +4,7 @@
 
 use crate::analyze::save_drawing;
 use crate::backend::BackendChoice;
-use crate::files::{read_json, write_atomic};
+use crate::files::write_atomic;
 use crate::lock::Lock;
 use crate::sweep::read_toml;
 use anyhow::{anyhow, bail, Context, Result};
@@ -59,19 +59,27 @@ pub fn run(args: &PhaseArgs, choice: BackendChoice) -> Result<()> {
             .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         compute(out, &mut results, &missing, threads.max(1))?;
     }
-    write_figures(out, &results)?;
-    let path = crate::phase_report::write(out, &results)?;
-    println!("wrote {}", path.display());
-    Ok(())
+    finish(out, &results)
 }
 
 /// `native report DIR` of a phase diagram: its figures and report.html from phase.json.
 pub fn report(dir: &Path) -> Result<()> {
-    let results: PhaseResults = read_json(&dir.join(scaling_core::phase::FILE))?;
-    write_figures(dir, &results)?;
-    let path = crate::phase_report::write(dir, &results)?;
+    finish(dir, &read_results(&dir.join(scaling_core::phase::FILE))?)
+}
+
+/// The figures and report.html of the results in `out`.
+fn finish(out: &Path, results: &PhaseResults) -> Result<()> {
+    write_figures(out, results)?;
+    let path = crate::phase_report::write(out, results)?;
     println!("wrote {}", path.display());
     Ok(())
+}
+
+/// phase.json, parsed and checked by its type ([`PhaseResults::from_json`]).
+fn read_results(path: &Path) -> Result<PhaseResults> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    PhaseResults::from_json(&text).map_err(|e| anyhow!("{} is malformed: {e}", path.display()))
 }
 
 /// The results already in OUT, or none; another diagram's results are refused.
@@ -80,7 +88,7 @@ fn resume(out: &Path, config: PhaseConfig) -> Result<PhaseResults> {
     if !path.exists() {
         return Ok(PhaseResults::new(config));
     }
-    let results: PhaseResults = read_json(&path)?;
+    let results = read_results(&path)?;
     if results.config != config {
         bail!(
             "{} holds another phase diagram (its config differs): use another --out, or delete it",

@@ -3,7 +3,7 @@
 
 use crate::files::write_atomic;
 use crate::phase::{heat_map_name, trend_name};
-use crate::report::{escape, inline_svg};
+use crate::report::{escape, inline_svg, page_head};
 use anyhow::Result;
 use scaling_core::phase::{PhaseResults, Quantity};
 use std::fmt::Write;
@@ -13,21 +13,13 @@ use std::path::{Path, PathBuf};
 pub fn write(out: &Path, results: &PhaseResults) -> Result<PathBuf> {
     let figures = out.join("figures");
     let c = &results.config;
-    let mut h = String::new();
+    let mut h = page_head(
+        "resnet-scaling: phase diagram at initialisation",
+        "figure { display: inline-block; margin: 0.5em; }",
+    );
     write!(
         h,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>resnet-scaling: phase diagram at initialisation</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
-table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
-td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }}
-th {{ background: #f3f3f3; }} svg {{ max-width: 100%; height: auto; }}
-figure {{ display: inline-block; margin: 0.5em; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
-<h1>At initialisation: the (β, H) phase diagram</h1>
+        r#"<h1>At initialisation: the (β, H) phase diagram</h1>
 <p>h<sub>k+1</sub> = h<sub>k</sub> + L<sup>−β</sup> σ(A<sub>k</sub> h<sub>k</sub>), σ = {act}, d = {d},
 A<sub>k</sub>'s entries fractional Gaussian noise of Hurst index H along k with variance 1/d
 (H = ½: i.i.d.), {n} networks × {m} inputs per cell; colour: the median ratio (log scale, white

@@ -95,26 +95,40 @@ pub(crate) fn inline_svg(path: &Path) -> Result<String> {
     Ok(svg[start..].to_string())
 }
 
+/// The start of a report page up to `<body>`: its title, and the style every report shares
+/// followed by the page's own rules.
+pub(crate) fn page_head(title: &str, style: &str) -> String {
+    format!(
+        r#"<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8">
+<title>{}</title>
+<style>
+body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
+table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
+td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }}
+th {{ background: #f3f3f3; }} svg {{ max-width: 100%; height: auto; }}
+pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
+{style}
+</style></head><body>
+"#,
+        escape(title)
+    )
+}
+
 /// The report page: the verdict and its rule, the figures, the exponents, the depths, the
 /// networks and the config.
 fn render(a: &Analysis, config: &str, figures: &Path) -> Result<String> {
     let mut h = String::new();
     let v = &a.verdict;
+    let title = format!("resnet-scaling report: {}", v.regime.label());
+    h.push_str(&page_head(
+        &title,
+        ".verdict { padding: 1em 1.2em; border-radius: 6px; background: #eef4fb; border-left: 6px solid #1f77b4; }\n\
+         td:first-child, th:first-child { text-align: left; }\n.flag { color: #b00; }",
+    ));
     write!(
         h,
-        r#"<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<title>resnet-scaling report: {regime}</title>
-<style>
-body {{ font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }}
-.verdict {{ padding: 1em 1.2em; border-radius: 6px; background: #eef4fb; border-left: 6px solid #1f77b4; }}
-table {{ border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }}
-td, th {{ border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }}
-th {{ background: #f3f3f3; }} td:first-child, th:first-child {{ text-align: left; }}
-.flag {{ color: #b00; }} svg {{ max-width: 100%; height: auto; }}
-pre {{ background: #f6f6f6; padding: 1em; overflow-x: auto; }}
-</style></head><body>
-<h1>Scaling of trained ResNet weights with depth</h1>
+        r#"<h1>Scaling of trained ResNet weights with depth</h1>
 <div class="verdict"><b>Verdict on {path}: {regime}.</b><br>{explanation}</div>
 <p>Rule (the paper's two criteria): β from max<sub>k</sub>‖W<sub>k</sub>‖ ≈ C L<sup>−β</sup>;
 γ from the rescaled increment L<sup>β</sup> max<sub>k</sub>‖W<sub>k+1</sub> − W<sub>k</sub>‖ ≈

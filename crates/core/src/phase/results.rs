@@ -143,7 +143,7 @@ impl PhaseResults {
     }
 
     pub fn to_json(&self) -> String {
-        serde_json::to_string_pretty(self).expect("phase results serialise") + "\n"
+        crate::run_dir::json_text(self)
     }
 
     pub fn from_json(text: &str) -> Result<Self, String> {
