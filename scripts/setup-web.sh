@@ -72,19 +72,25 @@ else
     fi
 fi
 
-# Native tools, built once with the host toolchain (thin LTO halves trunk's build).
+# Native tools, built once with the host toolchain into one shared target dir (their common
+# dependencies compile once), at opt-level 1 without LTO: they only spawn cargo and rewrite one
+# wasm file, and this halves their build. No TLS: trunk is offline and the test runner talks to
+# a local chromedriver.
 install_crate() { # name version binary
     if [ "$("$TOOLS/bin/$3" --version 2>/dev/null | awk '{print $2}')" != "$2" ]; then
-        log "cargo install $1 $2 (several minutes, once)"
-        CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-            cargo install --quiet --root "$TOOLS" --version "=$2" "$1" --locked >&2 ||
-            CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-                cargo install --quiet --root "$TOOLS" --version "=$2" "$1" >&2
+        log "cargo install $1 $2 (minutes, once)"
+        local flags=(--quiet --root "$TOOLS" --target-dir "$TOOLS/build" --version "=$2" "$1"
+            --no-default-features)
+        CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+            CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "${flags[@]}" --locked >&2 ||
+            CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
+                CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "${flags[@]}" >&2
     fi
 }
 BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print}' Cargo.lock)"
 install_crate wasm-bindgen-cli "$BINDGEN_VERSION" wasm-bindgen
 install_crate trunk 0.21.14 trunk
+rm -rf "$TOOLS/build"
 
 # wasm-opt: Debian's binaryen is too old for current wasm; playwright-core drives Chromium.
 if [ ! -x "$TOOLS/npm/node_modules/.bin/wasm-opt" ] ||
