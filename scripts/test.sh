@@ -21,4 +21,5 @@ slurm_env=$(scripts/slurm-local.sh start)
 eval "$slurm_env"
 trap 'scripts/slurm-local.sh stop' EXIT
 cargo test --release --workspace --locked
-RESNET_SCALING_NATIVE_TARGET="$CARGO_TARGET_DIR" scripts/test-web.sh
+# The page's MNIST asset is written by the `native` binary the tests above built.
+RESNET_SCALING_NATIVE_BIN="$CARGO_TARGET_DIR/release/native" scripts/test-web.sh
