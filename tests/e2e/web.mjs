@@ -3,8 +3,11 @@
 // field is refused at the field, starts a training of 3 depths, waits until the loss shown
 // falls for every depth, checks that the plots are drawn (non-blank canvases) and that no
 // error reached the console, and saves a screenshot. It does this twice: with WebGPU
-// (SwiftShader in headless Chromium) and without it, where the page must say it falls back
-// to the CPU. Then the phase view ("At initialisation"), once, on the CPU.
+// (SwiftShader in headless Chromium), forced by the settings (engine=webgpu), and without it,
+// where the page must say it falls back to the CPU. With WebGPU it then lets the page choose
+// (engine=auto: it times both and must train on the faster) and forces the CPU. Without
+// WebGPU it trains real MNIST, with Reset and a second Start while the data loads. Then the
+// phase view ("At initialisation"), once, on the CPU.
 //
 // Usage: node tests/e2e/web.mjs DIST_DIR OUT_DIR   (playwright-core on NODE_PATH)
 import { createServer } from "node:http";
@@ -84,18 +87,25 @@ async function ink(page, selector) {
   });
 }
 
-async function check(webgpu) {
-  const name = webgpu ? "webgpu" : "cpu";
-  const { browser, page, errors } = await launch(webgpu);
-
-  await page.goto(`${base}?${QUERY}`);
+// Opens the page at `query` and waits until it has looked for WebGPU; the engine line.
+async function open(page, query) {
+  await page.goto(`${base}?${query}`);
   await page.waitForFunction(() => {
     const text = document.querySelector("#engine")?.textContent;
     return text && !text.startsWith("Looking");
   }, null, { timeout: 120_000 });
-  const engine = await page.textContent("#engine");
+  return page.textContent("#engine");
+}
+
+async function check(webgpu) {
+  const name = webgpu ? "webgpu" : "cpu";
+  const { browser, page, errors } = await launch(webgpu);
+  // With WebGPU the settings force it (engine=auto would time both and pick the CPU here).
+  const query = webgpu ? `${QUERY}&engine=webgpu` : QUERY;
+
+  const engine = await open(page, query);
   console.log(`e2e ${name}: ${engine}`);
-  if (webgpu !== engine.includes("WebGPU (burn-wgpu)")) fail(`${name}: engine line "${engine}"`);
+  if (webgpu && !engine.includes("WebGPU adapter:")) fail(`${name}: engine line "${engine}"`);
   if (!webgpu && !engine.includes("training on the CPU")) fail(`${name}: no fallback notice`);
 
   // The URL's settings are in the form; a bad value is refused at its field.
@@ -115,11 +125,7 @@ async function check(webgpu) {
     await page.inputValue("#field-init")];
   if (preset.join() !== "adam,0.01,xavier-depth") fail(`${name}: the preset filled ${preset}`);
   if (!page.url().includes("optimizer=adam")) fail(`${name}: the preset is not in the URL (${page.url()})`);
-  await page.goto(`${base}?${QUERY}`);
-  await page.waitForFunction(() => {
-    const text = document.querySelector("#engine")?.textContent;
-    return text && !text.startsWith("Looking");
-  }, null, { timeout: 120_000 });
+  await open(page, query);
 
   await page.click("#start");
   // Every depth's shown loss falls below 0.9× the first one shown.
@@ -139,6 +145,10 @@ async function check(webgpu) {
     if (error) fail(`${name}: the page shows an error: ${await error.textContent()}`);
     await page.waitForTimeout(1000);
   }
+  const trained = await page.$eval("#engine", (e) => [e.dataset.engine, e.textContent]);
+  console.log(`e2e ${name}: ${trained[1]}`);
+  if (trained[0] !== name || !trained[1].includes(webgpu ? "WebGPU (burn-wgpu)" : "training on the CPU"))
+    fail(`${name}: trained on ${JSON.stringify(trained)}`);
   // The page answers while it trains: Pause takes effect at once.
   await page.click("#pause");
   await page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("paused"), null, { timeout: 5_000 });
@@ -152,7 +162,7 @@ async function check(webgpu) {
       return [c.id, n];
     }));
   console.log(`e2e ${name}: dark pixels per canvas ${JSON.stringify(inked)}`);
-  if (inked.length !== 4) fail(`${name}: ${inked.length} canvases`);
+  if (inked.length !== 5) fail(`${name}: ${inked.length} canvases`);
   for (const [id, n] of inked) if (n < 2000) fail(`${name}: canvas ${id} is blank (${n} dark pixels)`);
   const verdict = await page.textContent("#verdict");
   if (!/limit|neither|undetermined/.test(verdict)) fail(`${name}: no verdict line (${verdict})`);
@@ -172,35 +182,73 @@ async function check(webgpu) {
   await page.click("#reset");
   await page.waitForFunction(() => document.querySelectorAll("tr.depth").length === 0, null, { timeout: 5_000 });
 
-  if (!webgpu) {
-    // MNIST: the page loads the embedded asset and says how much of it it uses.
-    await page.goto(`${base}?dataset=mnist&n_samples=500&depths=2,4,8&batch_size=50&max_steps=20&log_every=10`);
-    await page.waitForFunction(() => !document.querySelector("#start")?.disabled, null, { timeout: 60_000 });
-    // Reset while the asset is still loading (held back 2 s) ends that Start: nothing trains.
-    let held = false;
-    await page.route("**/mnist-25.safetensors", async (route) => {
-      held = true;
-      await new Promise((ok) => setTimeout(ok, 2_000));
-      await route.continue();
-    });
-    await page.click("#start");
-    await page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("loading"), null, { timeout: 5_000 });
-    await page.click("#reset");
-    await page.waitForTimeout(4_000);
-    const afterReset = await page.evaluate(() => [document.querySelector("#status").textContent, document.querySelectorAll("tr.depth").length]);
-    if (!held || !afterReset[0].startsWith("idle") || afterReset[1] !== 0)
-      fail(`${name}: Reset during the data load did not stop the run: ${JSON.stringify(afterReset)} (asset held: ${held})`);
-    console.log(`e2e ${name}: Reset during the data load: ${JSON.stringify(afterReset)}`);
-    await page.unroute("**/mnist-25.safetensors");
-    await page.click("#start");
-    await page.waitForFunction(() => document.querySelectorAll("tr.depth[data-loss]").length === 3, null, { timeout: 120_000 });
-    const note = await page.textContent("#data-note");
-    if (!note.includes("MNIST") || !note.includes("first 500 of the asset's 10000 training images"))
-      fail(`${name}: MNIST note "${note}"`);
-    console.log(`e2e ${name}: ${note}`);
-  }
+  if (webgpu) await chooseEngine(page);
+  else await mnist(page);
   if (errors.length) fail(`${name}: console errors:\n${errors.join("\n")}`);
   await browser.close();
+}
+
+// engine=auto in a browser with WebGPU: Start times both engines and trains on the faster,
+// saying so with both rates; engine=cpu trains on the CPU.
+async function chooseEngine(page) {
+  const ready = await open(page, QUERY);
+  if (!ready.includes("WebGPU adapter:") || !ready.includes("Engine auto")) fail(`auto: engine line "${ready}"`);
+  await page.click("#start");
+  await page.waitForFunction(() => document.querySelector("#engine")?.dataset.engine, null, { timeout: 120_000 });
+  const [kind, cpu, gpu, line] = await page.$eval("#engine", (e) =>
+    [e.dataset.engine, parseFloat(e.dataset.cpuRate), parseFloat(e.dataset.gpuRate), e.textContent]);
+  console.log(`e2e auto: ${line}`);
+  if (!(cpu > 0 && gpu > 0)) fail(`auto: rates ${cpu}, ${gpu}`);
+  if (kind !== (gpu > cpu ? "webgpu" : "cpu")) fail(`auto: chose ${kind} at ${cpu} (CPU) and ${gpu} (WebGPU) updates/s`);
+  await page.waitForFunction(() => document.querySelectorAll("tr.depth[data-loss]").length === 3, null, { timeout: 120_000 });
+  await page.click("#reset");
+
+  await page.selectOption("#field-engine", "cpu");
+  await page.click("#start");
+  await page.waitForFunction(() => document.querySelector("#engine")?.dataset.engine === "cpu", null, { timeout: 60_000 });
+  const forced = await page.textContent("#engine");
+  console.log(`e2e forced cpu: ${forced}`);
+  if (!forced.includes("as the settings ask")) fail(`forced cpu: engine line "${forced}"`);
+  await page.click("#reset");
+}
+
+// Real MNIST from the page's asset, held back 2 s: a Reset while it loads ends that Start
+// (nothing trains); a Start, Reset and Start while it loads leave one training task.
+async function mnist(page) {
+  const query = "dataset=mnist&n_samples=500&depths=2,4,8&batch_size=50&max_steps=100000&epsilon=1e-9&log_every=10";
+  let held = 0;
+  await page.route("**/mnist-25.safetensors", async (route) => {
+    held++;
+    await new Promise((ok) => setTimeout(ok, 2_000));
+    await route.continue();
+  });
+  const loading = () => page.waitForFunction(() => document.querySelector("#status")?.textContent.startsWith("loading"), null, { timeout: 5_000 });
+  await open(page, query);
+  await page.click("#start");
+  await loading();
+  await page.click("#reset");
+  await page.waitForTimeout(4_000);
+  const afterReset = await page.evaluate(() => [document.querySelector("#status").textContent, document.querySelectorAll("tr.depth").length]);
+  if (held !== 1 || !afterReset[0].startsWith("idle") || afterReset[1] !== 0)
+    fail(`cpu: Reset during the data load did not stop the run: ${JSON.stringify(afterReset)} (asset held ${held} times)`);
+  console.log(`e2e cpu: Reset during the data load: ${JSON.stringify(afterReset)}`);
+
+  await open(page, query); // a fresh page, whose asset is not loaded yet
+  await page.click("#start");
+  await loading();
+  await page.click("#reset");
+  await page.click("#start");
+  await page.waitForFunction(() => document.querySelectorAll("tr.depth[data-loss]").length === 3, null, { timeout: 120_000 });
+  await page.waitForTimeout(3_000); // both loads are over
+  const tasks = await page.$eval("#status", (e) => e.dataset.tasks);
+  console.log(`e2e cpu: Start, Reset, Start while loading: ${tasks} training task(s), asset fetched ${held} times`);
+  if (tasks !== "1" || held !== 3) fail(`cpu: a second Start left ${tasks} tasks (asset fetched ${held} times)`);
+  const note = await page.textContent("#data-note");
+  if (!note.includes("MNIST") || !note.includes("first 500 of the asset's 10000 training images"))
+    fail(`cpu: MNIST note "${note}"`);
+  console.log(`e2e cpu: ${note}`);
+  await page.click("#reset");
+  await page.unroute("**/mnist-25.safetensors");
 }
 
 // The phase view ("At initialisation", computed on the CPU): a tiny grid of 2 depths × 3 H

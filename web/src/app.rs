@@ -5,13 +5,14 @@
 //! ([`crate::phase_view`]).
 
 use crate::browser::{self, now, sleep};
+use crate::engine::{no_webgpu_line, ready_line, Choice};
 use crate::form::form_fields;
+use crate::gpu::{choose, Chosen, Engine, Gpu};
 use crate::phase_settings::{PhaseSettings, View};
 use crate::phase_view::PhaseView;
 use crate::run::{analyse, DepthRun, PageStep};
-use crate::settings::{FieldError, Settings};
+use crate::settings::{FieldError, Form, Settings};
 use crate::view::{figures, DepthView, Snapshot};
-use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::Wgpu;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -26,30 +27,12 @@ use std::cell::{Cell, RefCell};
 /// The MNIST embedding shipped with the page (`native mnist-asset` writes it).
 pub const MNIST_ASSET: &str = "mnist-25.safetensors";
 
-/// Where the networks train.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Engine {
-    Gpu(WgpuDevice),
-    /// Core's fused CPU step compiled to wasm, with the reason WebGPU is not used.
-    Cpu(String),
-}
-
-/// Finds WebGPU and initialises burn's wgpu device on it, or falls back to the CPU.
-pub async fn engine() -> Engine {
-    match browser::webgpu_adapter().await {
-        Ok(()) => {
-            let device = WgpuDevice::default();
-            init_setup_async::<AutoGraphicsApi>(&device, Default::default()).await;
-            Engine::Gpu(device)
-        }
-        Err(why) => Engine::Cpu(why),
-    }
-}
-
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Status {
     Idle,
     Loading,
+    /// Timing both engines (engine = auto).
+    Timing,
     Running,
     Paused,
     Finished,
@@ -121,6 +104,26 @@ struct Outputs {
     snapshot: RwSignal<Snapshot>,
     note: RwSignal<String>,
     error: RwSignal<Option<String>>,
+    /// The engine of the current Start, once chosen.
+    chosen: RwSignal<Option<Chosen>>,
+    /// Training tasks alive (loading, timing or training): one at most.
+    tasks: RwSignal<u32>,
+}
+
+/// A training task, counted in [`Outputs::tasks`] while it lives.
+struct Task(Outputs);
+
+impl Task {
+    fn new(out: Outputs) -> Self {
+        out.tasks.update(|n| *n += 1);
+        Self(out)
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.tasks.update(|n| *n -= 1);
+    }
 }
 
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
@@ -150,7 +153,7 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
             }
         }
         if !active || now() - shown > 0.5 {
-            let snapshot = snapshot(&plan, &runs).await;
+            let snapshot = snapshot(&plan, &data, &runs).await;
             if generation() != mine {
                 return;
             }
@@ -165,7 +168,7 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
 }
 
 /// The page's view of the runs, with core's analysis of their current weights.
-async fn snapshot<S: PageStep>(plan: &Plan, runs: &[DepthRun<S>]) -> Snapshot {
+async fn snapshot<S: PageStep>(plan: &Plan, data: &Dataset, runs: &[DepthRun<S>]) -> Snapshot {
     let mut depths = Vec::with_capacity(runs.len());
     for run in runs {
         depths.push(DepthView {
@@ -186,7 +189,7 @@ async fn snapshot<S: PageStep>(plan: &Plan, runs: &[DepthRun<S>]) -> Snapshot {
     let steps: usize = runs.iter().map(|r| r.steps()).sum();
     Snapshot {
         depths,
-        analysis: Some(analyse(plan, nets)),
+        analysis: Some(analyse(plan, data, nets)),
         steps_per_sec: if seconds > 0.0 {
             steps as f64 / seconds
         } else {
@@ -208,11 +211,15 @@ fn draw_all(s: &Snapshot) {
     }
 }
 
-const PLOTS: [(&str, &str); 4] = [
+const PLOTS: [(&str, &str); 5] = [
     ("loss", "training loss against steps, every depth"),
     ("norms", "‖A_k‖ against k/L, every depth"),
     ("max-norm", "max_k ‖A_k‖ against L, with the fitted β"),
     ("increments", "rescaled increments against L"),
+    (
+        "denoised",
+        "training loss of each network and of its denoised version (weights replaced by their trend) against L",
+    ),
 ];
 
 /// The training view ("Trained weights"): the settings form, Start / Pause / Reset, the live
@@ -225,10 +232,16 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
         snapshot: RwSignal::new(Snapshot::default()),
         note: RwSignal::new(String::new()),
         error: RwSignal::new(None),
+        chosen: RwSignal::new(None),
+        tasks: RwSignal::new(0),
     };
-    let engine: RwSignal<Option<Engine>> = RwSignal::new(None);
-    spawn_local(async move { engine.set(Some(self::engine().await)) });
-    let field_error = Memo::new(move |_| settings.with(|s| s.plan().err()));
+    let gpu: RwSignal<Option<Gpu>> = RwSignal::new(None);
+    spawn_local(async move { gpu.set(Some(crate::gpu::find().await)) });
+    let field_error = Memo::new(move |_| {
+        settings
+            .with(|s| s.plan().err())
+            .or_else(|| webgpu_missing(settings, gpu))
+    });
     Effect::new(move |_| out.snapshot.with(draw_all));
     let editable = move || matches!(out.status.get(), Status::Idle | Status::Finished);
     let form = form_fields("field-", settings, field_error, editable);
@@ -242,12 +255,12 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
                  (Cohen, Cont, Rossier, Xu, ICML 2021). The settings live in the URL: share it to \
                  share the view."
             </p>
-            <p id="engine">{engine_line(engine)}</p>
+            {engine_line(settings, gpu, out)}
         </header>
         <form class="settings" on:submit=|ev| ev.prevent_default()>
             {preset_picker(settings, editable)}{form}
         </form>
-        {controls(settings, engine, field_error, out)}
+        {controls(settings, gpu, field_error, out)}
         <p id="data-note">{move || out.note.get()}</p>
         {move || out.error.get().map(|e| view! { <p class="error" id="error">{e}</p> })}
         <p id="verdict">{verdict_line(out)}</p>
@@ -263,56 +276,73 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
 
 /// Start: resumes a paused training, or loads the data and trains the settings' plan on the
 /// engine; a Reset (or Reset and Start) meanwhile ends it, even during the data load.
-fn start(settings: RwSignal<Settings>, engine: RwSignal<Option<Engine>>, out: Outputs) {
+fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outputs) {
     match out.status.get_untracked() {
         Status::Paused => {
             PAUSED.with(|p| p.set(false));
             out.status.set(Status::Running);
         }
         Status::Idle | Status::Finished => {
-            let (Ok(plan), Some(engine)) = (
-                settings.with_untracked(Settings::plan),
-                engine.get_untracked(),
-            ) else {
+            let (Ok(plan), Some(gpu)) =
+                (settings.with_untracked(Settings::plan), gpu.get_untracked())
+            else {
                 return;
             };
+            let choice = settings.with_untracked(Settings::engine);
             PAUSED.with(|p| p.set(false));
             GENERATION.with(|g| g.set(g.get() + 1));
             let mine = generation();
             out.error.set(None);
             out.status.set(Status::Loading);
-            spawn_local(load_and_drive(plan, engine, out, mine));
+            spawn_local(load_and_drive(plan, (choice, gpu), out, mine));
         }
-        Status::Loading | Status::Running => {}
+        Status::Loading | Status::Timing | Status::Running => {}
     }
 }
 
-/// Loads the plan's data, then trains it, unless a newer generation began meanwhile.
-async fn load_and_drive(plan: Plan, engine: Engine, out: Outputs, mine: u32) {
+/// Loads the plan's data, chooses the engine (timing both for engine = auto), then trains,
+/// unless a newer generation began meanwhile.
+async fn load_and_drive(plan: Plan, (choice, gpu): (Choice, Gpu), out: Outputs, mine: u32) {
+    let _task = Task::new(out);
     let loaded = load_data(&plan).await;
     if generation() != mine {
         return;
     }
     let (data, note) = match loaded {
         Ok(loaded) => loaded,
-        Err(e) => {
-            out.error.set(Some(e));
-            out.status.set(Status::Idle);
-            return;
-        }
+        Err(e) => return fail(out, e),
     };
     out.note.set(note);
+    if choice == Choice::Auto && matches!(gpu, Gpu::Ready { .. }) {
+        out.status.set(Status::Timing);
+    }
+    let chosen = choose(choice, &gpu, &plan, &data).await;
+    if generation() != mine {
+        return;
+    }
+    let chosen = match chosen {
+        Ok(chosen) => chosen,
+        Err(e) => return fail(out, e),
+    };
+    let engine = chosen.engine.clone();
+    out.chosen.set(Some(chosen));
     out.status.set(Status::Running);
     match engine {
         Engine::Gpu(device) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
-        Engine::Cpu(_) => drive::<FusedStepper>(plan, data, (), out, mine).await,
+        Engine::Cpu => drive::<FusedStepper>(plan, data, (), out, mine).await,
     }
+}
+
+/// Ends a Start with an error shown.
+fn fail(out: Outputs, error: String) {
+    out.error.set(Some(error));
+    out.status.set(Status::Idle);
 }
 
 /// Start, Pause, Reset and the status line.
 fn controls(
     settings: RwSignal<Settings>,
-    engine: RwSignal<Option<Engine>>,
+    gpu: RwSignal<Option<Gpu>>,
     field_error: Memo<Option<FieldError>>,
     out: Outputs,
 ) -> impl IntoView {
@@ -328,11 +358,13 @@ fn controls(
         out.status.set(Status::Idle);
         out.snapshot.set(Snapshot::default());
         out.note.set(String::new());
+        out.chosen.set(None);
     };
     let status_line = move || {
         let state = match out.status.get() {
             Status::Idle => "idle",
             Status::Loading => "loading data",
+            Status::Timing => "timing both engines",
             Status::Running => "training",
             Status::Paused => "paused",
             Status::Finished => "finished",
@@ -342,15 +374,15 @@ fn controls(
             out.snapshot.get().steps_per_sec
         )
     };
-    let blocked = move || engine.get().is_none() || field_error.get().is_some();
+    let blocked = move || gpu.get().is_none() || field_error.get().is_some();
     view! {
         <div class="controls">
-            <button id="start" on:click=move |_| start(settings, engine, out) disabled=blocked>
+            <button id="start" on:click=move |_| start(settings, gpu, out) disabled=blocked>
                 "Start"
             </button>
             <button id="pause" on:click=pause>"Pause"</button>
             <button id="reset" on:click=reset>"Reset"</button>
-            <span id="status">{status_line}</span>
+            <span id="status" data-tasks=move || out.tasks.get().to_string()>{status_line}</span>
         </div>
     }
 }
@@ -369,7 +401,15 @@ fn preset_picker(
     let pick = move |ev: leptos::ev::Event| {
         let chosen = event_target_value(&ev).parse::<usize>().ok();
         if let Some((_, preset)) = chosen.and_then(|i| presets.get(i)) {
-            settings.set(preset.clone());
+            // The engine is the page's, not the experiment's: it stays.
+            let mut preset = preset.clone();
+            preset.set(
+                "engine",
+                settings
+                    .with_untracked(|s| s.get("engine").to_string())
+                    .as_str(),
+            );
+            settings.set(preset);
         }
     };
     view! {
@@ -383,15 +423,44 @@ fn preset_picker(
     }
 }
 
-/// Where the networks train, and why.
-fn engine_line(engine: RwSignal<Option<Engine>>) -> impl Fn() -> String + Send + Sync + 'static {
-    move || match engine.get() {
-        None => "Looking for WebGPU…".to_string(),
-        Some(Engine::Gpu(_)) => "Training on the GPU through WebGPU (burn-wgpu).".to_string(),
-        Some(Engine::Cpu(why)) => format!(
-            "No WebGPU here ({why}): training on the CPU instead (core's fused step compiled \
-             to wasm, on one thread)."
-        ),
+/// Where the networks train, and why: the engine of the current Start, else what the browser
+/// offers and what Start will do. Its data attributes carry the choice and the timing.
+fn engine_line(
+    settings: RwSignal<Settings>,
+    gpu: RwSignal<Option<Gpu>>,
+    out: Outputs,
+) -> impl IntoView {
+    let line = move || match (out.chosen.get(), gpu.get()) {
+        (Some(chosen), _) => chosen.line,
+        (None, None) => "Looking for WebGPU…".to_string(),
+        (None, Some(Gpu::Missing(why))) => no_webgpu_line(&why),
+        (None, Some(Gpu::Ready { adapter, .. })) => {
+            ready_line(&adapter, settings.with(Settings::engine))
+        }
+    };
+    let chosen =
+        move |f: fn(&Chosen) -> Option<String>| move || out.chosen.with(|c| c.as_ref().and_then(f));
+    view! {
+        <p
+            id="engine"
+            data-engine=chosen(|c| Some(c.kind.name().to_string()))
+            data-cpu-rate=chosen(|c| c.trial.map(|t| t.cpu.to_string()))
+            data-gpu-rate=chosen(|c| c.trial.map(|t| t.gpu.to_string()))
+        >
+            {line}
+        </p>
+    }
+}
+
+/// The engine field's error when the settings ask for WebGPU and the browser has none.
+fn webgpu_missing(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>) -> Option<FieldError> {
+    let asked = settings.with(Settings::engine) == Choice::Gpu;
+    match gpu.get() {
+        Some(Gpu::Missing(why)) if asked => Some(FieldError {
+            key: "engine",
+            message: format!("no WebGPU here: {why}"),
+        }),
+        _ => None,
     }
 }
 

@@ -21,8 +21,9 @@ pub async fn sleep(ms: i32) {
     let _ = JsFuture::from(promise).await;
 }
 
-/// Ok when the browser offers a WebGPU adapter, else why not.
-pub async fn webgpu_adapter() -> Result<(), String> {
+/// The name of the browser's WebGPU adapter (vendor, architecture, description, and whether
+/// it is a fallback, i.e. software, adapter), else why there is none.
+pub async fn webgpu_adapter() -> Result<String, String> {
     let gpu = Reflect::get(&window().navigator(), &"gpu".into()).unwrap_or(JsValue::UNDEFINED);
     if gpu.is_undefined() || gpu.is_null() {
         return Err("this browser has no WebGPU (navigator.gpu is missing)".into());
@@ -37,10 +38,37 @@ pub async fn webgpu_adapter() -> Result<(), String> {
         .and_then(|p| p.dyn_into().ok())
         .ok_or("navigator.gpu.requestAdapter failed")?;
     match JsFuture::from(promise).await {
-        Ok(adapter) if !adapter.is_null() && !adapter.is_undefined() => Ok(()),
+        Ok(adapter) if !adapter.is_null() && !adapter.is_undefined() => Ok(adapter_name(&adapter)),
         Ok(_) => Err("WebGPU is there but offers no adapter (GPU disabled or blocklisted)".into()),
         Err(e) => Err(format!("WebGPU adapter request failed: {e:?}")),
     }
+}
+
+/// A `GPUAdapter`'s `info` as one line: "google swiftshader (a fallback adapter)".
+fn adapter_name(adapter: &JsValue) -> String {
+    let info = Reflect::get(adapter, &"info".into()).unwrap_or(JsValue::UNDEFINED);
+    let text = |key: &str| {
+        Reflect::get(&info, &key.into())
+            .ok()
+            .and_then(|v| v.as_string())
+            .filter(|v| !v.is_empty())
+    };
+    let parts: Vec<String> = ["vendor", "architecture", "description"]
+        .iter()
+        .filter_map(|k| text(k))
+        .collect();
+    let mut name = if parts.is_empty() {
+        "unnamed".to_string()
+    } else {
+        parts.join(" ")
+    };
+    let fallback = [&info, adapter]
+        .iter()
+        .any(|o| Reflect::get(o, &"isFallbackAdapter".into()).ok() == Some(JsValue::TRUE));
+    if fallback {
+        name.push_str(" (a fallback adapter: software, or a slow GPU)");
+    }
+    name
 }
 
 /// The bytes at `url` (relative to the page).

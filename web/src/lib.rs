@@ -3,6 +3,7 @@
 //! and shows the losses, the weights and core's scaling analysis live; and, in a second view,
 //! computes the (β, H) phase diagram of Marion et al. at initialisation on the CPU.
 
+pub mod engine;
 pub mod phase_settings;
 pub mod phase_summary;
 pub mod run;
@@ -15,5 +16,7 @@ pub mod app;
 pub mod browser;
 #[cfg(target_arch = "wasm32")]
 pub mod form;
+#[cfg(target_arch = "wasm32")]
+pub mod gpu;
 #[cfg(target_arch = "wasm32")]
 pub mod phase_view;

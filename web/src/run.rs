@@ -3,6 +3,7 @@
 //! and the stopping rule are core's [`Session`]; the step is a [`PageStep`]: core's
 //! [`BurnStepper`] on WebGPU, core's [`FusedStepper`] on the CPU.
 
+use burn::backend::NdArray;
 use burn::tensor::{backend::Backend, Tensor};
 use scaling_core::analysis::{self, Analysis, Options, Trained};
 use scaling_core::config::{Plan, Unit};
@@ -10,7 +11,7 @@ use scaling_core::data::Dataset;
 use scaling_core::fused::FusedStepper;
 use scaling_core::model::ResNetConfig;
 use scaling_core::results::{DepthResult, StopReason};
-use scaling_core::train::{BurnStepper, Session, Stepper, TrainConfig};
+use scaling_core::train::{matrix, BurnStepper, Session, Stepper, TrainConfig};
 use scaling_core::weights::Weights;
 use scaling_core::ResNet;
 use scaling_core::Scan;
@@ -206,9 +207,11 @@ impl<S: PageStep> DepthRun<S> {
     }
 }
 
-/// Core's analysis of the networks as they are now: fits of the weight statistics against L
-/// and the regime verdict on the plan's main path.
-pub fn analyse(plan: &Plan, nets: Vec<(DepthResult, Weights)>) -> Analysis {
+/// Core's analysis of the networks as they are now: fits of the weight statistics against L,
+/// the regime verdict on the plan's main path, and the training loss of every network the fits
+/// use and of its denoised version (its paths replaced by their trends), evaluated on the CPU
+/// (burn's NdArray) whichever engine trains.
+pub fn analyse(plan: &Plan, data: &Dataset, nets: Vec<(DepthResult, Weights)>) -> Analysis {
     let trained: Vec<Trained> = nets
         .into_iter()
         .map(|(result, weights)| Trained {
@@ -217,5 +220,103 @@ pub fn analyse(plan: &Plan, nets: Vec<(DepthResult, Weights)>) -> Analysis {
             weights,
         })
         .collect();
-    analysis::analyze(&trained, &Options::of(plan))
+    let mut analysis = analysis::analyze(&trained, &Options::of(plan));
+    if !analysis.trends.is_empty() {
+        let device = Default::default();
+        let x = matrix::<NdArray>(data.x_train.clone(), data.width, &device);
+        let y = matrix::<NdArray>(data.y_train.clone(), data.width, &device);
+        let model = (plan.activation, plan.delta);
+        analysis.denoised = trained
+            .iter()
+            .filter_map(|t| analysis.denoised_loss(t, model, (&x, &y), &device))
+            .collect();
+    }
+    analysis
+}
+
+/// Updates per second of the step `S` on the network of depth L of `plan`, timed for about
+/// `seconds`: updates in rounds of 1, 2, 4, … each ended by a read of the training loss (which
+/// waits for a GPU's queued work), `pause` awaited between rounds. The first round, which
+/// compiles a GPU's kernels, is not counted. `now()` gives seconds.
+pub async fn updates_per_second<S: PageStep, P: Future<Output = ()>>(
+    plan: &Plan,
+    data: &Dataset,
+    depth: usize,
+    device: &S::Device,
+    seconds: f64,
+    now: impl Fn() -> f64,
+    pause: impl Fn() -> P,
+) -> f64 {
+    let seed = plan.seeds[0];
+    let train = plan.training(seed);
+    let mut stepper = S::start(&plan.model(Unit { depth, seed }), data, &train, device);
+    let mut session = Session::new(data, &train);
+    let (mut n, mut counted, mut start) = (1, 0, None);
+    loop {
+        for _ in 0..n {
+            let (x, y) = session.next_batch(data);
+            stepper.update(&x, &y);
+        }
+        stepper.read_train_loss().await;
+        match start {
+            None => start = Some(now()),
+            Some(t) => {
+                counted += n;
+                if now() - t >= seconds {
+                    return counted as f64 / (now() - t);
+                }
+            }
+        }
+        pause().await;
+        n *= 2;
+    }
+}
+
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::settings::{Form, Settings};
+    use futures::executor::block_on;
+    use scaling_core::config::DataPlan;
+    use std::cell::Cell;
+
+    #[test]
+    fn updates_per_second_times_the_rounds_after_the_first() {
+        let mut s = Settings::default();
+        for (key, value) in [
+            ("n_samples", "64"),
+            ("width", "4"),
+            ("depths", "3,9"),
+            ("batch_size", "16"),
+        ] {
+            s.set(key, value);
+        }
+        let plan = s.plan().unwrap();
+        let DataPlan::Synthetic(c) = &plan.data else {
+            unreachable!("synthetic")
+        };
+        let data = c.generate();
+        // A clock that moves 0.1 s per reading: the rounds of 2, 4 and 8 updates end at 0.1,
+        // 0.2 and 0.3 s after the first round; 0.3 ≥ 0.25 ends the timing, read at 0.4 s.
+        let (clock, pauses) = (Cell::new(-0.1), Cell::new(0));
+        let now = || {
+            clock.set(clock.get() + 0.1);
+            clock.get()
+        };
+        let pause = || {
+            pauses.set(pauses.get() + 1);
+            async {}
+        };
+        let rate = block_on(updates_per_second::<FusedStepper, _>(
+            &plan,
+            &data,
+            9,
+            &(),
+            0.25,
+            now,
+            pause,
+        ));
+        assert!((rate - 14.0 / 0.4).abs() < 1e-9, "{rate}");
+        assert_eq!(pauses.get(), 3);
+    }
 }

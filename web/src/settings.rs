@@ -2,6 +2,7 @@
 //! them (so that a view can be shared), and their check by core's sweep configuration, whose
 //! errors name the field to mark.
 
+use crate::engine::{Choice, CHOICES};
 use scaling_core::config::{ConfigError, Plan, SweepConfig};
 use scaling_core::reproduce::{Scale, EXPERIMENTS, OPTIMIZERS};
 use serde_json::{Map, Value};
@@ -50,8 +51,9 @@ pub const fn field(
 pub const MAX_DEPTHS: usize = 12;
 
 /// The fields, in the form's order. The defaults train tanh nets with a shared δ at 7 depths
-/// 4..256 on 2000 synthetic samples: the smooth regime, in a minute on a laptop's GPU.
-pub const FIELDS: [Field; 16] = [
+/// 4..256 on 2000 synthetic samples: the smooth regime, in a minute on a laptop's GPU. All
+/// but [`PAGE_FIELDS`] are keys of core's sweep configuration.
+pub const FIELDS: [Field; 17] = [
     field(
         "dataset",
         "data set",
@@ -93,7 +95,11 @@ pub const FIELDS: [Field; 16] = [
     field("epsilon", "target loss ε", Kind::Real, "1e-3"),
     field("log_every", "loss measured every", Kind::Count, "20"),
     field("seed", "seed", Kind::Count, "0"),
+    field("engine", "engine", Kind::Choice(CHOICES), "auto"),
 ];
+
+/// The fields about the page rather than the sweep: where it trains ([`crate::engine`]).
+pub const PAGE_FIELDS: [&str; 1] = ["engine"];
 
 /// The values of a form's fields, as typed, with the fields they belong to: the training
 /// form's [`Settings`] and the phase diagram's
@@ -264,9 +270,12 @@ impl Settings {
         Self(Values::from_query(&FIELDS, query))
     }
 
-    /// The sweep these settings describe, checked by core; the error names the first bad
-    /// field.
+    /// The sweep these settings describe, checked by core (and the page's own fields); the
+    /// error names the first bad field.
     pub fn plan(&self) -> Result<Plan, FieldError> {
+        for key in PAGE_FIELDS {
+            self.0.parse(key)?;
+        }
         let config = self.config()?;
         let plan = config.plan()?;
         if plan.depths.len() > MAX_DEPTHS {
@@ -278,10 +287,16 @@ impl Settings {
         Ok(plan)
     }
 
+    /// Where the settings ask to train.
+    pub fn engine(&self) -> Choice {
+        Choice::named(self.get("engine"))
+    }
+
     /// The sweep configuration of these settings, each field parsed by its kind.
     pub fn config(&self) -> Result<SweepConfig, FieldError> {
         let mut map = Map::new();
-        for f in FIELDS.iter().filter(|f| self.applies(f.key)) {
+        let sweep_fields = FIELDS.iter().filter(|f| !PAGE_FIELDS.contains(&f.key));
+        for f in sweep_fields.filter(|f| self.applies(f.key)) {
             if let Some(value) = self.0.parse(f.key)? {
                 map.insert(f.key.into(), value);
             }
@@ -294,9 +309,9 @@ impl Settings {
 }
 
 /// The paper's experiments of `native reproduce` at its quick scale, under SGD and under Adam,
-/// as settings of the page ("synthetic-tanh-shared, adam", ...): every field the page has
+/// as settings of the page ("synthetic-tanh-shared, adam", ...): every field of the sweep
 /// takes the experiment's value, but the depths (the page's own few) and the plateau rule,
-/// which the page does not have.
+/// which the page does not have; the page's fields keep their defaults.
 pub fn presets() -> Vec<(String, Settings)> {
     let mut out = Vec::new();
     for e in &EXPERIMENTS {
@@ -399,10 +414,12 @@ mod tests {
         s.set("beta", "0.5");
         s.set("lr", "1e-2");
         s.set("optimizer", "adam");
+        s.set("engine", "cpu");
         let query = s.to_query();
         assert_eq!(
             query,
-            "delta=fixed&beta=0.5&depths=3%2C%209%2C27&optimizer=adam&lr=1e-2".replace("%2C", ",")
+            "delta=fixed&beta=0.5&depths=3%2C%209%2C27&optimizer=adam&lr=1e-2&engine=cpu"
+                .replace("%2C", ",")
         );
         let back = Settings::from_query(&format!("?{query}&nonsense=1&=&x"));
         assert_eq!(back, s);
@@ -410,6 +427,8 @@ mod tests {
         assert_eq!(plan.depths, [3, 9, 27]);
         assert_eq!(plan.delta, DeltaMode::Fixed { beta: 0.5 });
         assert_eq!(plan.train.optimizer, scaling_core::optim::Optimizer::ADAM);
+        assert_eq!(back.engine(), Choice::Cpu);
+        assert_eq!(Settings::default().engine(), Choice::Auto);
         assert_eq!(Settings::from_query("lr=%31%2e5+").get("lr"), "1.5");
     }
 
@@ -432,6 +451,7 @@ mod tests {
             ("activation", "swish", "activation", "one of"),
             ("optimizer", "lbfgs", "optimizer", "one of"),
             ("delta", "fixed", "beta", "needs β"),
+            ("engine", "cuda", "engine", "one of"),
             ("epsilon", "", "epsilon", "not a number"),
         ];
         for (key, value, at, says) in cases {

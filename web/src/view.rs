@@ -2,7 +2,7 @@
 //! core's plots on a canvas).
 
 use scaling_core::analysis::Analysis;
-use scaling_core::figures::sweep_figures;
+use scaling_core::figures::SweepFigure;
 use scaling_core::plots::{Figure, Mark, Series};
 use scaling_core::results::StopReason;
 use scaling_core::weights::Weights;
@@ -45,8 +45,9 @@ pub struct Snapshot {
     pub epsilon: f64,
 }
 
-/// The figures of the page, by canvas name: the training losses, ‖A_k‖ along the network,
-/// max‖A_k‖ against L with the fitted β, and the rescaled increments against L.
+/// The figures of the page, by canvas name: the training losses, ‖A_k‖ along the network, and
+/// three of the sweep's figures: max‖A_k‖ against L with the fitted β, the rescaled increments
+/// against L, and the training loss of the trained and the denoised networks against L.
 pub fn figures(s: &Snapshot) -> Vec<(&'static str, Figure)> {
     let mut loss = Figure::new("Training loss", "step", "loss").log_y();
     loss.shade_below = Some(s.epsilon).filter(|&e| e > 0.0);
@@ -66,11 +67,14 @@ pub fn figures(s: &Snapshot) -> Vec<(&'static str, Figure)> {
     }
     let mut figures = vec![("loss", loss), ("norms", norms)];
     if let Some(a) = &s.analysis {
-        for (name, panels) in sweep_figures(a, None) {
-            match name.as_str() {
-                "max-norm" => figures.push(("max-norm", panels[0].clone())),
-                "increments" => figures.push(("increments", panels[0].clone())),
-                _ => {}
+        let shown = [
+            SweepFigure::MaxNorm,
+            SweepFigure::Increments,
+            SweepFigure::Denoised,
+        ];
+        for figure in shown {
+            if let Some(panels) = figure.panels(a, None) {
+                figures.push((figure.name(), panels[0].clone()));
             }
         }
     }

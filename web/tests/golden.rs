@@ -1,6 +1,6 @@
 //! The page's chunked training driver, natively: it trains exactly as core's training loop
 //! does, with either step, and its loss histories are the golden ones the browser tests
-//! compare with.
+//! compare with. And the page's analysis, natively, as the browser test of that name.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod reference;
@@ -55,4 +55,9 @@ fn the_fused_driver_matches_the_golden_losses() {
     let got = block_on(reference::run::<FusedStepper>(&()));
     let largest = reference::assert_matches(&got, reference::FUSED_TOLERANCE);
     println!("fused step: largest relative difference to the golden losses {largest:.1e}");
+}
+
+#[test]
+fn the_analysis_finds_the_smooth_regime_of_smooth_weights() {
+    reference::analysis_of_smooth_weights();
 }

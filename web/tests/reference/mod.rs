@@ -3,8 +3,11 @@
 //! browser, on the CPU (core's fused step) and on WebGPU. `RESNET_SCALING_BLESS=1 cargo test
 //! -p web` rewrites the file from the native burn-ndarray run.
 
+use scaling_core::analysis::Regime;
 use scaling_core::config::{DataPlan, Plan};
-use web::run::{DepthRun, PageStep};
+use scaling_core::results::{DepthResult, StopReason, TrainOutcome};
+use scaling_core::weights::Weights;
+use web::run::{analyse, DepthRun, PageStep};
 use web::settings::{Form, Settings};
 
 pub const GOLDEN: &str = include_str!("golden.json");
@@ -84,3 +87,63 @@ pub fn assert_matches(got: &Histories, tolerance: f64) -> f64 {
 /// must come to the golden losses: measured 7e-8 natively (AVX-512) and 1.2e-7 with the
 /// portable kernels (natively and in wasm).
 pub const FUSED_TOLERANCE: f64 = 1e-6;
+
+/// The page's analysis of smooth weights A_k = L^−β cos(2πk/L + i) (entry i; b_k alike, with
+/// sines), β = 0.7, at
+/// depths 8..256: the smooth regime with β within 0.05, and the training loss of every network
+/// and of its denoised version, both finite.
+pub fn analysis_of_smooth_weights() {
+    let plan = Settings::default().plan().unwrap();
+    let DataPlan::Synthetic(c) = &plan.data else {
+        unreachable!("synthetic")
+    };
+    let (beta, d) = (0.7, 10);
+    let nets: Vec<(DepthResult, Weights)> = [8, 16, 32, 64, 128, 256]
+        .map(|l: usize| (converged(l), smooth_weights(l, d, beta)))
+        .to_vec();
+    let a = analyse(&plan, &c.generate(), nets);
+    assert_eq!(a.verdict.regime, Regime::Smooth, "{:?}", a.verdict);
+    let fitted = a.verdict.beta.as_ref().unwrap().beta;
+    assert!((fitted - beta).abs() < 0.05, "β = {fitted}");
+    assert_eq!(a.denoised.len(), 6, "{:?}", a.denoised);
+    for e in &a.denoised {
+        assert!(e.trained.is_some() && e.denoised.is_some(), "{e:?}");
+    }
+}
+
+/// A_k = L^−β cos(2πk/L + i), b_k = L^−β sin(2πk/L + i), δ = 1/L.
+fn smooth_weights(l: usize, d: usize, beta: f64) -> Weights {
+    let path = |size: usize, f: fn(f64) -> f64| -> Vec<f32> {
+        (0..l)
+            .flat_map(|k| {
+                let t = k as f64 / l as f64;
+                (0..size).map(move |i| {
+                    ((l as f64).powf(-beta) * f(2.0 * std::f64::consts::PI * t + i as f64)) as f32
+                })
+            })
+            .collect()
+    };
+    Weights {
+        depth: l,
+        width: d,
+        a: path(d * d, f64::cos),
+        b: path(d, f64::sin),
+        delta: Some(vec![1.0 / l as f32]),
+    }
+}
+
+/// A network of depth L that reached ε in one update.
+fn converged(l: usize) -> DepthResult {
+    DepthResult {
+        depth: l,
+        wall_time_s: 0.0,
+        outcome: TrainOutcome {
+            steps: 1,
+            stop_reason: StopReason::Converged,
+            final_train_loss: Some(0.0),
+            final_test_loss: None,
+            final_test_accuracy: None,
+            history: Vec::new(),
+        },
+    }
+}
