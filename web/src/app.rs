@@ -1,203 +1,21 @@
 //! The page: two views, switched at its top. "Trained weights" (the training view, here): the
-//! settings form, Start / Pause / Reset, the live figures, the verdict and a table of depths;
-//! training runs in short chunks on the page's event loop and yields to the browser between
-//! them, so the page stays responsive. "At initialisation": the (β, H) phase diagram
+//! settings form, Start / Pause / Reset, the live figures, the verdict and a table of depths
+//! (the training itself: [`crate::task`]). "At initialisation": the (β, H) phase diagram
 //! ([`crate::phase_view`]).
 
-use crate::browser::{self, now, sleep};
+use crate::browser;
 use crate::engine::{no_webgpu_line, ready_line, Choice};
 use crate::form::form_fields;
-use crate::gpu::{choose, Chosen, Engine, Gpu};
+use crate::gpu::{Chosen, Gpu};
 use crate::phase_settings::{PhaseSettings, View};
 use crate::phase_view::PhaseView;
-use crate::run::{analyse, DepthRun, PageStep};
 use crate::settings::{FieldError, Form, Settings};
+use crate::task::{pause, reset, start, Outputs, Status};
 use crate::view::{figures, DepthView, Snapshot};
-use burn::backend::Wgpu;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
-use scaling_core::config::{DataPlan, Plan};
-use scaling_core::data::Dataset;
-use scaling_core::fused::FusedStepper;
-use scaling_core::train::BurnStepper;
-use std::cell::{Cell, RefCell};
-
-/// The MNIST embedding shipped with the page (`native mnist-asset` writes it).
-pub const MNIST_ASSET: &str = "mnist-25.safetensors";
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Status {
-    Idle,
-    Loading,
-    /// Timing both engines (engine = auto).
-    Timing,
-    Running,
-    Paused,
-    Finished,
-}
-
-thread_local! {
-    /// Pause flag and generation of the training task (Reset starts a new generation, which
-    /// ends the old task at its next chunk).
-    static PAUSED: Cell<bool> = const { Cell::new(false) };
-    static GENERATION: Cell<u32> = const { Cell::new(0) };
-    static MNIST: RefCell<Option<Dataset>> = const { RefCell::new(None) };
-}
-
-fn generation() -> u32 {
-    GENERATION.with(Cell::get)
-}
-
-/// The plan's data set: generated, or the first rows of the MNIST asset.
-pub async fn load_data(plan: &Plan) -> Result<(Dataset, String), String> {
-    match &plan.data {
-        DataPlan::Synthetic(c) => Ok((
-            c.generate(),
-            format!(
-                "synthetic data: {} training and {} test samples of width {}",
-                c.n_train, c.n_test, c.width
-            ),
-        )),
-        DataPlan::Mnist(c) => {
-            if MNIST.with(|m| m.borrow().is_none()) {
-                let bytes = browser::fetch_bytes(MNIST_ASSET).await?;
-                let data = Dataset::from_safetensors(&bytes)
-                    .map_err(|e| format!("{MNIST_ASSET} is malformed: {e}"))?;
-                MNIST.with(|m| *m.borrow_mut() = Some(data));
-            }
-            let asset = MNIST.with(|m| m.borrow().clone()).expect("loaded above");
-            let (n, m) = (asset.n_train(), asset.n_test());
-            if c.n_train > n || c.n_test > m {
-                return Err(format!(
-                    "the page's MNIST asset has {n} training and {m} test images; \
-                     asked for {} and {}",
-                    c.n_train, c.n_test
-                ));
-            }
-            let d = asset.width;
-            let note = format!(
-                "MNIST: the first {} of the asset's {n} training images and {} of its {m} test \
-                 images of real MNIST, embedded in R^25 as in core",
-                c.n_train, c.n_test
-            );
-            Ok((
-                Dataset {
-                    width: d,
-                    x_train: asset.x_train[..c.n_train * d].to_vec(),
-                    y_train: asset.y_train[..c.n_train * d].to_vec(),
-                    x_test: asset.x_test[..c.n_test * d].to_vec(),
-                    y_test: asset.y_test[..c.n_test * d].to_vec(),
-                },
-                note,
-            ))
-        }
-        DataPlan::Cifar10 { .. } => Err("CIFAR-10 is not trained in the browser".into()),
-    }
-}
-
-/// The signals the training task writes.
-#[derive(Clone, Copy)]
-struct Outputs {
-    status: RwSignal<Status>,
-    snapshot: RwSignal<Snapshot>,
-    note: RwSignal<String>,
-    error: RwSignal<Option<String>>,
-    /// The engine of the current Start, once chosen.
-    chosen: RwSignal<Option<Chosen>>,
-    /// Training tasks alive (loading, timing or training): one at most.
-    tasks: RwSignal<u32>,
-}
-
-/// A training task, counted in [`Outputs::tasks`] while it lives.
-struct Task(Outputs);
-
-impl Task {
-    fn new(out: Outputs) -> Self {
-        out.tasks.update(|n| *n += 1);
-        Self(out)
-    }
-}
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.tasks.update(|n| *n -= 1);
-    }
-}
-
-/// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
-/// (weights, losses, analysis) at most twice a second, until all have stopped or Reset.
-/// `mine` is the generation of the Start that began it: a Reset or Start since ends it.
-async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: Outputs, mine: u32) {
-    let mut runs: Vec<DepthRun<S>> = plan
-        .depths
-        .iter()
-        .map(|&l| DepthRun::new(&plan, &data, l, &device))
-        .collect();
-    let mut shown = f64::NEG_INFINITY;
-    loop {
-        while PAUSED.with(Cell::get) && generation() == mine {
-            sleep(100).await;
-        }
-        if generation() != mine {
-            return;
-        }
-        let mut active = false;
-        for run in runs.iter_mut().filter(|r| r.stop.is_none()) {
-            run.advance(&data, now).await;
-            active = true;
-            sleep(0).await;
-            if generation() != mine {
-                return;
-            }
-        }
-        if !active || now() - shown > 0.5 {
-            let snapshot = snapshot(&plan, &data, &runs).await;
-            if generation() != mine {
-                return;
-            }
-            out.snapshot.set(snapshot);
-            shown = now();
-        }
-        if !active {
-            out.status.set(Status::Finished);
-            return;
-        }
-    }
-}
-
-/// The page's view of the runs, with core's analysis of their current weights.
-async fn snapshot<S: PageStep>(plan: &Plan, data: &Dataset, runs: &[DepthRun<S>]) -> Snapshot {
-    let mut depths = Vec::with_capacity(runs.len());
-    for run in runs {
-        depths.push(DepthView {
-            depth: run.depth,
-            steps: run.steps(),
-            losses: run.losses(),
-            stop: run.stop,
-            test_loss: run.test_loss,
-            weights: run.weights().await,
-        });
-    }
-    let nets = runs
-        .iter()
-        .zip(&depths)
-        .map(|(r, v)| (r.result(), v.weights.clone()))
-        .collect();
-    let seconds: f64 = runs.iter().map(|r| r.seconds).sum();
-    let steps: usize = runs.iter().map(|r| r.steps()).sum();
-    Snapshot {
-        depths,
-        analysis: Some(analyse(plan, data, nets)),
-        steps_per_sec: if seconds > 0.0 {
-            steps as f64 / seconds
-        } else {
-            0.0
-        },
-        epsilon: plan.train.epsilon,
-    }
-}
 
 /// Draws the figures on their canvases (`plot-<name>`).
 fn draw_all(s: &Snapshot) {
@@ -274,71 +92,6 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
     }
 }
 
-/// Start: resumes a paused training, or loads the data and trains the settings' plan on the
-/// engine; a Reset (or Reset and Start) meanwhile ends it, even during the data load.
-fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outputs) {
-    match out.status.get_untracked() {
-        Status::Paused => {
-            PAUSED.with(|p| p.set(false));
-            out.status.set(Status::Running);
-        }
-        Status::Idle | Status::Finished => {
-            let (Ok(plan), Some(gpu)) =
-                (settings.with_untracked(Settings::plan), gpu.get_untracked())
-            else {
-                return;
-            };
-            let choice = settings.with_untracked(Settings::engine);
-            PAUSED.with(|p| p.set(false));
-            GENERATION.with(|g| g.set(g.get() + 1));
-            let mine = generation();
-            out.error.set(None);
-            out.status.set(Status::Loading);
-            spawn_local(load_and_drive(plan, (choice, gpu), out, mine));
-        }
-        Status::Loading | Status::Timing | Status::Running => {}
-    }
-}
-
-/// Loads the plan's data, chooses the engine (timing both for engine = auto), then trains,
-/// unless a newer generation began meanwhile.
-async fn load_and_drive(plan: Plan, (choice, gpu): (Choice, Gpu), out: Outputs, mine: u32) {
-    let _task = Task::new(out);
-    let loaded = load_data(&plan).await;
-    if generation() != mine {
-        return;
-    }
-    let (data, note) = match loaded {
-        Ok(loaded) => loaded,
-        Err(e) => return fail(out, e),
-    };
-    out.note.set(note);
-    if choice == Choice::Auto && matches!(gpu, Gpu::Ready { .. }) {
-        out.status.set(Status::Timing);
-    }
-    let chosen = choose(choice, &gpu, &plan, &data).await;
-    if generation() != mine {
-        return;
-    }
-    let chosen = match chosen {
-        Ok(chosen) => chosen,
-        Err(e) => return fail(out, e),
-    };
-    let engine = chosen.engine.clone();
-    out.chosen.set(Some(chosen));
-    out.status.set(Status::Running);
-    match engine {
-        Engine::Gpu(device) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
-        Engine::Cpu => drive::<FusedStepper>(plan, data, (), out, mine).await,
-    }
-}
-
-/// Ends a Start with an error shown.
-fn fail(out: Outputs, error: String) {
-    out.error.set(Some(error));
-    out.status.set(Status::Idle);
-}
-
 /// Start, Pause, Reset and the status line.
 fn controls(
     settings: RwSignal<Settings>,
@@ -346,20 +99,6 @@ fn controls(
     field_error: Memo<Option<FieldError>>,
     out: Outputs,
 ) -> impl IntoView {
-    let pause = move |_| {
-        if out.status.get_untracked() == Status::Running {
-            PAUSED.with(|p| p.set(true));
-            out.status.set(Status::Paused);
-        }
-    };
-    let reset = move |_| {
-        GENERATION.with(|g| g.set(g.get() + 1));
-        PAUSED.with(|p| p.set(false));
-        out.status.set(Status::Idle);
-        out.snapshot.set(Snapshot::default());
-        out.note.set(String::new());
-        out.chosen.set(None);
-    };
     let status_line = move || {
         let state = match out.status.get() {
             Status::Idle => "idle",
@@ -380,8 +119,8 @@ fn controls(
             <button id="start" on:click=move |_| start(settings, gpu, out) disabled=blocked>
                 "Start"
             </button>
-            <button id="pause" on:click=pause>"Pause"</button>
-            <button id="reset" on:click=reset>"Reset"</button>
+            <button id="pause" on:click=move |_| pause(out)>"Pause"</button>
+            <button id="reset" on:click=move |_| reset(out)>"Reset"</button>
             <span id="status" data-tasks=move || out.tasks.get().to_string()>{status_line}</span>
         </div>
     }

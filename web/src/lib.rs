@@ -20,3 +20,5 @@ pub mod form;
 pub mod gpu;
 #[cfg(target_arch = "wasm32")]
 pub mod phase_view;
+#[cfg(target_arch = "wasm32")]
+pub mod task;
