@@ -101,7 +101,8 @@ pub struct Outputs {
     pub error: RwSignal<Option<String>>,
     /// The engine of the current Start, once chosen.
     pub chosen: RwSignal<Option<Chosen>>,
-    /// Training tasks alive (loading, timing or training): one at most.
+    /// Training tasks alive (loading, timing or training): one, once a Start has settled (an
+    /// older one ends after its data load or its engine timing).
     pub tasks: RwSignal<u32>,
 }
 
@@ -121,16 +122,25 @@ impl Drop for Task {
     }
 }
 
+/// The shortest time between two snapshots, in seconds.
+const SNAPSHOT_EVERY: f64 = 0.5;
+
+/// The largest share of the page's time spent building snapshots: the analysis, with its
+/// denoised evaluation on the whole training set, grows with the networks (about 0.24 s
+/// natively for the default settings once trained), and must not slow the training down.
+const SNAPSHOT_SHARE: f64 = 0.2;
+
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
-/// (weights, losses, analysis) at most twice a second, until all have stopped or Reset.
-/// `mine` is the generation of the Start that began it: a Reset or Start since ends it.
+/// (weights, losses, analysis) at most every [`SNAPSHOT_EVERY`] seconds and at most
+/// [`SNAPSHOT_SHARE`] of the time, until all have stopped or Reset. `mine` is the generation
+/// of the Start that began it: a Reset or Start since ends it.
 async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: Outputs, mine: u32) {
     let mut runs: Vec<DepthRun<S>> = plan
         .depths
         .iter()
         .map(|&l| DepthRun::new(&plan, &data, l, &device))
         .collect();
-    let mut shown = f64::NEG_INFINITY;
+    let (mut shown, mut cost) = (f64::NEG_INFINITY, 0.0);
     loop {
         while PAUSED.with(Cell::get) && generation() == mine {
             sleep(100).await;
@@ -147,13 +157,16 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
                 return;
             }
         }
-        if !active || now() - shown > 0.5 {
+        let wait = SNAPSHOT_EVERY.max(cost * (1.0 - SNAPSHOT_SHARE) / SNAPSHOT_SHARE);
+        if !active || now() - shown > wait {
+            let start = now();
             let snapshot = snapshot(&plan, &data, &runs).await;
             if generation() != mine {
                 return;
             }
             out.snapshot.set(snapshot);
             shown = now();
+            cost = shown - start;
         }
         if !active {
             out.status.set(Status::Finished);
