@@ -182,7 +182,7 @@ fn engine_line(
     view! {
         <p
             id="engine"
-            data-engine=chosen(|c| Some(c.kind.name().to_string()))
+            data-engine=chosen(|c| Some(c.engine.kind().name().to_string()))
             data-cpu-rate=chosen(|c| c.trial.map(|t| t.cpu.to_string()))
             data-gpu-rate=chosen(|c| c.trial.map(|t| t.gpu.to_string()))
         >

@@ -42,11 +42,19 @@ pub enum Engine {
     Cpu,
 }
 
+impl Engine {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Engine::Gpu(_) => Kind::Gpu,
+            Engine::Cpu => Kind::Cpu,
+        }
+    }
+}
+
 /// The engine of a Start, the line that says why, and the timing when there was one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Chosen {
     pub engine: Engine,
-    pub kind: Kind,
     pub line: String,
     pub trial: Option<Trial>,
 }
@@ -62,13 +70,11 @@ pub async fn choose(
 ) -> Result<Chosen, String> {
     let cpu = |line: String, trial| Chosen {
         engine: Engine::Cpu,
-        kind: Kind::Cpu,
         line,
         trial,
     };
     let on_gpu = |device: &WgpuDevice, line: String, trial| Chosen {
         engine: Engine::Gpu(device.clone()),
-        kind: Kind::Gpu,
         line,
         trial,
     };
