@@ -79,12 +79,12 @@ fi
 install_crate() { # name version binary
     if [ "$("$TOOLS/bin/$3" --version 2>/dev/null | awk '{print $2}')" != "$2" ]; then
         log "cargo install $1 $2 (minutes, once)"
-        local flags=(--quiet --root "$TOOLS" --target-dir "$TOOLS/build" --version "=$2" "$1"
-            --no-default-features)
-        CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
-            CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "${flags[@]}" --locked >&2 ||
-            CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false \
-                CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 cargo install "${flags[@]}" >&2
+        local profile=(CARGO_PROFILE_RELEASE_OPT_LEVEL=1 CARGO_PROFILE_RELEASE_LTO=false
+            CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16)
+        local install=(cargo install --quiet --root "$TOOLS" --target-dir "$TOOLS/build"
+            --version "=$2" "$1" --no-default-features)
+        # --locked first; a lock file whose pinned versions left the index fails it.
+        env "${profile[@]}" "${install[@]}" --locked >&2 || env "${profile[@]}" "${install[@]}" >&2
     fi
 }
 BINDGEN_VERSION="$(awk '/^name = "wasm-bindgen"$/ {getline; gsub(/[^0-9.]/, ""); print}' Cargo.lock)"
