@@ -23,7 +23,7 @@ fn draw_all(s: &Snapshot) {
         if let Some(backend) = CanvasBackend::new(&format!("plot-{name}")) {
             let area = backend.into_drawing_area();
             let _ = area.fill(&WHITE);
-            let _ = scaling_core::plots::draw(&figure, &area);
+            let _ = scaling_core::plot::figure::draw(&figure, &area);
             let _ = area.present();
         }
     }

@@ -6,10 +6,10 @@ use crate::engine::{chosen_line, no_webgpu_line, Choice, Kind, Trial};
 use crate::run::updates_per_second;
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::Wgpu;
-use scaling_core::config::Plan;
-use scaling_core::data::Dataset;
-use scaling_core::fused::FusedStepper;
-use scaling_core::train::BurnStepper;
+use scaling_core::data::synthetic::Dataset;
+use scaling_core::sweep::config::Plan;
+use scaling_core::train::fused::FusedStepper;
+use scaling_core::train::session::BurnStepper;
 
 /// How long each engine is timed when the settings say `auto`, in seconds.
 const TRIAL_SECONDS: f64 = 1.0;

@@ -3,7 +3,7 @@
 //! far, and the path ‖h_k‖ of the clicked cell's network.
 
 use scaling_core::phase::{PhaseResults, Probe, Quantiles, Quantity};
-use scaling_core::plots::{Figure, Mark, Series};
+use scaling_core::plot::figure::{Figure, Mark, Series};
 
 /// (columns computed, columns in all).
 pub fn progress(results: &PhaseResults) -> (usize, usize) {

@@ -18,7 +18,7 @@ use plotters_canvas::CanvasBackend;
 use scaling_core::phase::{
     draw_heat_map, probe, Column, HeatMap, PhaseConfig, PhaseResults, PlotArea, Quantity,
 };
-use scaling_core::plots::Figure;
+use scaling_core::plot::figure::Figure;
 use std::cell::Cell;
 
 /// Where the phase diagram is computed: burn's CPU backend compiled to wasm, always, even
@@ -181,7 +181,7 @@ fn draw_path(state: State, canvas: NodeRef<Canvas>) {
     let _ = area.fill(&WHITE);
     state.path.with(|path| {
         if let Some(figure) = path {
-            let _ = scaling_core::plots::draw(figure, &area);
+            let _ = scaling_core::plot::figure::draw(figure, &area);
         }
     });
     let _ = area.present();

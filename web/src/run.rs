@@ -5,14 +5,14 @@
 
 use burn::backend::NdArray;
 use burn::tensor::{backend::Backend, Tensor};
-use scaling_core::analysis::{self, Analysis, Options, Trained};
-use scaling_core::config::{Plan, Unit};
-use scaling_core::data::Dataset;
-use scaling_core::fused::FusedStepper;
-use scaling_core::model::ResNetConfig;
-use scaling_core::results::{DepthResult, StopReason};
-use scaling_core::train::{matrix, BurnStepper, Session, Stepper, TrainConfig};
-use scaling_core::weights::Weights;
+use scaling_core::analysis::{self, Analysis, Trained};
+use scaling_core::data::synthetic::Dataset;
+use scaling_core::model::resnet::ResNetConfig;
+use scaling_core::model::weights::Weights;
+use scaling_core::sweep::config::{Plan, Unit};
+use scaling_core::train::fused::FusedStepper;
+use scaling_core::train::results::{DepthResult, StopReason};
+use scaling_core::train::session::{matrix, BurnStepper, Session, Stepper, TrainConfig};
 use scaling_core::ResNet;
 use scaling_core::Scan;
 use std::future::Future;
@@ -220,7 +220,7 @@ pub fn analyse(plan: &Plan, data: &Dataset, nets: Vec<(DepthResult, Weights)>) -
             weights,
         })
         .collect();
-    let mut analysis = analysis::analyze(&trained, &Options::of(plan));
+    let mut analysis = analysis::analyze(&trained, &plan.analysis_options());
     if !analysis.trends.is_empty() {
         let device = Default::default();
         let x = matrix::<NdArray>(data.x_train.clone(), data.width, &device);
@@ -277,7 +277,7 @@ mod tests {
     use super::*;
     use crate::settings::{Form, Settings};
     use futures::executor::block_on;
-    use scaling_core::config::DataPlan;
+    use scaling_core::sweep::config::DataPlan;
     use std::cell::Cell;
 
     #[test]

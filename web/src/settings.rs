@@ -3,8 +3,8 @@
 //! errors name the field to mark.
 
 use crate::engine::{Choice, CHOICES};
-use scaling_core::config::{ConfigError, Plan, SweepConfig};
-use scaling_core::reproduce::{Scale, EXPERIMENTS, OPTIMIZERS};
+use scaling_core::sweep::config::{ConfigError, Plan, SweepConfig};
+use scaling_core::sweep::reproduce::{Scale, EXPERIMENTS, OPTIMIZERS};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
@@ -389,7 +389,7 @@ fn decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use scaling_core::model::DeltaMode;
+    use scaling_core::model::delta::DeltaMode;
     use scaling_core::Activation;
 
     #[test]
@@ -426,7 +426,10 @@ mod tests {
         let plan = back.plan().unwrap();
         assert_eq!(plan.depths, [3, 9, 27]);
         assert_eq!(plan.delta, DeltaMode::Fixed { beta: 0.5 });
-        assert_eq!(plan.train.optimizer, scaling_core::optim::Optimizer::ADAM);
+        assert_eq!(
+            plan.train.optimizer,
+            scaling_core::train::optim::Optimizer::ADAM
+        );
         assert_eq!(back.engine(), Choice::Cpu);
         assert_eq!(Settings::default().engine(), Choice::Auto);
         assert_eq!(Settings::from_query("lr=%31%2e5+").get("lr"), "1.5");

@@ -12,10 +12,10 @@ use crate::view::{DepthView, Snapshot};
 use burn::backend::Wgpu;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use scaling_core::config::{DataPlan, Plan};
-use scaling_core::data::Dataset;
-use scaling_core::fused::FusedStepper;
-use scaling_core::train::BurnStepper;
+use scaling_core::data::synthetic::Dataset;
+use scaling_core::sweep::config::{DataPlan, Plan};
+use scaling_core::train::fused::FusedStepper;
+use scaling_core::train::session::BurnStepper;
 use std::cell::{Cell, RefCell};
 
 /// The MNIST embedding shipped with the page (`native mnist-asset` writes it).

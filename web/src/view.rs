@@ -2,10 +2,10 @@
 //! core's plots on a canvas).
 
 use scaling_core::analysis::Analysis;
-use scaling_core::figures::SweepFigure;
-use scaling_core::plots::{Figure, Mark, Series};
-use scaling_core::results::StopReason;
-use scaling_core::weights::Weights;
+use scaling_core::model::weights::Weights;
+use scaling_core::plot::figure::{Figure, Mark, Series};
+use scaling_core::plot::trained::SweepFigure;
+use scaling_core::train::results::StopReason;
 
 /// One depth as the page shows it.
 #[derive(Clone, Debug, PartialEq)]

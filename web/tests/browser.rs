@@ -9,9 +9,9 @@ mod reference;
 
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::Wgpu;
-use scaling_core::config::DataPlan;
-use scaling_core::fused::FusedStepper;
-use scaling_core::train::BurnStepper;
+use scaling_core::sweep::config::DataPlan;
+use scaling_core::train::fused::FusedStepper;
+use scaling_core::train::session::BurnStepper;
 use wasm_bindgen_test::{console_log, wasm_bindgen_test, wasm_bindgen_test_configure};
 use web::browser::{now, webgpu_adapter};
 use web::run::{DepthRun, PageStep};

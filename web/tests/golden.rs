@@ -7,9 +7,9 @@ mod reference;
 
 use burn::backend::NdArray;
 use futures::executor::block_on;
-use scaling_core::config::{DataPlan, Unit};
-use scaling_core::fused::FusedStepper;
-use scaling_core::train::{train, BurnStepper};
+use scaling_core::sweep::config::{DataPlan, Unit};
+use scaling_core::train::fused::FusedStepper;
+use scaling_core::train::session::{train, BurnStepper};
 use web::run::PageStep;
 
 /// The driver's histories on step `S` equal those of core's loop on the same step.

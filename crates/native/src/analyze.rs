@@ -17,15 +17,15 @@ use scaling_core::analysis::{
     analyze, analyze_norms, Analysis, DenoisedLoss, NormPath, NormTrained, Options, Trained,
     TREND_DEPTHS,
 };
-use scaling_core::config::{Plan, SweepConfig};
-use scaling_core::data::Dataset;
-use scaling_core::figures::{network_figures, norm_figure, sweep_figures};
-use scaling_core::model::HiddenNorms;
-use scaling_core::plots::{draw, Figure};
-use scaling_core::results::{DepthResult, StopReason};
-use scaling_core::run_dir::{RunDir, UnitDir};
-use scaling_core::train::matrix;
-use scaling_core::weights::Weights;
+use scaling_core::data::synthetic::Dataset;
+use scaling_core::model::resnet::HiddenNorms;
+use scaling_core::model::weights::Weights;
+use scaling_core::plot::figure::{draw, Figure};
+use scaling_core::plot::trained::{network_figures, norm_figure, sweep_figures};
+use scaling_core::sweep::config::{Plan, SweepConfig};
+use scaling_core::sweep::run_dir::{RunDir, UnitDir};
+use scaling_core::train::results::{DepthResult, StopReason};
+use scaling_core::train::session::matrix;
 use scaling_core::ResNet;
 use scaling_core::Scan;
 use std::fs;
@@ -234,7 +234,7 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
     let options = Options {
         exclude_unconverged: args.exclude_unconverged,
         trend_depths: args.trend_depths,
-        ..Options::of(&first.plan)
+        ..first.plan.analysis_options()
     };
     println!(
         "analysing {} networks from {}",

@@ -12,7 +12,7 @@ pub enum BackendChoice {
     Auto,
     Cuda,
     Wgpu,
-    /// The CPU: the fused step (scaling_core::fused) for fully connected training, ndarray
+    /// The CPU: the fused step (scaling_core::train::fused) for fully connected training, ndarray
     /// for the rest (convolutional training, analysis).
     Cpu,
     /// burn's ndarray backend for everything.

@@ -4,11 +4,11 @@ use crate::backend::{self, BackendChoice, Job};
 use burn::backend::Autodiff;
 use burn::tensor::ElementConversion;
 use clap::{Args, ValueEnum};
-use scaling_core::data::Dataset;
-use scaling_core::fused::FusedStepper;
-use scaling_core::init::{normal_vec, rng};
-use scaling_core::optim::Optim;
-use scaling_core::train::{matrix, Stepper, TrainConfig};
+use scaling_core::data::synthetic::Dataset;
+use scaling_core::model::init::{normal_vec, rng};
+use scaling_core::train::fused::FusedStepper;
+use scaling_core::train::optim::Optim;
+use scaling_core::train::session::{matrix, Stepper, TrainConfig};
 use scaling_core::Scan;
 use scaling_core::{autodiff_loss_and_gradients, Activation, DeltaMode, ResNetConfig};
 use serde::Serialize;
@@ -18,11 +18,11 @@ use std::time::Instant;
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// The explicit adjoint recursion over the stacked weights: on CUDA and wgpu, the
-    /// forward and the adjoint pass are one kernel launch each (scaling_core::cube).
+    /// forward and the adjoint pass are one kernel launch each (scaling_core::model::cube).
     Adjoint,
     /// burn's reverse-mode autodiff through the forward pass.
     Autodiff,
-    /// The fused CPU step (scaling_core::fused), whatever the backend.
+    /// The fused CPU step (scaling_core::train::fused), whatever the backend.
     Fused,
 }
 

@@ -3,7 +3,7 @@
 use anyhow::{bail, Context, Result};
 use indicatif::{ProgressBar, ProgressStyle};
 use md5::{Digest, Md5};
-use scaling_core::{cifar, idx};
+use scaling_core::{data::cifar, data::idx};
 use std::fs::{self, File};
 use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};

@@ -1,24 +1,24 @@
-//! Files written atomically by this process (core's [`scaling_core::run_dir`], with the
+//! Files written atomically by this process (core's [`scaling_core::io::file`], with the
 //! temporary file named by host and pid: shards on several nodes write into one directory).
 
 use anyhow::Result;
-use scaling_core::run_dir;
+use scaling_core::io::file;
 use std::path::Path;
 
 /// Writes `bytes` to `path` atomically.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let writer = format!("{}-{}", crate::lock::host_name(), std::process::id());
-    Ok(run_dir::write_atomic(path, bytes, &writer)?)
+    Ok(file::write_atomic(path, bytes, &writer)?)
 }
 
 /// Writes `value` as pretty JSON, atomically.
 pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
-    write_atomic(path, run_dir::json_text(value).as_bytes())
+    write_atomic(path, file::json_text(value).as_bytes())
 }
 
 /// Reads and parses a JSON file, naming the file in any error.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    Ok(run_dir::read_json(path)?)
+    Ok(file::read_json(path)?)
 }
 
 #[cfg(test)]

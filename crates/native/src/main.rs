@@ -23,9 +23,9 @@ mod unit;
 use anyhow::{Context, Result};
 use backend::BackendChoice;
 use clap::{Args, Parser, Subcommand};
-use scaling_core::config::SweepConfig;
-use scaling_core::mnist::MnistConfig;
-use scaling_core::shard::Shard;
+use scaling_core::data::mnist::MnistConfig;
+use scaling_core::sweep::config::SweepConfig;
+use scaling_core::sweep::shard::Shard;
 use std::path::PathBuf;
 use std::process::ExitCode;
 

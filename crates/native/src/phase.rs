@@ -164,7 +164,7 @@ fn write_figures(out: &Path, results: &PhaseResults) -> Result<()> {
         if results.config.depths.len() > 1 {
             let figure = results.trend_figure(quantity);
             save_drawing(&figures, &trend_name(quantity), (640, 440), |area| {
-                scaling_core::plots::draw(&figure, area).map_err(|e| e.to_string())
+                scaling_core::plot::figure::draw(&figure, area).map_err(|e| e.to_string())
             })?;
         }
     }

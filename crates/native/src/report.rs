@@ -7,12 +7,12 @@ use crate::backend::BackendChoice;
 use crate::files::{read_json, write_atomic};
 use crate::sweep::read_config;
 use anyhow::{Context, Result};
+use scaling_core::analysis::fit::Fit;
 use scaling_core::analysis::{
     Analysis, Statistic, BROWNIAN_GAMMA, DIFFUSIVE_BETA_TOLERANCE, GAMMA_BAND, SSQ_TOLERANCE,
 };
-use scaling_core::figures::SweepFigure;
-use scaling_core::fit::Fit;
-use scaling_core::run_dir::RunDir;
+use scaling_core::plot::trained::SweepFigure;
+use scaling_core::sweep::run_dir::RunDir;
 use std::fmt::Write;
 use std::fs;
 use std::path::Path;

@@ -1,4 +1,4 @@
-//! `native reproduce`: the paper's fully connected experiments (scaling_core::reproduce),
+//! `native reproduce`: the paper's fully connected experiments (scaling_core::sweep::reproduce),
 //! each under SGD and Adam with three seeds, then one table beside the paper's numbers.
 //!
 //! OUT/<experiment>-<optimizer>/      a run directory (sweep, analysis, figures, report)
@@ -14,11 +14,11 @@ use crate::report::{self, escape};
 use crate::sweep;
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, ValueEnum};
-use scaling_core::config::{DatasetName, OptimizerName, SweepConfig};
-use scaling_core::conservation::Balance;
-use scaling_core::reproduce::{markdown, Experiment, Row, Scale, EXPERIMENTS, OPTIMIZERS};
-use scaling_core::run_dir::RunDir;
-use scaling_core::weights::Weights;
+use scaling_core::analysis::conservation::Balance;
+use scaling_core::model::weights::Weights;
+use scaling_core::sweep::config::{DatasetName, OptimizerName, SweepConfig};
+use scaling_core::sweep::reproduce::{markdown, Experiment, Row, Scale, EXPERIMENTS, OPTIMIZERS};
+use scaling_core::sweep::run_dir::RunDir;
 use std::fs;
 use std::path::{Path, PathBuf};
 

@@ -19,8 +19,8 @@ use crate::files::write_atomic;
 use crate::sweep::{self, read_config};
 use anyhow::{bail, ensure, Context, Result};
 use clap::ValueEnum;
-use scaling_core::config::SweepConfig;
-use scaling_core::shard::check_count;
+use scaling_core::sweep::config::SweepConfig;
+use scaling_core::sweep::shard::check_count;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

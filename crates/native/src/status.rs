@@ -8,9 +8,9 @@ use crate::lock;
 use crate::sweep::read_config;
 use crate::unit::{label, read_checkpoint};
 use anyhow::{Context, Result};
-use scaling_core::config::{Plan, SweepConfig, Unit};
-use scaling_core::results::DepthResult;
-use scaling_core::run_dir::{RunDir, UnitDir};
+use scaling_core::sweep::config::{Plan, SweepConfig, Unit};
+use scaling_core::sweep::run_dir::{RunDir, UnitDir};
+use scaling_core::train::results::DepthResult;
 use std::path::Path;
 
 /// Prints each of `shards` shards' networks and projected cost (L × Tmax, layer-updates),
@@ -21,7 +21,7 @@ pub fn plan(config: Option<&Path>, shards: usize) -> Result<()> {
         None => SweepConfig::default(),
     }
     .plan()?;
-    scaling_core::shard::check_count(shards).map_err(anyhow::Error::msg)?;
+    scaling_core::sweep::shard::check_count(shards).map_err(anyhow::Error::msg)?;
     let total: u128 = plan.units().iter().map(|&u| plan.cost(u)).sum();
     println!(
         "{} networks (depths × seeds), {:.3e} layer-updates (L × Tmax) in all, over {shards} shards:",

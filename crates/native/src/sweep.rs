@@ -32,16 +32,16 @@ use crate::unit;
 use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
-use scaling_core::budget::Memory;
-use scaling_core::cifar::Cifar10;
-use scaling_core::config::{DataPlan, Plan, SweepConfig, Unit};
-use scaling_core::conv::{norm_paths, ConvResNetConfig};
-use scaling_core::conv_train::{train_conv, ConvTrainConfig, Images};
-use scaling_core::data::Dataset;
-use scaling_core::results::{DepthResult, DepthSummary, Summary};
-use scaling_core::run_dir::{RunDir, UnitDir};
-use scaling_core::shard::Shard;
-use scaling_core::weights::encode;
+use scaling_core::conv::resnet::{norm_paths, ConvResNetConfig};
+use scaling_core::conv::train::{train_conv, ConvTrainConfig, Images};
+use scaling_core::data::cifar::Cifar10;
+use scaling_core::data::synthetic::Dataset;
+use scaling_core::io::tensor_file::encode;
+use scaling_core::sweep::budget::Memory;
+use scaling_core::sweep::config::{DataPlan, Plan, SweepConfig, Unit};
+use scaling_core::sweep::run_dir::{RunDir, UnitDir};
+use scaling_core::sweep::shard::Shard;
+use scaling_core::train::results::{DepthResult, DepthSummary, Summary};
 use scaling_core::Scan;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -295,7 +295,7 @@ impl SweepJob {
         let on = match &self.work {
             Work::Dense(_) if self.fused => format!(
                 "the CPU (fused step, {})",
-                scaling_core::fused::Isa::detect().name()
+                scaling_core::train::fused::Isa::detect().name()
             ),
             _ => backend.to_string(),
         };

@@ -4,9 +4,9 @@
 //! -p web` rewrites the file from the native burn-ndarray run.
 
 use scaling_core::analysis::Regime;
-use scaling_core::config::{DataPlan, Plan};
-use scaling_core::results::{DepthResult, StopReason, TrainOutcome};
-use scaling_core::weights::Weights;
+use scaling_core::model::weights::Weights;
+use scaling_core::sweep::config::{DataPlan, Plan};
+use scaling_core::train::results::{DepthResult, StopReason, TrainOutcome};
 use web::run::{analyse, DepthRun, PageStep};
 use web::settings::{Form, Settings};
 

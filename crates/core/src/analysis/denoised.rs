@@ -2,11 +2,13 @@
 //! replaced by their trends W̄ (the noise removed), both evaluated on the training data. If
 //! the trend alone fits as well, the noise carries nothing the fit needs.
 
-use super::{Analysis, DenoisedLoss, Trained};
-use crate::activation::Activation;
-use crate::model::{DeltaMode, ResNet};
-use crate::results::finite;
-use crate::train::evaluate;
+use super::analyze::{Analysis, DenoisedLoss};
+use super::paths::Trained;
+use crate::model::activation::Activation;
+use crate::model::delta::DeltaMode;
+use crate::model::resnet::ResNet;
+use crate::train::results::finite;
+use crate::train::session::evaluate;
 use burn::tensor::{backend::Backend, Tensor};
 
 impl Analysis {

@@ -1,7 +1,7 @@
 //! The statistics of a weight path measured at every depth (the table of the module
 //! documentation of [`crate::analysis`] and the README's Analysis page).
 
-use crate::stats::PathStats;
+use crate::analysis::stats::PathStats;
 use serde::{Deserialize, Serialize};
 
 /// A statistic of a path at one depth, as a function of L.

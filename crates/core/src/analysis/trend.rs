@@ -1,8 +1,9 @@
 //! The trend/noise decomposition of a path: the trend W̄ from the rescaled cumulative sums of
 //! the largest depths, and the deepest network's path as trend plus noise.
 
-use super::{weight_paths, PathAnalysis, PathName, Trained};
-use crate::stats::WeightPath;
+use super::paths::{named_paths, PathAnalysis, Trained};
+use super::PathName;
+use crate::analysis::stats::WeightPath;
 use serde::{Deserialize, Serialize};
 
 /// The trend W̄ of a path, from the rescaled cumulative sums of the largest depths, and the
@@ -60,7 +61,7 @@ pub(super) fn trend_noise(
     let averaged: Vec<usize> = depths.iter().rev().take(count.max(1)).copied().collect();
     let grid = *averaged.last()?;
     let path_of = |r: &Trained| {
-        weight_paths(&r.weights)
+        named_paths(&r.weights)
             .into_iter()
             .find(|(n, _)| *n == path.name)
             .map(|(_, p)| p)
@@ -136,7 +137,7 @@ pub(super) fn trend_noise(
 fn rescaled_cumulative_sum(path: &WeightPath, beta: f64) -> Vec<f64> {
     let l = path.depth() as f64;
     let scale = l.powf(beta - 1.0);
-    crate::stats::partial_sums(path)
+    crate::analysis::stats::partial_sums(path)
         .into_iter()
         .flat_map(|s| s.into_iter().map(move |x| scale * x))
         .collect()

@@ -3,7 +3,7 @@
 //! (Root SSQ).
 
 use super::Statistic;
-use crate::fit::{Fit, PowerLaw};
+use crate::analysis::fit::{Fit, PowerLaw};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -179,7 +179,7 @@ mod tests {
             intercept: 0.0,
             std_error: (ci95[1] - ci95[0]) / 4.0,
             ci95,
-            interval: crate::fit::Interval::Bootstrap,
+            interval: crate::analysis::fit::Interval::Bootstrap,
             depths: 3,
             seeds: 3,
         }

@@ -3,9 +3,9 @@
 
 use super::grid::Column;
 use super::{draw_inputs, draw_weights};
-use crate::activation::Activation;
-use crate::config::limits;
-use crate::Init;
+use crate::model::activation::Activation;
+use crate::model::init::Init;
+use crate::sweep::config::limits;
 use serde::{Deserialize, Serialize};
 
 /// The values of one axis: a list, or `count` evenly spaced values from `from` to `to`
@@ -138,8 +138,12 @@ impl PhaseConfig {
     /// Network j of a column: its weights, inputs and output gradients. The generator's
     /// stream is (L, j), not H, so that the columns of one depth share their random numbers:
     /// neighbouring H differ by the law, not by the draw.
-    pub fn network(&self, column: Column, j: usize) -> (crate::Weights, Vec<f32>, Vec<f32>) {
-        let mut rng = crate::init::rng(self.seed, ((column.depth as u64) << 20) + j as u64);
+    pub fn network(
+        &self,
+        column: Column,
+        j: usize,
+    ) -> (crate::model::weights::Weights, Vec<f32>, Vec<f32>) {
+        let mut rng = crate::model::init::rng(self.seed, ((column.depth as u64) << 20) + j as u64);
         let init = Init::Fgn {
             hurst: column.hurst,
         };

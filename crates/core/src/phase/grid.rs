@@ -3,7 +3,7 @@
 //! column is the unit of parallel work and of resuming.
 
 use super::{probe, PhaseConfig, Probe};
-use crate::scan::Scan;
+use crate::model::scan::Scan;
 use serde::{Deserialize, Serialize};
 
 /// The quantiles of a ratio over the networks × inputs of a cell, nearest-rank (values that
@@ -100,7 +100,7 @@ impl PhaseConfig {
 mod tests {
     use super::*;
     use crate::phase::Axis;
-    use crate::TestBackend as B;
+    use crate::testing::TestBackend as B;
 
     #[test]
     fn quantiles_are_nearest_rank_and_overflow_is_none() {

@@ -4,7 +4,7 @@
 use super::grid::{Column, PhaseCell};
 use super::heat_map::{HeatMap, Quantity};
 use super::PhaseConfig;
-use crate::plots::{Figure, Mark, Series};
+use crate::plot::figure::{Figure, Mark, Series};
 use serde::{Deserialize, Serialize};
 
 /// The file name of a phase diagram's results in its directory.
@@ -88,7 +88,7 @@ impl PhaseResults {
                 None => return Some(f64::INFINITY),
             }
         }
-        (points.len() >= 2).then(|| crate::fit::least_squares(&points).slope)
+        (points.len() >= 2).then(|| crate::analysis::fit::least_squares(&points).slope)
     }
 
     /// For each H, where the transition lies: the β at which the depth slope of `quantity`
@@ -143,7 +143,7 @@ impl PhaseResults {
     }
 
     pub fn to_json(&self) -> String {
-        crate::run_dir::json_text(self)
+        crate::io::file::json_text(self)
     }
 
     pub fn from_json(text: &str) -> Result<Self, String> {
@@ -157,15 +157,15 @@ impl PhaseResults {
 mod tests {
     use super::*;
     use crate::phase::Axis;
-    use crate::TestBackend as B;
+    use crate::testing::TestBackend as B;
 
     /// The grid of `hursts` × `betas` over depths 25, 100, 400, computed whole.
     fn computed(hursts: Vec<f64>, betas: Vec<f64>) -> PhaseResults {
-        computed_with(crate::Activation::Tanh, hursts, betas)
+        computed_with(crate::model::activation::Activation::Tanh, hursts, betas)
     }
 
     fn computed_with(
-        activation: crate::Activation,
+        activation: crate::model::activation::Activation,
         hursts: Vec<f64>,
         betas: Vec<f64>,
     ) -> PhaseResults {
@@ -216,7 +216,11 @@ mod tests {
     fn relu_drifts_on_eq_1_up_to_beta_one() {
         // σ(A_k h) ≥ 0 has a mean of norm ‖h‖/√(2π) in every layer: for i.i.d. weights the
         // ratio still grows with L at β = 0.75 (Marion et al.'s res-3 would shrink there).
-        let results = computed_with(crate::Activation::Relu, vec![0.5], vec![0.75, 1.25]);
+        let results = computed_with(
+            crate::model::activation::Activation::Relu,
+            vec![0.5],
+            vec![0.75, 1.25],
+        );
         let slope = |b| results.depth_slope(Quantity::Forward, 0.5, b).unwrap();
         assert!(slope(0.75) > 0.1, "{results:?}");
         assert!(slope(1.25) < -0.1, "{results:?}");

@@ -1,0 +1,1067 @@
+//! The training step of the fully connected ResNet fused into a few CPU kernels: the same step
+//! as [`ResNet::loss_and_gradients`](crate::model::resnet::ResNet::loss_and_gradients) and
+//! [`Optim`](crate::train::optim::Optim), without a tensor library between the layers.
+//!
+//! For a batch (x, y) of B rows, h_0 = x and, with z_k = A_k h_k + b_k,
+//!
+//!   forward    h_{k+1} = h_k + δ_k σ(z_k),                   k = 0 .. L−1
+//!   loss       ℓ = (1/(B d)) Σ_{n,i} (h_L − y)²_{n,i}
+//!   backward   g_L = 2 (h_L − y) / (B d),   p_k = δ_k g_{k+1} ⊙ σ′(z_k),
+//!              g_k = g_{k+1} + p_k A_k,
+//!              ∂ℓ/∂A_k = p_kᵀ h_k,   ∂ℓ/∂b_k = Σ_n p_k,   ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ σ(z_k),
+//!              and for a shared δ used as |δ|: ∂ℓ/∂δ = sign(δ) Σ_k ∂ℓ/∂δ_k
+//!   update     u = ∂ℓ/∂w + λ w, then PyTorch's SGD or Adam step ([`crate::train::optim`])
+//!
+//! for every trainable w among A, b and δ (δ: `shared` or `per-layer`; `none` has δ_k = 1,
+//! `fixed` δ_k = L^{−β}).
+//!
+//! How: the forward pass keeps σ(z_k) (z_k for gelu, whose σ′ needs it) of every layer in f32,
+//! L B dp values (dp = d rounded up to the vector width), and h_k of every layer while that
+//! fits in the caches, else every few layers, from where the backward pass rebuilds them
+//! bit for bit (h_{k+1} = h_k + δ_k σ(z_k)); it computes each layer in one sweep over
+//! register tiles: z, σ, the residual, the stores. The backward pass
+//! runs per layer one pointwise sweep (p, ∂ℓ/∂b_k, ∂ℓ/∂δ_k) and two tiled products (∂ℓ/∂A_k and
+//! g_k); see [`kernels`] for the tiles and [`math`] for σ and σ′. The kernels are compiled
+//! for AVX-512 and for AVX2 + FMA, picked at run time, and portably (which is what wasm32
+//! runs). The batch is split by rows over worker threads: every worker runs the whole
+//! forward and backward pass on its rows into its own gradient buffers, which the update
+//! sums. All buffers are allocated once; a step allocates nothing that grows with L. The
+//! loss on a data set is computed in chunks of a worker's rows, so its memory does not grow
+//! with the number of samples.
+
+mod kernels;
+mod math;
+mod simd;
+
+pub use simd::Isa;
+
+use crate::data::synthetic::Dataset;
+use crate::model::activation::Activation;
+use crate::model::delta::DeltaMode;
+use crate::model::weights::Weights;
+use crate::train::checkpoint::OptimState;
+use crate::train::optim::Rule;
+use crate::train::session::{Stepper, TrainConfig};
+use kernels::{Job, Net, Worker};
+
+/// Steps with at most this much work (B·L·d², about a sixth of the flops) run on one
+/// thread: below it, starting threads costs more than they save.
+const PARALLEL_WORK: usize = 1 << 23;
+/// A trace (h_k and σ(z_k) of every layer) of at most this many bytes per worker is kept
+/// whole; beyond it, h_k is kept in segments of about [`SEGMENT_BYTES`] (with σ(z_k)),
+/// rebuilt from checkpoints during the backward pass (see [`kernels::Worker`]): half the
+/// memory traffic, and the segment's h_k stay in the core's cache.
+const STORE_ALL_BYTES: usize = 16 << 20;
+/// Bytes of trace per segment.
+const SEGMENT_BYTES: usize = 1 << 20;
+/// The update runs on the worker threads above this many weights (L·d·dp).
+const PARALLEL_UPDATE: usize = 1 << 16;
+/// Fewest batch rows per worker.
+const MIN_ROWS: usize = 32;
+/// Most workers.
+const MAX_THREADS: usize = 8;
+
+/// The fused CPU implementation of the training step (see the module documentation).
+pub struct FusedStepper {
+    isa: Isa,
+    activation: Activation,
+    delta_mode: DeltaMode,
+    depth: usize,
+    d: usize,
+    dp: usize,
+    /// A_k rows, [L, d, dp], zero padding.
+    a: Vec<f32>,
+    /// A_kᵀ rows, [L, d, dp], zero padding; rebuilt from `a` after each update.
+    at: Vec<f32>,
+    /// b_k, [L, dp].
+    b: Vec<f32>,
+    /// The trained δ: [1] (shared) or [L] (per layer).
+    delta: Option<Vec<f32>>,
+    /// δ_k as the update uses them, [L].
+    deltas: Vec<f32>,
+    /// ∂ℓ/∂δ, as long as `delta`.
+    delta_grad: Vec<f32>,
+    mask: Vec<f32>,
+    /// The optimiser's settings.
+    train: TrainConfig,
+    /// Updates made so far.
+    t: u64,
+    /// The optimiser's state, shaped as (a, b, δ): v (SGD with μ > 0) or m (Adam) ...
+    m: State,
+    /// ... and s (Adam); empty where not kept.
+    s: State,
+    threads: usize,
+    /// Layers per segment of the trace, when not chosen automatically.
+    segment: Option<usize>,
+    /// The update runs on the worker threads above this many weights.
+    parallel_update: usize,
+    workers: Vec<Worker>,
+    data: Dataset,
+}
+
+impl FusedStepper {
+    /// The step for the network with `weights` (their δ is used when `delta` trains it),
+    /// training on `data` with `config`'s batch size and SGD settings.
+    pub fn new(
+        weights: &Weights,
+        activation: Activation,
+        delta: DeltaMode,
+        data: &Dataset,
+        config: &TrainConfig,
+    ) -> Self {
+        Self::with_isa(Isa::detect(), weights, activation, delta, data, config)
+    }
+
+    /// As [`FusedStepper::new`] on a given instruction set (it must be available).
+    pub fn with_isa(
+        isa: Isa,
+        weights: &Weights,
+        activation: Activation,
+        delta_mode: DeltaMode,
+        data: &Dataset,
+        config: &TrainConfig,
+    ) -> Self {
+        let (depth, d) = (weights.depth, weights.width);
+        assert!(depth >= 1 && d >= 1, "an empty network");
+        assert_eq!(
+            data.width, d,
+            "data of width {} for a net of width {d}",
+            data.width
+        );
+        assert_eq!(weights.a.len(), depth * d * d);
+        assert_eq!(weights.b.len(), depth * d);
+        let lanes = isa.lanes();
+        let dp = d.div_ceil(lanes) * lanes;
+        let (mut a, mut b) = (vec![0.0; depth * d * dp], vec![0.0; depth * dp]);
+        pad(&weights.a, &mut a, d, dp);
+        pad(&weights.b, &mut b, d, dp);
+        let delta = match (delta_mode.trainable(), &weights.delta) {
+            (true, Some(delta)) => {
+                assert!(delta.len() == 1 || delta.len() == depth);
+                Some(delta.clone())
+            }
+            (true, None) => panic!("δ mode {delta_mode:?} needs δ in the weights"),
+            (false, _) => None,
+        };
+        let mut stepper = Self {
+            isa,
+            activation,
+            delta_mode,
+            depth,
+            d,
+            dp,
+            at: vec![0.0; a.len()],
+            a,
+            b,
+            delta_grad: vec![0.0; delta.as_ref().map_or(0, Vec::len)],
+            delta,
+            deltas: vec![0.0; depth],
+            mask: (0..dp).map(|c| if c < d { 1.0 } else { 0.0 }).collect(),
+            train: config.clone(),
+            t: 0,
+            m: State::default(),
+            s: State::default(),
+            threads: 0,
+            segment: None,
+            parallel_update: PARALLEL_UPDATE,
+            workers: Vec::new(),
+            data: data.clone(),
+        };
+        let states = Rule::states(config);
+        let shaped = |kept: bool| State::shaped(kept, &stepper.a, &stepper.b, &stepper.delta_grad);
+        (stepper.m, stepper.s) = (shaped(states >= 1), shaped(states >= 2));
+        stepper.refresh();
+        let batch = config.batch_size.max(1);
+        let threads = if batch * depth * d * d > PARALLEL_WORK {
+            available_threads()
+                .min(batch / MIN_ROWS)
+                .clamp(1, MAX_THREADS)
+        } else {
+            1
+        };
+        stepper.set_threads(threads, batch);
+        stepper
+    }
+
+    /// Uses `threads` workers (at least 1; 1 where threads are not available), each with
+    /// room for its share of `batch` rows.
+    pub fn set_threads(&mut self, threads: usize, batch: usize) {
+        let threads = if cfg!(target_family = "wasm") {
+            1
+        } else {
+            threads.max(1)
+        };
+        let cap = batch.div_ceil(threads).max(1);
+        if threads != self.threads || self.workers.first().is_none_or(|w| w.cap < cap) {
+            self.workers.clear();
+            self.workers = (0..threads)
+                .map(|_| Worker::new(cap, self.segment(cap), self.depth, self.d, self.dp))
+                .collect();
+            self.threads = threads;
+        }
+    }
+
+    /// Layers per segment of the trace for workers of `cap` rows: all of them when the whole
+    /// trace fits in [`STORE_ALL_BYTES`], else as many as fit in [`SEGMENT_BYTES`] (see
+    /// [`kernels::Worker`]), unless set by [`FusedStepper::set_segment`].
+    fn segment(&self, cap: usize) -> usize {
+        let layer = 2 * cap * self.dp * std::mem::size_of::<f32>();
+        match self.segment {
+            Some(seg) => seg,
+            None if self.depth * layer <= STORE_ALL_BYTES => self.depth,
+            None => (SEGMENT_BYTES / layer).max(1),
+        }
+    }
+
+    /// Keeps the trace in segments of `layers` layers (`None`: the automatic choice), and
+    /// rebuilds the workers.
+    pub fn set_segment(&mut self, layers: Option<usize>) {
+        self.segment = layers;
+        let (threads, cap) = (self.threads, self.workers[0].cap);
+        self.threads = 0;
+        self.set_threads(threads, cap * threads);
+    }
+
+    /// Layers per segment of the trace.
+    pub fn segment_layers(&self) -> usize {
+        self.workers[0].seg
+    }
+
+    /// The number of worker threads.
+    pub fn threads(&self) -> usize {
+        self.threads
+    }
+
+    /// The instruction set the kernels run on.
+    pub fn isa(&self) -> Isa {
+        self.isa
+    }
+
+    /// The weights, unpadded, with δ as [`ResNet::to_weights`](crate::model::resnet::ResNet::to_weights)
+    /// gives it.
+    pub fn to_weights(&self) -> Weights {
+        let (l, d) = (self.depth, self.d);
+        Weights {
+            depth: l,
+            width: d,
+            a: unpad(&self.a, d, self.dp),
+            b: unpad(&self.b, d, self.dp),
+            delta: match self.delta_mode {
+                DeltaMode::None => None,
+                mode @ DeltaMode::Fixed { .. } => mode.fixed(l).map(|v| vec![v as f32]),
+                DeltaMode::Shared | DeltaMode::PerLayer => self.delta.clone(),
+            },
+        }
+    }
+
+    /// The loss ℓ on the batch (x, y), each [n, d] row-major, and its gradient, shaped as
+    /// weights (`delta` is `None` unless δ is trained).
+    pub fn loss_and_gradients(&mut self, x: &[f32], y: &[f32]) -> (f64, Weights) {
+        let loss = self.backward(x, y);
+        let (l, d, dp) = (self.depth, self.d, self.dp);
+        let sum = |part: fn(&Worker) -> &Vec<f32>| {
+            let mut total = vec![0f32; part(&self.workers[0]).len()];
+            for w in &self.workers {
+                total.iter_mut().zip(part(w)).for_each(|(t, v)| *t += v);
+            }
+            total
+        };
+        let mut grad_delta = vec![0.0; self.delta.as_ref().map_or(0, Vec::len)];
+        if let Some(delta) = &self.delta {
+            delta_gradient(self.delta_mode, delta, &self.workers, &mut grad_delta);
+        }
+        let gradient = Weights {
+            depth: l,
+            width: d,
+            a: unpad(&sum(|w| &w.grad_a), d, dp),
+            b: unpad(&sum(|w| &w.grad_b), d, dp),
+            delta: self.delta.as_ref().map(|_| grad_delta),
+        };
+        (loss, gradient)
+    }
+
+    /// Forward and backward on (x, y): each worker's gradient buffers hold its rows' part.
+    /// Returns the loss.
+    fn backward(&mut self, x: &[f32], y: &[f32]) -> f64 {
+        let d = self.d;
+        let n = x.len() / d;
+        assert!(
+            n >= 1 && x.len() == n * d && y.len() == x.len(),
+            "a bad batch"
+        );
+        if n.div_ceil(self.threads) > self.workers[0].cap {
+            self.set_threads(self.threads, n);
+        }
+        let scale = 2.0 / (n * d) as f32;
+        let threads = self.threads;
+        let total = self.run(|t| {
+            let rows = (n * t / threads)..(n * (t + 1) / threads);
+            let part = (rows.start * d)..(rows.end * d);
+            Job::Train {
+                x: &x[part.clone()],
+                y: &y[part],
+                scale,
+            }
+        });
+        total / (n * d) as f64
+    }
+
+    /// Runs `job(t)` on worker t, on its own thread for t > 0; the sum of their results.
+    fn run<'j>(&mut self, job: impl Fn(usize) -> Job<'j> + Sync) -> f64 {
+        let net = Net {
+            d: self.d,
+            dp: self.dp,
+            depth: self.depth,
+            a: &self.a,
+            at: &self.at,
+            b: &self.b,
+            deltas: &self.deltas,
+            mask: &self.mask,
+        };
+        let (isa, activation) = (self.isa, self.activation);
+        let one = |t: usize, worker: &mut Worker| dispatch(isa, activation, &net, worker, job(t));
+        match self.workers.split_first_mut() {
+            None => 0.0,
+            Some((first, [])) => one(0, first),
+            Some((first, rest)) => {
+                #[cfg(not(target_family = "wasm"))]
+                {
+                    let one = &one;
+                    std::thread::scope(|scope| {
+                        let handles: Vec<_> = rest
+                            .iter_mut()
+                            .enumerate()
+                            .map(|(i, w)| scope.spawn(move || one(i + 1, w)))
+                            .collect();
+                        let mut total = one(0, first);
+                        for h in handles {
+                            total += h.join().expect("a worker panicked");
+                        }
+                        total
+                    })
+                }
+                #[cfg(target_family = "wasm")]
+                {
+                    let _ = (first, rest);
+                    unreachable!("one worker without threads")
+                }
+            }
+        }
+    }
+
+    /// The loss on all rows of (x, y), in chunks, split over the workers.
+    fn loss_on(&mut self, x: &[f32], y: &[f32]) -> f64 {
+        let d = self.d;
+        let n = x.len() / d;
+        if n == 0 {
+            return f64::NAN;
+        }
+        let threads = self.threads;
+        let total = self.run(|t| {
+            let part = (n * t / threads * d)..(n * (t + 1) / threads * d);
+            Job::Eval {
+                x: &x[part.clone()],
+                y: &y[part],
+            }
+        });
+        total / (n * d) as f64
+    }
+
+    /// One update of the optimiser from the gradient in the workers' buffers.
+    fn apply_update(&mut self) {
+        let (d, dp) = (self.d, self.dp);
+        self.t += 1;
+        let rule = Rule::new(&self.train, self.t);
+        // A, b and Aᵀ layer by layer: in parallel over ranges of layers when it pays.
+        let (l, threads) = (self.depth, self.threads);
+        let parts = if l * d * dp > self.parallel_update {
+            threads.min(l)
+        } else {
+            1
+        };
+        let per = l.div_ceil(parts);
+        let workers = &self.workers;
+        let mut ma = self.m.a.chunks_mut(per * d * dp);
+        let mut mb = self.m.b.chunks_mut(per * dp);
+        let mut sa = self.s.a.chunks_mut(per * d * dp);
+        let mut sb = self.s.b.chunks_mut(per * dp);
+        let ranges = self
+            .a
+            .chunks_mut(per * d * dp)
+            .zip(self.at.chunks_mut(per * d * dp))
+            .zip(self.b.chunks_mut(per * dp))
+            .enumerate()
+            .map(|(i, ((a, at), b))| Layers {
+                first: i * per,
+                a,
+                at,
+                b,
+                ma: ma.next().unwrap_or_default(),
+                mb: mb.next().unwrap_or_default(),
+                sa: sa.next().unwrap_or_default(),
+                sb: sb.next().unwrap_or_default(),
+            });
+        let update = |layers: Layers| layers.update(workers, d, dp, &rule);
+        if parts == 1 {
+            ranges.for_each(update);
+        } else {
+            #[cfg(not(target_family = "wasm"))]
+            std::thread::scope(|scope| {
+                let update = &update;
+                let mut ranges = ranges;
+                let own = ranges.next().expect("a range of layers");
+                let handles: Vec<_> = ranges
+                    .map(|layers| scope.spawn(move || update(layers)))
+                    .collect();
+                update(own);
+                for h in handles {
+                    h.join().expect("an update thread panicked");
+                }
+            });
+            #[cfg(target_family = "wasm")]
+            ranges.for_each(update);
+        }
+        if let Some(delta) = self.delta.as_mut() {
+            let grad = &mut self.delta_grad;
+            delta_gradient(self.delta_mode, delta, &self.workers, grad);
+            let n = delta.len();
+            let (m, s) = (&mut self.m.delta, &mut self.s.delta);
+            update_rows(delta, m, s, &[grad], n, n, &rule);
+        }
+        self.refresh_deltas();
+    }
+
+    /// A_kᵀ and δ_k from the weights.
+    fn refresh(&mut self) {
+        let (d, dp) = (self.d, self.dp);
+        transpose(&self.a, &mut self.at, d, dp);
+        self.refresh_deltas();
+    }
+
+    /// δ_k from δ.
+    fn refresh_deltas(&mut self) {
+        let l = self.depth;
+        match (self.delta_mode, &self.delta) {
+            (DeltaMode::None, _) => self.deltas.fill(1.0),
+            (mode @ DeltaMode::Fixed { .. }, _) => {
+                self.deltas.fill(mode.fixed(l).expect("fixed δ") as f32)
+            }
+            (DeltaMode::Shared, Some(delta)) => self.deltas.fill(delta[0].abs()),
+            (DeltaMode::PerLayer, Some(delta)) => self.deltas.copy_from_slice(delta),
+            (mode, None) => unreachable!("trainable δ mode {mode:?} without δ"),
+        }
+    }
+}
+
+/// The optimiser's state of every weight, laid out as the weights (padding included); empty
+/// vectors where it keeps none.
+#[derive(Default)]
+struct State {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    delta: Vec<f32>,
+}
+
+impl State {
+    /// Zeros shaped as a, b and δ when `kept`, else empty.
+    fn shaped(kept: bool, a: &[f32], b: &[f32], delta: &[f32]) -> Self {
+        let zeros = |v: &[f32]| if kept { vec![0.0; v.len()] } else { Vec::new() };
+        Self {
+            a: zeros(a),
+            b: zeros(b),
+            delta: zeros(delta),
+        }
+    }
+}
+
+/// The weights of a range of layers, from layer `first` on, and their optimiser state
+/// (empty where not kept), for their update.
+struct Layers<'a> {
+    first: usize,
+    a: &'a mut [f32],
+    at: &'a mut [f32],
+    b: &'a mut [f32],
+    ma: &'a mut [f32],
+    mb: &'a mut [f32],
+    sa: &'a mut [f32],
+    sb: &'a mut [f32],
+}
+
+impl Layers<'_> {
+    /// The update of A and b with the workers' gradients, and Aᵀ.
+    fn update(self, workers: &[Worker], d: usize, dp: usize, rule: &Rule) {
+        let range =
+            |len: usize, per_layer: usize| self.first * per_layer..self.first * per_layer + len;
+        let (ra, rb) = (range(self.a.len(), d * dp), range(self.b.len(), dp));
+        let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_a[ra.clone()]).collect();
+        update_rows(self.a, self.ma, self.sa, &grads, d, dp, rule);
+        let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_b[rb.clone()]).collect();
+        update_rows(self.b, self.mb, self.sb, &grads, d, dp, rule);
+        transpose(self.a, self.at, d, dp);
+    }
+}
+
+/// at = the transposes of the [d, dp] matrices of `a`, padding zero.
+fn transpose(a: &[f32], at: &mut [f32], d: usize, dp: usize) {
+    for (a, at) in a.chunks_exact(d * dp).zip(at.chunks_exact_mut(d * dp)) {
+        for j in 0..d {
+            for i in 0..d {
+                at[j * dp + i] = a[i * dp + j];
+            }
+        }
+    }
+}
+
+impl Stepper for FusedStepper {
+    fn update(&mut self, x: &[f32], y: &[f32]) {
+        self.backward(x, y);
+        self.apply_update();
+    }
+
+    fn state(&self) -> OptimState {
+        let (d, dp) = (self.d, self.dp);
+        let kept = |s: &State| {
+            (!s.a.is_empty()).then(|| Weights {
+                depth: self.depth,
+                width: d,
+                a: unpad(&s.a, d, dp),
+                b: unpad(&s.b, d, dp),
+                delta: self.delta.as_ref().map(|_| s.delta.clone()),
+            })
+        };
+        OptimState {
+            weights: self.to_weights(),
+            t: self.t,
+            m: kept(&self.m),
+            s: kept(&self.s),
+        }
+    }
+
+    fn restore(&mut self, state: &OptimState) -> Result<(), String> {
+        let trained = self.delta.as_ref().map(Vec::len);
+        state.check(self.depth, self.d, trained, Rule::states(&self.train))?;
+        let (d, dp) = (self.d, self.dp);
+        pad(&state.weights.a, &mut self.a, d, dp);
+        pad(&state.weights.b, &mut self.b, d, dp);
+        if let (Some(delta), Some(saved)) = (self.delta.as_mut(), &state.weights.delta) {
+            delta.copy_from_slice(saved);
+        }
+        for (kept, saved) in [(&mut self.m, &state.m), (&mut self.s, &state.s)] {
+            if let Some(saved) = saved {
+                pad(&saved.a, &mut kept.a, d, dp);
+                pad(&saved.b, &mut kept.b, d, dp);
+                kept.delta
+                    .copy_from_slice(saved.delta.as_deref().unwrap_or_default());
+            }
+        }
+        self.t = state.t;
+        self.refresh();
+        Ok(())
+    }
+
+    fn train_loss(&mut self) -> f64 {
+        let data = std::mem::replace(&mut self.data, empty(self.d));
+        let loss = self.loss_on(&data.x_train, &data.y_train);
+        self.data = data;
+        loss
+    }
+
+    fn test_loss(&mut self) -> f64 {
+        let data = std::mem::replace(&mut self.data, empty(self.d));
+        let loss = self.loss_on(&data.x_test, &data.y_test);
+        self.data = data;
+        loss
+    }
+}
+
+fn empty(width: usize) -> Dataset {
+    Dataset {
+        width,
+        x_train: Vec::new(),
+        y_train: Vec::new(),
+        x_test: Vec::new(),
+        y_test: Vec::new(),
+    }
+}
+
+/// ∂ℓ/∂δ into `grad` (as long as δ) from the workers' per-layer sums Σ g_{k+1} ⊙ σ(z_k).
+fn delta_gradient(mode: DeltaMode, delta: &[f32], workers: &[Worker], grad: &mut [f32]) {
+    let layer = |k: usize| workers.iter().map(|w| w.grad_delta[k] as f64).sum::<f64>();
+    match mode {
+        DeltaMode::PerLayer => {
+            for (k, g) in grad.iter_mut().enumerate() {
+                *g = layer(k) as f32;
+            }
+        }
+        DeltaMode::Shared => {
+            let depth = workers[0].grad_delta.len();
+            let total: f64 = (0..depth).map(layer).sum();
+            grad[0] = sign(delta[0]) * total as f32;
+        }
+        DeltaMode::None | DeltaMode::Fixed { .. } => unreachable!("δ is not trained"),
+    }
+}
+
+/// sign(x) with sign(0) = 0, as burn's `sign`.
+fn sign(x: f32) -> f32 {
+    if x > 0.0 {
+        1.0
+    } else if x < 0.0 {
+        -1.0
+    } else {
+        0.0
+    }
+}
+
+/// The optimiser's update (see [`crate::train::optim`]) of the first `width` values of every row of
+/// `stride` values of w, with the gradient Σ of `grads` (same layout) and the state m, s
+/// (same layout, or empty when not kept).
+fn update_rows(
+    w: &mut [f32],
+    m: &mut [f32],
+    s: &mut [f32],
+    grads: &[&[f32]],
+    width: usize,
+    stride: usize,
+    rule: &Rule,
+) {
+    let wd = rule.weight_decay();
+    for start in (0..w.len()).step_by(stride) {
+        let mut u = [0f32; 16];
+        for c in (start..start + width).step_by(u.len()) {
+            let r = c..(c + u.len()).min(start + width);
+            let u = &mut u[..r.len()];
+            let w = &mut w[r.clone()];
+            u.iter_mut().zip(w.iter()).for_each(|(u, w)| *u = wd * w);
+            for g in grads {
+                u.iter_mut().zip(&g[r.clone()]).for_each(|(u, g)| *u += g);
+            }
+            rule.step(w, u, part(m, r.clone()), part(s, r));
+        }
+    }
+}
+
+/// The values r of a state buffer, or the empty buffer.
+fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
+    if v.is_empty() {
+        v
+    } else {
+        &mut v[r]
+    }
+}
+
+/// Rows of d values into `padded`'s rows of dp, leaving the padding as it is.
+fn pad(values: &[f32], padded: &mut [f32], d: usize, dp: usize) {
+    assert_eq!(values.len() / d, padded.len() / dp, "rows");
+    for (row, src) in padded.chunks_exact_mut(dp).zip(values.chunks_exact(d)) {
+        row[..d].copy_from_slice(src);
+    }
+}
+
+/// Rows [.., dp] → rows [.., d].
+fn unpad(values: &[f32], d: usize, dp: usize) -> Vec<f32> {
+    values
+        .chunks_exact(dp)
+        .flat_map(|row| row[..d].iter().copied())
+        .collect()
+}
+
+/// The hardware threads of this machine.
+fn available_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Runs a job on `isa` with the activation's kernels.
+fn dispatch(isa: Isa, activation: Activation, net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    macro_rules! with_act {
+        ($run:ident) => {
+            match activation {
+                Activation::Tanh => $run::<math::Tanh>(net, worker, job),
+                Activation::Relu => $run::<math::Relu>(net, worker, job),
+                Activation::Linear => $run::<math::Linear>(net, worker, job),
+                Activation::Sigmoid => $run::<math::Sigmoid>(net, worker, job),
+                Activation::Gelu => $run::<math::Gelu>(net, worker, job),
+            }
+        };
+    }
+    match isa {
+        Isa::Portable => with_act!(run_portable),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx2 => with_act!(run_avx2),
+        #[cfg(target_arch = "x86_64")]
+        Isa::Avx512 => with_act!(run_avx512),
+    }
+}
+
+fn run_portable<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    // SAFETY: the portable vectors need no instruction set; `Net` and `Worker` are built by
+    // this module with the sizes the kernels assert.
+    unsafe { kernels::run::<simd::Portable, A, 4, 8>(simd::Portable, net, worker, job) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn run_avx2<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+        // SAFETY: this function runs only where AVX2 and FMA were detected.
+        unsafe {
+            kernels::run::<simd::x86::Avx2, A, 6, 12>(simd::x86::Avx2::new(), net, worker, job)
+        }
+    }
+    assert!(
+        std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+    );
+    // SAFETY: the features were just checked.
+    unsafe { inner::<A>(net, worker, job) }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn run_avx512<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+        // SAFETY: this function runs only where AVX-512F was detected.
+        unsafe {
+            kernels::run::<simd::x86::Avx512, A, 12, 24>(simd::x86::Avx512::new(), net, worker, job)
+        }
+    }
+    assert!(std::arch::is_x86_feature_detected!("avx512f"));
+    // SAFETY: the feature was just checked.
+    unsafe { inner::<A>(net, worker, job) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::synthetic::SyntheticConfig;
+    use crate::model::init::{normal_vec, rng};
+    use crate::model::resnet::{host_tensor, mse, ResNet, ResNetConfig};
+    use crate::testing::TestBackend as B;
+    use crate::train::optim::{Optim, Optimizer};
+    use crate::train::session::{train, BurnStepper};
+    use burn::tensor::Tensor;
+
+    use crate::testing::TEST_MODES as MODES;
+
+    /// The instruction sets of this machine: the portable kernels always, the others when
+    /// the CPU has them.
+    fn isas() -> Vec<Isa> {
+        let mut isas = vec![Isa::Portable];
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+            {
+                isas.push(Isa::Avx2);
+            }
+            if std::arch::is_x86_feature_detected!("avx512f") {
+                isas.push(Isa::Avx512);
+            }
+        }
+        isas
+    }
+
+    fn host<const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+        t.into_data().convert::<f64>().to_vec().unwrap()
+    }
+
+    fn wide(v: &[f32]) -> Vec<f64> {
+        v.iter().map(|&x| x as f64).collect()
+    }
+
+    /// Every entry within tol × max(max|want|, 1e-6) of the wanted one.
+    fn assert_close(what: &str, got: &[f64], want: &[f64], tol: f64) {
+        crate::testing::assert_close(what, got, want, tol, 1e-6)
+    }
+
+    fn batch(values: &[f32], d: usize) -> Tensor<B, 2> {
+        host_tensor(values.to_vec(), [values.len() / d, d], &Default::default())
+    }
+
+    /// Weights large enough that every layer matters (δ three times its init).
+    fn weights(act: Activation, mode: DeltaMode, depth: usize, d: usize) -> Weights {
+        let mut weights = ResNetConfig::new(d, depth, act, mode)
+            .with_initial_sd(2.0)
+            .with_seed(3)
+            .init_weights();
+        if mode.trainable() {
+            let delta = weights.delta.as_mut().unwrap();
+            delta.iter_mut().for_each(|v| *v *= 3.0);
+        }
+        weights
+    }
+
+    /// Loss, gradient and two updates with weight decay, by SGD with momentum and by Adam, on
+    /// every instruction set, with one and with three workers (rows split unevenly), with the
+    /// whole trace and in segments (h_k rebuilt), for every activation and δ mode, against the
+    /// burn model (f64) with the adjoint pass and `Optim`.
+    #[test]
+    fn fused_step_equals_the_burn_step() {
+        let device = Default::default();
+        // Widths that leave padding (and, with 20, two vector blocks or a block and a half);
+        // 37 rows: full tiles, tiles of 4 and single rows.
+        for (d, depth, n) in [(3, 5, 37), (20, 3, 37)] {
+            let mut r = rng(5, d as u64);
+            let batches: Vec<(Vec<f32>, Vec<f32>)> = (0..2)
+                .map(|_| {
+                    (
+                        normal_vec(&mut r, n * d, 1.0),
+                        normal_vec(&mut r, n * d, 0.5),
+                    )
+                })
+                .collect();
+            let data = SyntheticConfig {
+                width: d,
+                n_train: 8,
+                n_test: 2,
+                noise: 0.0,
+                seed: 0,
+            }
+            .generate();
+            let sgd = TrainConfig::new(n, 0.05, 0.0, 2)
+                .with_momentum(0.9)
+                .with_weight_decay(0.01);
+            let adam = TrainConfig::new(n, 0.01, 0.0, 2)
+                .with_optimizer(Optimizer::ADAM)
+                .with_weight_decay(0.01);
+            let cases = Activation::ALL
+                .into_iter()
+                .flat_map(|act| MODES.into_iter().map(move |mode| (act, mode)));
+            for (act, mode) in cases {
+                for config in [&sgd, &adam] {
+                    let w0 = weights(act, mode, depth, d);
+                    let mut model = ResNet::<B>::from_weights(&w0, act, mode, &device);
+                    let mut optim = Optim::<B>::new(config);
+                    let mut reference = Vec::new();
+                    for (x, y) in &batches {
+                        let (loss, grads) = model.loss_and_gradients(batch(x, d), batch(y, d));
+                        reference.push((host(loss)[0], grads.clone()));
+                        model = optim.step(model, grads);
+                    }
+                    let want = model.to_weights();
+                    for isa in isas() {
+                        for (threads, segment) in [(1, None), (3, None), (1, Some(1)), (3, Some(2))]
+                        {
+                            let what = format!(
+                                "{} {mode:?} {} d={d} {} threads={threads} segment={segment:?}",
+                                act.name(),
+                                config.optimizer.name(),
+                                isa.name()
+                            );
+                            let mut fused =
+                                FusedStepper::with_isa(isa, &w0, act, mode, &data, config);
+                            fused.set_threads(threads, n);
+                            fused.set_segment(segment);
+                            // The update split over the threads, whatever the size.
+                            fused.parallel_update = 0;
+                            for (i, (x, y)) in batches.iter().enumerate() {
+                                let (loss, grad) = fused.loss_and_gradients(x, y);
+                                let (want_loss, want_grad) = &reference[i];
+                                let tol = 2e-5;
+                                assert_close(
+                                    &format!("{what} loss {i}"),
+                                    &[loss],
+                                    &[*want_loss],
+                                    tol,
+                                );
+                                assert_close(
+                                    &format!("{what} dA {i}"),
+                                    &wide(&grad.a),
+                                    &host(want_grad.a.clone()),
+                                    tol,
+                                );
+                                assert_close(
+                                    &format!("{what} db {i}"),
+                                    &wide(&grad.b),
+                                    &host(want_grad.b.clone()),
+                                    tol,
+                                );
+                                assert_eq!(
+                                    grad.delta.is_some(),
+                                    want_grad.delta.is_some(),
+                                    "{what}"
+                                );
+                                if let (Some(g), Some(w)) = (&grad.delta, &want_grad.delta) {
+                                    assert_close(
+                                        &format!("{what} dδ {i}"),
+                                        &wide(g),
+                                        &host(w.clone()),
+                                        tol,
+                                    );
+                                }
+                                fused.update(x, y);
+                            }
+                            let got = fused.to_weights();
+                            assert_close(&format!("{what} A"), &wide(&got.a), &wide(&want.a), 1e-5);
+                            assert_close(&format!("{what} b"), &wide(&got.b), &wide(&want.b), 1e-5);
+                            assert_eq!(got.delta.is_some(), want.delta.is_some(), "{what}");
+                            if let (Some(g), Some(w)) = (&got.delta, &want.delta) {
+                                assert_close(&format!("{what} δ"), &wide(g), &wide(w), 1e-5);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// The loss on a data set (in chunks, over workers) equals the burn model's.
+    #[test]
+    fn data_set_losses_equal_the_burn_model() {
+        let (d, depth) = (6, 4);
+        let data = SyntheticConfig {
+            width: d,
+            n_train: 300,
+            n_test: 70,
+            noise: 0.1,
+            seed: 2,
+        }
+        .generate();
+        let config = TrainConfig::new(50, 0.1, 0.0, 1);
+        for act in Activation::ALL {
+            let w = weights(act, DeltaMode::PerLayer, depth, d);
+            let model =
+                ResNet::<B>::from_weights(&w, act, DeltaMode::PerLayer, &Default::default());
+            let want = |x: &[f32], y: &[f32]| host(mse(model.forward(batch(x, d)), batch(y, d)))[0];
+            for threads in [1, 2] {
+                let mut fused = FusedStepper::new(&w, act, DeltaMode::PerLayer, &data, &config);
+                // Chunks of 17 rows.
+                fused.set_threads(threads, 17 * threads);
+                let what = format!("{} threads={threads}", act.name());
+                assert_close(
+                    &what,
+                    &[fused.train_loss()],
+                    &[want(&data.x_train, &data.y_train)],
+                    1e-5,
+                );
+                assert_close(
+                    &what,
+                    &[fused.test_loss()],
+                    &[want(&data.x_test, &data.y_test)],
+                    1e-5,
+                );
+            }
+        }
+    }
+
+    /// A short training by `train` gives the same loss history and weights with the fused
+    /// step as with the burn step.
+    #[test]
+    fn training_follows_the_burn_training() {
+        let device = Default::default();
+        let data = SyntheticConfig {
+            width: 4,
+            n_train: 200,
+            n_test: 50,
+            noise: 0.0,
+            seed: 1,
+        }
+        .generate();
+        let sgd = TrainConfig::new(20, 0.5, 0.0, 200)
+            .with_log_every(50)
+            .with_momentum(0.5)
+            .with_weight_decay(1e-3);
+        let adam = TrainConfig {
+            lr: 0.01,
+            momentum: 0.0,
+            optimizer: Optimizer::ADAM,
+            ..sgd.clone()
+        };
+        for (act, mode, config) in [
+            (Activation::Tanh, DeltaMode::Shared, &sgd),
+            (Activation::Relu, DeltaMode::PerLayer, &sgd),
+            (Activation::Gelu, DeltaMode::Fixed { beta: 1.0 }, &sgd),
+            (Activation::Tanh, DeltaMode::Shared, &adam),
+            (Activation::Relu, DeltaMode::PerLayer, &adam),
+        ] {
+            let weights = ResNetConfig::new(4, 8, act, mode)
+                .with_initial_sd(0.5)
+                .init_weights();
+            let model = ResNet::<B>::from_weights(&weights, act, mode, &device);
+            let mut burn_stepper = BurnStepper::new(model, &data, config);
+            let want = train(&mut burn_stepper, &data, config, |_, _| {});
+            let mut fused = FusedStepper::new(&weights, act, mode, &data, config);
+            fused.set_segment(Some(3));
+            let got = train(&mut fused, &data, config, |_, _| {});
+            let what = format!("{} {mode:?} {}", act.name(), config.optimizer.name());
+            assert_eq!(got.steps, want.steps, "{what}");
+            assert_eq!(got.stop_reason, want.stop_reason, "{what}");
+            let losses = |o: &crate::train::results::TrainOutcome| -> Vec<f64> {
+                o.history.iter().map(|p| p.train_loss.unwrap()).collect()
+            };
+            assert!(
+                losses(&want)[4] < 0.5 * losses(&want)[0],
+                "{what}: it learns"
+            );
+            assert_close(
+                &format!("{what} losses"),
+                &losses(&got),
+                &losses(&want),
+                1e-4,
+            );
+            assert_close(
+                &format!("{what} test loss"),
+                &[got.final_test_loss.unwrap()],
+                &[want.final_test_loss.unwrap()],
+                1e-4,
+            );
+            let (gw, ww) = (fused.to_weights(), burn_stepper.model.to_weights());
+            assert_close(&format!("{what} A"), &wide(&gw.a), &wide(&ww.a), 1e-4);
+        }
+    }
+
+    /// A training paused after `pause` updates, written to a checkpoint, read back into a
+    /// fresh stepper and resumed, ends with the same weights, bit for bit, and the same
+    /// outcome as the training never paused: SGD with momentum and Adam, every δ mode, a
+    /// pause between loss measurements and one right after a measurement.
+    #[test]
+    fn a_resumed_training_equals_the_uninterrupted_one() {
+        use crate::train::checkpoint::Checkpoint;
+        use crate::train::session::{train_until, Session, TrainConfig};
+        let data = SyntheticConfig {
+            width: 4,
+            n_train: 60,
+            n_test: 10,
+            noise: 0.0,
+            seed: 1,
+        }
+        .generate();
+        let optimizers = [(Optimizer::Sgd, 0.9), (Optimizer::ADAM, 0.0)];
+        for ((optimizer, momentum), mode) in
+            optimizers.into_iter().flat_map(|o| MODES.map(|m| (o, m)))
+        {
+            let config = TrainConfig::new(16, 0.05, 0.0, 60)
+                .with_log_every(7)
+                .with_optimizer(optimizer)
+                .with_momentum(momentum)
+                .with_seed(4);
+            let init = weights(Activation::Tanh, mode, 5, 4);
+            let stepper = || FusedStepper::new(&init, Activation::Tanh, mode, &data, &config);
+            let mut whole = stepper();
+            let want = train(&mut whole, &data, &config, |_, _| {});
+            for pause in [25, 21] {
+                let what = format!("{optimizer:?} μ={momentum} {mode:?} paused at {pause}");
+                let mut first = stepper();
+                let mut session = Session::new(&data, &config);
+                let paused =
+                    train_until(&mut first, &mut session, &data, |_, _| {}, |s| s == pause);
+                assert!(paused.is_none(), "{what}");
+                let bytes = Checkpoint {
+                    step: session.step(),
+                    history: session.history().to_vec(),
+                    wall_time_s: 0.0,
+                    engine: String::new(),
+                    state: first.state(),
+                }
+                .to_safetensors();
+                let checkpoint = Checkpoint::from_safetensors(&bytes).unwrap();
+                let mut second = stepper();
+                second.restore(&checkpoint.state).unwrap();
+                let mut session =
+                    Session::resume(&data, &config, checkpoint.step, &checkpoint.history);
+                let got = train_until(&mut second, &mut session, &data, |_, _| {}, |_| false);
+                assert_eq!(got.as_ref(), Some(&want), "{what}");
+                assert_eq!(second.to_weights(), whole.to_weights(), "{what}");
+            }
+        }
+    }
+}
