@@ -12,6 +12,14 @@ cd "$(dirname "$0")/.."
 scripts/web-assets.sh
 eval "$(scripts/setup-web.sh)"
 export CARGO_TARGET_DIR="${RESNET_SCALING_WASM_TARGET:-$HOME/.cache/resnet-scaling/target-wasm}"
+# Lints of the wasm32 build (the page and core as it compiles there), every warning an error;
+# Debian's rustc-web route ships no clippy, and says so.
+if "$WASM_CARGO" clippy --version >/dev/null 2>&1; then
+    (cd web && "$WASM_CARGO" clippy --release --locked --target wasm32-unknown-unknown \
+        --all-targets -- -D warnings)
+else
+    echo "test-web: no clippy for $WASM_CARGO: the wasm32 lints are skipped" >&2
+fi
 (cd web && WASM_BINDGEN_TEST_TIMEOUT=900 "$WASM_CARGO" test --release --locked \
     --target wasm32-unknown-unknown --test browser -- --nocapture)
 trunk build --release

@@ -12,6 +12,8 @@ eval "$(scripts/test-data.sh)"
 # NVRTC, the CUDA headers and ptxas (PyPI wheels): the kernels are compiled for NVIDIA GPUs.
 eval "$(scripts/setup-cuda.sh)"
 cargo fmt --all -- --check
+# Lints, native (the wasm32 build is linted in scripts/test-web.sh): every warning is an error.
+cargo clippy --workspace --all-targets --locked -- -D warnings
 # The tools, once; among them the Vulkan driver that the GPU kernels' tests run on here.
 scripts/setup-web.sh >/dev/null
 # Headless machines have no runtime directory, which Mesa's Vulkan driver complains of.

@@ -13,18 +13,36 @@ pub enum Choice {
     Cpu,
 }
 
-/// The values of the settings' `engine` field, in [`Choice`]'s order.
-pub const CHOICES: &[&str] = &["auto", "webgpu", "cpu"];
-
 impl Choice {
-    /// The choice a value of the `engine` field names (the field is checked against
-    /// [`CHOICES`]; anything else is `auto`).
-    pub fn named(value: &str) -> Self {
-        match value {
-            "webgpu" => Choice::Gpu,
-            "cpu" => Choice::Cpu,
-            _ => Choice::Auto,
+    pub const ALL: [Choice; 3] = [Choice::Auto, Choice::Gpu, Choice::Cpu];
+
+    /// Its value in the settings' `engine` field.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Choice::Auto => "auto",
+            Choice::Gpu => "webgpu",
+            Choice::Cpu => "cpu",
         }
+    }
+
+    /// The values of the `engine` field, in [`Choice::ALL`]'s order.
+    pub const NAMES: [&'static str; 3] = {
+        let mut names = [""; 3];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Choice::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
+    /// The choice a value of the `engine` field names (the field is checked against
+    /// [`Choice::NAMES`]; anything else is `auto`).
+    pub fn named(value: &str) -> Self {
+        Choice::ALL
+            .into_iter()
+            .find(|c| c.name() == value)
+            .unwrap_or(Choice::Auto)
     }
 }
 
@@ -107,7 +125,7 @@ pub fn ready_line(adapter: &str, choice: Choice) -> String {
     };
     format!(
         "WebGPU adapter: {adapter}. Engine {}: {plan}.",
-        CHOICES[choice as usize]
+        choice.name()
     )
 }
 
@@ -133,7 +151,7 @@ mod tests {
 
     #[test]
     fn choices_round_trip_through_their_names() {
-        for (i, name) in CHOICES.iter().enumerate() {
+        for (i, name) in Choice::NAMES.iter().enumerate() {
             assert_eq!(Choice::named(name) as usize, i);
         }
         assert_eq!(Choice::named("gpu"), Choice::Auto);

@@ -1,7 +1,7 @@
 //! A form's fields as labelled inputs, each with its error: the training view and the phase
 //! view draw their settings with it.
 
-use crate::settings::{Field, FieldError, Form, Kind};
+use crate::settings::{Field, FieldError, FieldKind, Form};
 use leptos::prelude::*;
 
 /// The fields of the form in `settings`, each an input or a select with the id
@@ -43,7 +43,7 @@ where
         settings.update(|s| s.values_mut().set(key, &value));
     };
     let input = match f.kind {
-        Kind::Choice(names) => view! {
+        FieldKind::Select(names) => view! {
             <select id=id on:change=on_change disabled=move || !editable()>
                 {names
                     .iter()

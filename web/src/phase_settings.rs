@@ -3,31 +3,31 @@
 //! query, and their check by core's [`PhaseConfig::check`], whose errors name the field to
 //! mark. Also which of the page's two views the URL asks for.
 
-use crate::settings::{field, Field, FieldError, Form, Kind, Settings, Values, MAX_DEPTHS};
-use scaling_core::phase::{Axis, PhaseConfig};
+use crate::settings::{field, Field, FieldError, FieldKind, Form, Settings, Values, MAX_DEPTHS};
+use scaling_core::phase::{Axis, BadKey, PhaseConfig};
 use scaling_core::Activation;
 use serde_json::Value;
 
 /// The fields, in the form's order: width 40, depths 50 and 200, 14 β in [0, 1.3] × 10 H in
 /// [0.05, 0.95], 3 networks × 8 inputs per cell, tanh.
 pub const PHASE_FIELDS: [Field; 12] = [
-    field("width", "width d", Kind::Count, "40"),
-    field("depths", "depths L", Kind::Counts, "50,200"),
-    field("beta_from", "β from", Kind::Real, "0"),
-    field("beta_to", "β to", Kind::Real, "1.3"),
-    field("beta_count", "number of β", Kind::Count, "14"),
-    field("hurst_from", "H from", Kind::Real, "0.05"),
-    field("hurst_to", "H to", Kind::Real, "0.95"),
-    field("hurst_count", "number of H", Kind::Count, "10"),
-    field("n_networks", "networks per cell", Kind::Count, "3"),
-    field("n_inputs", "inputs per network", Kind::Count, "8"),
+    field("width", "width d", FieldKind::Count, "40"),
+    field("depths", "depths L", FieldKind::Counts, "50,200"),
+    field("beta_from", "β from", FieldKind::Real, "0"),
+    field("beta_to", "β to", FieldKind::Real, "1.3"),
+    field("beta_count", "number of β", FieldKind::Count, "14"),
+    field("hurst_from", "H from", FieldKind::Real, "0.05"),
+    field("hurst_to", "H to", FieldKind::Real, "0.95"),
+    field("hurst_count", "number of H", FieldKind::Count, "10"),
+    field("n_networks", "networks per cell", FieldKind::Count, "3"),
+    field("n_inputs", "inputs per network", FieldKind::Count, "8"),
     field(
         "activation",
         "activation σ",
-        Kind::Choice(&["tanh", "relu", "linear", "sigmoid", "gelu"]),
+        FieldKind::Select(&Activation::NAMES),
         "tanh",
     ),
-    field("seed", "seed", Kind::Count, "0"),
+    field("seed", "seed", FieldKind::Count, "0"),
 ];
 
 /// The grid's axes: core's key, and the fields of their `from`, `to` and `count`.
@@ -123,9 +123,8 @@ impl PhaseSettings {
     /// The field of an error of [`PhaseConfig::check`], whose first word is the bad key: an
     /// axis's error goes to its count when it is about the number of values, else to its
     /// `from` if core refuses `from` alone, else to its `to`.
-    fn field_error(&self, config: &PhaseConfig, error: String) -> FieldError {
-        let (key, message) = error.split_once(' ').unwrap_or((&error, ""));
-        let message = message.to_string();
+    fn field_error(&self, config: &PhaseConfig, error: BadKey) -> FieldError {
+        let (key, message) = (error.key, error.why);
         let Some(&(_, [from, to, count])) = AXES.iter().find(|a| a.0 == key) else {
             // The other keys of core are the fields' own.
             let field = PHASE_FIELDS.iter().find(|f| f.key == key);
@@ -154,7 +153,7 @@ impl PhaseSettings {
             _ => &mut alone.hursts,
         };
         *axis = Axis::List(vec![value]);
-        alone.check().is_err_and(|e| e.starts_with(key))
+        alone.check().is_err_and(|e| e.key == key)
     }
 }
 

@@ -2,17 +2,20 @@
 //! them (so that a view can be shared), and their check by core's sweep configuration, whose
 //! errors name the field to mark.
 
-use crate::engine::{Choice, CHOICES};
-use scaling_core::sweep::config::{ConfigError, Plan, SweepConfig};
+use crate::engine::Choice;
+use scaling_core::sweep::config::{
+    ConfigError, DeltaName, InitName, OptimizerName, Plan, SweepConfig,
+};
 use scaling_core::sweep::reproduce::{Scale, EXPERIMENTS, OPTIMIZERS};
+use scaling_core::Activation;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// What a field holds.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Kind {
+pub enum FieldKind {
     /// One of these names.
-    Choice(&'static [&'static str]),
+    Select(&'static [&'static str]),
     /// A whole number ≥ 0.
     Count,
     /// A real number.
@@ -28,7 +31,7 @@ pub enum Kind {
 pub struct Field {
     pub key: &'static str,
     pub label: &'static str,
-    pub kind: Kind,
+    pub kind: FieldKind,
     pub default: &'static str,
 }
 
@@ -36,7 +39,7 @@ pub struct Field {
 pub const fn field(
     key: &'static str,
     label: &'static str,
-    kind: Kind,
+    kind: FieldKind,
     default: &'static str,
 ) -> Field {
     Field {
@@ -57,45 +60,55 @@ pub const FIELDS: [Field; 17] = [
     field(
         "dataset",
         "data set",
-        Kind::Choice(&["synthetic", "mnist"]),
+        FieldKind::Select(&["synthetic", "mnist"]),
         "synthetic",
     ),
-    field("n_samples", "training samples", Kind::Count, "2000"),
+    field("n_samples", "training samples", FieldKind::Count, "2000"),
     field(
         "activation",
         "activation σ",
-        Kind::Choice(&["tanh", "relu", "linear", "sigmoid", "gelu"]),
+        FieldKind::Select(&Activation::NAMES),
         "tanh",
     ),
     field(
         "delta",
         "δ mode",
-        Kind::Choice(&["shared", "per-layer", "none", "fixed"]),
+        FieldKind::Select(&DeltaName::NAMES),
         "shared",
     ),
-    field("beta", "β (fixed δ = L^−β)", Kind::OptionalReal, ""),
+    field("beta", "β (fixed δ = L^−β)", FieldKind::OptionalReal, ""),
     field(
         "init",
         "init",
-        Kind::Choice(&["xavier", "xavier-depth", "smooth", "fbm", "fgn"]),
+        FieldKind::Select(&InitName::NAMES),
         "xavier",
     ),
-    field("initial_sd", "init scale s", Kind::Real, "1e-6"),
-    field("width", "width d", Kind::Count, "10"),
-    field("depths", "depths L", Kind::Counts, "4,8,16,32,64,128,256"),
+    field("initial_sd", "init scale s", FieldKind::Real, "1e-6"),
+    field("width", "width d", FieldKind::Count, "10"),
+    field(
+        "depths",
+        "depths L",
+        FieldKind::Counts,
+        "4,8,16,32,64,128,256",
+    ),
     field(
         "optimizer",
         "optimizer",
-        Kind::Choice(&["sgd", "adam"]),
+        FieldKind::Select(&OptimizerName::NAMES),
         "sgd",
     ),
-    field("lr", "learning rate η", Kind::Real, "0.2"),
-    field("batch_size", "batch size B", Kind::Count, "100"),
-    field("max_steps", "max steps Tmax", Kind::Count, "2000"),
-    field("epsilon", "target loss ε", Kind::Real, "1e-3"),
-    field("log_every", "loss measured every", Kind::Count, "20"),
-    field("seed", "seed", Kind::Count, "0"),
-    field("engine", "engine", Kind::Choice(CHOICES), "auto"),
+    field("lr", "learning rate η", FieldKind::Real, "0.2"),
+    field("batch_size", "batch size B", FieldKind::Count, "100"),
+    field("max_steps", "max steps Tmax", FieldKind::Count, "2000"),
+    field("epsilon", "target loss ε", FieldKind::Real, "1e-3"),
+    field("log_every", "loss measured every", FieldKind::Count, "20"),
+    field("seed", "seed", FieldKind::Count, "0"),
+    field(
+        "engine",
+        "engine",
+        FieldKind::Select(&Choice::NAMES),
+        "auto",
+    ),
 ];
 
 /// The fields about the page rather than the sweep: where it trains ([`crate::engine`]).
@@ -171,13 +184,15 @@ impl Values {
             message,
         };
         let value = match f.kind {
-            Kind::Choice(names) if names.contains(&text) => Value::from(text),
-            Kind::Choice(names) => return Err(bad(format!("must be one of {}", names.join(", ")))),
-            Kind::Count => Value::from(count(text).map_err(bad)?),
-            Kind::Real => Value::from(real(text).map_err(bad)?),
-            Kind::OptionalReal if text.is_empty() => return Ok(None),
-            Kind::OptionalReal => Value::from(real(text).map_err(bad)?),
-            Kind::Counts => {
+            FieldKind::Select(names) if names.contains(&text) => Value::from(text),
+            FieldKind::Select(names) => {
+                return Err(bad(format!("must be one of {}", names.join(", "))))
+            }
+            FieldKind::Count => Value::from(count(text).map_err(bad)?),
+            FieldKind::Real => Value::from(real(text).map_err(bad)?),
+            FieldKind::OptionalReal if text.is_empty() => return Ok(None),
+            FieldKind::OptionalReal => Value::from(real(text).map_err(bad)?),
+            FieldKind::Counts => {
                 let values = text
                     .split(',')
                     .map(|v| count(v.trim()))
@@ -390,7 +405,6 @@ fn decode(text: &str) -> String {
 mod tests {
     use super::*;
     use scaling_core::model::delta::DeltaMode;
-    use scaling_core::Activation;
 
     #[test]
     fn the_defaults_make_a_valid_plan() {
@@ -427,7 +441,7 @@ mod tests {
         assert_eq!(plan.depths, [3, 9, 27]);
         assert_eq!(plan.delta, DeltaMode::Fixed { beta: 0.5 });
         assert_eq!(
-            plan.train.optimizer,
+            plan.train.optim.optimizer,
             scaling_core::train::optim::Optimizer::ADAM
         );
         assert_eq!(back.engine(), Choice::Cpu);

@@ -27,15 +27,15 @@
 //!
 //! May import: io, model, analysis, plot, sweep.
 
+mod cells;
 mod config;
-mod grid;
 mod heat_map;
 mod probe;
 mod results;
 
-pub use config::{Axis, PhaseConfig};
-pub use grid::{Column, PhaseCell, Quantiles};
+pub use cells::{PhaseCell, Quantiles};
+pub use config::{Axis, BadKey, Column, PhaseConfig};
 pub use heat_map::{colour, draw_heat_map, HeatMap, PlotArea, Quantity};
-pub use results::{PhaseResults, FILE};
+pub use results::{PhaseFileError, PhaseResults, FILE};
 
 pub use probe::{draw_inputs, draw_weights, probe, Probe};

@@ -6,13 +6,12 @@
 //! OUT/figures/network-L<L>-seed<s>.svg, .png   per-network diagnostics
 
 use crate::backend::{self, BackendChoice, Job};
-use crate::files::{read_json, write_atomic, write_json};
+use crate::figures::save;
+use crate::files::{read_json, write_json};
 use crate::sweep::read_config;
 use anyhow::{bail, ensure, Context, Result};
 use clap::Args;
 use indicatif::ProgressBar;
-use plotters::coord::Shift;
-use plotters::prelude::*;
 use scaling_core::analysis::{
     analyze, analyze_norms, Analysis, DenoisedLoss, NormPath, NormTrained, Options, Trained,
     TREND_DEPTHS,
@@ -20,7 +19,7 @@ use scaling_core::analysis::{
 use scaling_core::data::synthetic::Dataset;
 use scaling_core::model::resnet::HiddenNorms;
 use scaling_core::model::weights::Weights;
-use scaling_core::plot::figure::{draw, Figure};
+use scaling_core::plot::figure::Figure;
 use scaling_core::plot::trained::{network_figures, norm_figure, sweep_figures};
 use scaling_core::sweep::config::{Plan, SweepConfig};
 use scaling_core::sweep::run_dir::{RunDir, UnitDir};
@@ -425,69 +424,4 @@ impl Job for EvaluateJob<'_> {
         bar.finish_and_clear();
         out
     }
-}
-
-/// Draws `panels` side by side into NAME.svg and NAME.png (see [`save_drawing`]).
-fn save(dir: &Path, name: &str, panels: &[Figure], size: (u32, u32)) -> Result<()> {
-    save_drawing(dir, name, size, |root| {
-        for (panel, area) in panels.iter().zip(root.split_evenly((1, panels.len()))) {
-            draw(panel, &area).map_err(|e| e.to_string())?;
-        }
-        Ok(())
-    })
-}
-
-/// Draws with `draw` into NAME.svg and, rasterised from it, NAME.png (twice the pixels),
-/// each written atomically.
-pub(crate) fn save_drawing(
-    dir: &Path,
-    name: &str,
-    (w, h): (u32, u32),
-    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<(), String>,
-) -> Result<()> {
-    let failed = |e: String| anyhow::anyhow!("drawing {name}: {e}");
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-        draw(&root).map_err(failed)?;
-        root.present().map_err(|e| failed(e.to_string()))?;
-    }
-    write_atomic(&dir.join(format!("{name}.svg")), svg.as_bytes())?;
-    write_atomic(
-        &dir.join(format!("{name}.png")),
-        &png(&svg, 2.0).map_err(failed)?,
-    )
-}
-
-/// An SVG rasterised at `scale` and encoded as PNG, its text set in the embedded font.
-fn png(svg: &str, scale: f32) -> Result<Vec<u8>, String> {
-    use resvg::{tiny_skia, usvg};
-    use std::sync::{Arc, OnceLock};
-    static FONTS: OnceLock<Arc<usvg::fontdb::Database>> = OnceLock::new();
-    let fontdb = FONTS.get_or_init(|| {
-        let mut db = usvg::fontdb::Database::new();
-        db.load_font_data(crate::FONT.to_vec());
-        db.set_sans_serif_family("DejaVu Sans");
-        Arc::new(db)
-    });
-    let options = usvg::Options {
-        fontdb: fontdb.clone(),
-        font_family: "DejaVu Sans".into(),
-        ..Default::default()
-    };
-    let tree = usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
-    let size = tree
-        .size()
-        .to_int_size()
-        .scale_by(scale)
-        .ok_or("empty figure")?;
-    let mut pixmap =
-        tiny_skia::Pixmap::new(size.width(), size.height()).ok_or("figure too large")?;
-    pixmap.fill(tiny_skia::Color::WHITE);
-    resvg::render(
-        &tree,
-        tiny_skia::Transform::from_scale(scale, scale),
-        &mut pixmap.as_mut(),
-    );
-    pixmap.encode_png().map_err(|e| e.to_string())
 }

@@ -7,7 +7,7 @@ use clap::{Args, ValueEnum};
 use scaling_core::data::synthetic::Dataset;
 use scaling_core::model::init::{normal_vec, rng};
 use scaling_core::train::fused::FusedStepper;
-use scaling_core::train::optim::Optim;
+use scaling_core::train::optim::{Optim, OptimConfig};
 use scaling_core::train::session::{matrix, Stepper, TrainConfig};
 use scaling_core::Scan;
 use scaling_core::{autodiff_loss_and_gradients, Activation, DeltaMode, ResNetConfig};
@@ -93,7 +93,12 @@ fn problem(args: &BenchArgs) -> (ResNetConfig, TrainConfig, Vec<f32>, Vec<f32>) 
     let mut r = rng(0, 1);
     let x = normal_vec(&mut r, n * d, 1.0);
     let y = normal_vec(&mut r, n * d, 1.0);
-    (config, TrainConfig::new(n, 1e-3, 0.0, 1), x, y)
+    (
+        config,
+        TrainConfig::new(n, OptimConfig::new(1e-3), 0.0, 1),
+        x,
+        y,
+    )
 }
 
 /// Times `step` after the warm-up: (steps per second, milliseconds per step).
@@ -168,7 +173,7 @@ impl Job for BenchJob {
         let mut model = config.init::<B>(&device);
         let x = matrix::<B>(x, d, &device);
         let y = matrix::<B>(y, d, &device);
-        let mut optim = Optim::new(&train);
+        let mut optim = Optim::new(&train.optim);
         let timing = time(&args, || {
             let (_, grads) = match method {
                 Method::Autodiff => {

@@ -1,8 +1,9 @@
 //! Files written atomically by this process (core's [`scaling_core::io::file`], with the
 //! temporary file named by host and pid: shards on several nodes write into one directory).
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use scaling_core::io::file;
+use std::fs;
 use std::path::Path;
 
 /// Writes `bytes` to `path` atomically.
@@ -19,6 +20,29 @@ pub fn write_json(path: &Path, value: &impl serde::Serialize) -> Result<()> {
 /// Reads and parses a JSON file, naming the file in any error.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     Ok(file::read_json(path)?)
+}
+
+/// Reads and parses a TOML file; a parse error is one line with its line and column.
+pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    toml::from_str(&text).map_err(|e| {
+        let (line, column) = e.span().map_or((1, 1), |s| line_column(&text, s.start));
+        anyhow::anyhow!(
+            "{}:{line}:{column}: {}",
+            path.display(),
+            crate::text::one_line(e.message().trim(), 200)
+        )
+    })
+}
+
+/// The 1-based line and column (in characters) of byte `offset` of `text`.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 #[cfg(test)]

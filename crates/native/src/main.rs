@@ -8,7 +8,9 @@ mod analyze;
 mod backend;
 mod bench;
 mod download;
+mod figures;
 mod files;
+mod html;
 mod interrupt;
 mod lock;
 mod phase;
@@ -18,6 +20,7 @@ mod reproduce;
 mod slurm;
 mod status;
 mod sweep;
+mod text;
 mod unit;
 
 use anyhow::{Context, Result};
@@ -132,13 +135,14 @@ struct MnistAssetArgs {
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// The figures' font, embedded so that drawing needs no system fonts.
-pub(crate) static FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, FONT)
-        .is_err()
+    if plotters::style::register_font(
+        "sans-serif",
+        plotters::style::FontStyle::Normal,
+        figures::FONT,
+    )
+    .is_err()
     {
         eprintln!("error: the embedded font is unreadable");
         return ExitCode::FAILURE;
@@ -151,20 +155,10 @@ fn main() -> ExitCode {
                 ExitCode::from(interrupted.status())
             }
             None => {
-                eprintln!("error: {}", one_line(&format!("{err:#}"), 600));
+                eprintln!("error: {}", text::one_line(&format!("{err:#}"), 600));
                 ExitCode::FAILURE
             }
         },
-    }
-}
-
-/// `text` on one line, cut to `max` characters with "…" when longer: errors never echo a
-/// long value in full.
-pub(crate) fn one_line(text: &str, max: usize) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(max) {
-        Some((end, _)) => format!("{}…", &line[..end]),
-        None => line,
     }
 }
 

@@ -2,11 +2,12 @@
 //! OUT: `phase.json` (written after every column, so that a rerun resumes), the heat maps
 //! `figures/phase-<ratio>-L<L>.svg`/`.png`, the trend in depth, and `report.html`.
 
-use crate::analyze::save_drawing;
 use crate::backend::BackendChoice;
+use crate::figures::save_drawing;
+use crate::files::read_toml;
 use crate::files::write_atomic;
 use crate::lock::Lock;
-use crate::sweep::read_toml;
+use crate::phase_report::{heat_map_name, trend_name};
 use anyhow::{anyhow, bail, Context, Result};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -169,14 +170,4 @@ fn write_figures(out: &Path, results: &PhaseResults) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// The file stem of a heat map.
-pub fn heat_map_name(quantity: Quantity, depth: usize) -> String {
-    format!("phase-{}-L{depth}", quantity.name())
-}
-
-/// The file stem of a trend figure.
-pub fn trend_name(quantity: Quantity) -> String {
-    format!("phase-{}-trend", quantity.name())
 }

@@ -2,8 +2,7 @@
 //! transition against Marion et al.'s line β = H, the trend in depth, and the config.
 
 use crate::files::write_atomic;
-use crate::phase::{heat_map_name, trend_name};
-use crate::report::{escape, inline_svg, page_head};
+use crate::html::{escape, inline_svg, page_head};
 use anyhow::Result;
 use scaling_core::phase::{PhaseResults, Quantity};
 use std::fmt::Write;
@@ -80,4 +79,14 @@ fn transition_table(h: &mut String, results: &PhaseResults) -> Result<()> {
     }
     h.push_str("</table>\n");
     Ok(())
+}
+
+/// The file stem of a heat map.
+pub fn heat_map_name(quantity: Quantity, depth: usize) -> String {
+    format!("phase-{}-L{depth}", quantity.name())
+}
+
+/// The file stem of a trend figure.
+pub fn trend_name(quantity: Quantity) -> String {
+    format!("phase-{}-trend", quantity.name())
 }

@@ -10,7 +10,8 @@
 use crate::analyze::{self, AnalyzeArgs};
 use crate::backend::BackendChoice;
 use crate::files::write_atomic;
-use crate::report::{self, escape};
+use crate::html::escape;
+use crate::report;
 use crate::sweep;
 use anyhow::{bail, ensure, Context, Result};
 use clap::{Args, ValueEnum};
@@ -155,7 +156,7 @@ fn write_tables(out: &Path, rows: &[Row]) -> Result<()> {
             "\n## {} ({})\n\n{}\n\n![max norm](./{}/figures/max-norm.png)\n\n\
              The balance per depth (mean over the seeds):\n\n{}",
             r.experiment,
-            r.optimizer,
+            r.optimizer.name(),
             r.explanation,
             r.dir,
             r.balance_table()

@@ -183,7 +183,7 @@ fn sbatch(options: &[String], script: &Path) -> Result<String> {
         bail!(
             "sbatch {} failed: {}",
             script.display(),
-            crate::one_line(&String::from_utf8_lossy(&output.stderr), 300)
+            crate::text::one_line(&String::from_utf8_lossy(&output.stderr), 300)
         );
     }
     Ok(id)

@@ -25,7 +25,7 @@
 
 use crate::backend::{self, BackendChoice, Job};
 use crate::download;
-use crate::files::{read_json, write_atomic, write_json};
+use crate::files::{read_json, read_toml, write_atomic, write_json};
 use crate::interrupt::{self, Interrupted};
 use crate::lock::{InUse, Lock};
 use crate::unit;
@@ -54,29 +54,6 @@ pub fn read_config(path: &Path) -> Result<SweepConfig> {
     let invalid = || format!("{} is not a valid sweep config", path.display());
     config.plan().with_context(invalid)?;
     Ok(config)
-}
-
-/// Reads and parses a TOML file; a parse error is one line with its line and column.
-pub fn read_toml<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    toml::from_str(&text).map_err(|e| {
-        let (line, column) = e.span().map_or((1, 1), |s| line_column(&text, s.start));
-        anyhow::anyhow!(
-            "{}:{line}:{column}: {}",
-            path.display(),
-            crate::one_line(e.message().trim(), 200)
-        )
-    })
-}
-
-/// The 1-based line and column (in characters) of byte `offset` of `text`.
-fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..text.floor_char_boundary(offset.min(text.len()))];
-    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    (
-        before.matches('\n').count() + 1,
-        before[line_start..].chars().count() + 1,
-    )
 }
 
 /// The memory a new process can have here: $RESNET_SCALING_MEMORY (bytes) when set, else

@@ -54,7 +54,7 @@ pub fn train_dense<B: Scan>(
     write_atomic(&dir.init(), &weights.to_safetensors())?;
     let (act, delta) = (config.activation, config.delta);
     let train = plan.training(unit.seed);
-    let run = |engine| Run {
+    let training = |engine| UnitTraining {
         plan,
         data,
         unit,
@@ -66,18 +66,18 @@ pub fn train_dense<B: Scan>(
         None => {
             let mut stepper = FusedStepper::new(&weights, act, delta, data, &train);
             let (isa, threads) = (stepper.isa().name(), stepper.threads());
-            run(format!("the fused step ({isa}, {threads} threads)")).fit(&mut stepper)
+            training(format!("the fused step ({isa}, {threads} threads)")).train(&mut stepper)
         }
         Some(backend) => {
             let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
             let mut stepper = BurnStepper::new(model, data, &train);
-            run(format!("burn on {backend}")).fit(&mut stepper)
+            training(format!("burn on {backend}")).train(&mut stepper)
         }
     }
 }
 
 /// One unit's training, with what it needs to checkpoint and report.
-struct Run<'a> {
+struct UnitTraining<'a> {
     plan: &'a Plan,
     data: &'a Dataset,
     unit: Unit,
@@ -87,10 +87,10 @@ struct Run<'a> {
     engine: String,
 }
 
-impl Run<'_> {
+impl UnitTraining<'_> {
     /// Trains with `stepper` (from the checkpoint when there is one) under a progress bar,
     /// checkpointing as the module says; then writes the weights and result.json.
-    fn fit(&self, stepper: &mut impl Stepper) -> Result<DepthResult> {
+    fn train(&self, stepper: &mut impl Stepper) -> Result<DepthResult> {
         let train = self.plan.training(self.unit.seed);
         let label = label(self.plan, self.unit);
         let (mut session, mut wall_time_s) = match read_checkpoint(self.dir)? {

@@ -2,7 +2,7 @@
 //! statistics of every path at every used depth, their power laws in L, the verdict and the
 //! trends; `analysis.json` is [`Analysis`].
 
-use super::fit::{fit, Samples, MIN_DEPTHS};
+use super::fit::{fit_power_law, Samples, MIN_DEPTHS};
 use super::paths::{named_paths, LayerNorms, NormTrained, PathAnalysis, PathPoint, Trained};
 use super::stats::{PathStats, WeightPath};
 use super::trend::{trend_noise, TrendNoise};
@@ -16,8 +16,35 @@ use std::collections::BTreeMap;
 /// A network whose final training loss is at least this fraction of its initial loss did not
 /// train, and is left out of the fits.
 pub const DID_NOT_TRAIN: f64 = 0.9;
-const DIVERGED: &str = "diverged";
-const STUCK: &str = "did not train";
+
+/// Why a network is flagged in the analysis (spelt in `analysis.json` as [`Flag::label`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Flag {
+    /// Its loss became NaN or ∞: left out.
+    #[serde(rename = "diverged")]
+    Diverged,
+    /// Its final training loss is at least [`DID_NOT_TRAIN`] times its initial one: left out.
+    #[serde(rename = "did not train")]
+    DidNotTrain,
+    /// It stopped above ε: used unless [`Options::exclude_unconverged`].
+    #[serde(rename = "did not reach ε")]
+    DidNotReachEpsilon,
+}
+
+impl Flag {
+    pub fn label(self) -> &'static str {
+        match self {
+            Flag::Diverged => "diverged",
+            Flag::DidNotTrain => "did not train",
+            Flag::DidNotReachEpsilon => "did not reach ε",
+        }
+    }
+
+    /// Whether a network so flagged is left out of the fits whatever the options.
+    pub fn left_out(self) -> bool {
+        matches!(self, Flag::Diverged | Flag::DidNotTrain)
+    }
+}
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -42,8 +69,8 @@ pub struct DepthEntry {
     pub stop_reason: StopReason,
     pub final_train_loss: Option<f64>,
     pub used: bool,
-    /// Why the depth is flagged ("diverged", "did not reach ε").
-    pub flag: Option<String>,
+    /// Why the depth is flagged.
+    pub flag: Option<Flag>,
 }
 
 /// Training loss of a network and of its denoised version (trend only).
@@ -117,14 +144,14 @@ fn depth_entry(seed: u64, result: &DepthResult, options: &Options) -> DepthEntry
     let stuck =
         matches!((initial, o.final_train_loss), (Some(i), Some(f)) if f >= DID_NOT_TRAIN * i);
     let flag = match o.stop_reason {
-        StopReason::Diverged => Some(DIVERGED.to_string()),
-        _ if stuck && o.steps > 0 => Some(STUCK.to_string()),
+        StopReason::Diverged => Some(Flag::Diverged),
+        _ if stuck && o.steps > 0 => Some(Flag::DidNotTrain),
         _ if o.final_train_loss.is_none_or(|l| l >= options.epsilon) => {
-            Some("did not reach ε".to_string())
+            Some(Flag::DidNotReachEpsilon)
         }
         _ => None,
     };
-    let left_out = matches!(flag.as_deref(), Some(DIVERGED | STUCK));
+    let left_out = flag.is_some_and(Flag::left_out);
     let used = !(left_out || options.exclude_unconverged && flag.is_some());
     DepthEntry {
         depth: result.depth,
@@ -186,14 +213,11 @@ fn assemble(
         .find(|p| p.name == options.main_path)
         .and_then(|p| p.verdict.clone())
         .unwrap_or_else(|| undetermined("no usable depth"));
-    let left_out: Vec<String> = [STUCK, DIVERGED]
+    let left_out: Vec<String> = [Flag::DidNotTrain, Flag::Diverged]
         .into_iter()
         .filter_map(|flag| {
-            let n = depths
-                .iter()
-                .filter(|e| e.flag.as_deref() == Some(flag))
-                .count();
-            (n > 0).then(|| format!("{n} {flag}"))
+            let n = depths.iter().filter(|e| e.flag == Some(flag)).count();
+            (n > 0).then(|| format!("{n} {}", flag.label()))
         })
         .collect();
     if !left_out.is_empty() {
@@ -323,13 +347,13 @@ fn samples(points: &[PathPoint], statistic: Statistic, beta: Option<f64>) -> Sam
 }
 
 fn path_analysis(name: PathName, points: Vec<PathPoint>) -> PathAnalysis {
-    let max_fit = fit(&samples(&points, Statistic::MaxNorm, None));
+    let max_fit = fit_power_law(&samples(&points, Statistic::MaxNorm, None));
     let beta = max_fit.power_law().map(|p| p.beta);
     let mut fits = BTreeMap::new();
     for statistic in Statistic::ALL {
         let s = samples(&points, statistic, beta);
         if s.iter().any(|seed| !seed.is_empty()) || statistic.value_needs_beta() {
-            fits.insert(statistic, fit(&s));
+            fits.insert(statistic, fit_power_law(&s));
         }
     }
     // A path of one weight per network (shared δ) has no increments to judge.
@@ -346,7 +370,7 @@ fn path_analysis(name: PathName, points: Vec<PathPoint>) -> PathAnalysis {
             .filter(|p| depths.contains(&p.depth))
             .cloned()
             .collect();
-        let large_fit = |statistic| fit(&samples(&large, statistic, beta));
+        let large_fit = |statistic| fit_power_law(&samples(&large, statistic, beta));
         let gamma = large_fit(Statistic::RescaledIncrement);
         let q = large_fit(Statistic::RescaledQuadraticVariation);
         verdict(&fits, &gamma, &q, depths)
@@ -580,7 +604,7 @@ mod tests {
         let flags: Vec<_> = a
             .depths
             .iter()
-            .map(|e| (e.flag.as_deref(), e.used))
+            .map(|e| (e.flag.map(Flag::label), e.used))
             .collect();
         assert_eq!(
             flags,

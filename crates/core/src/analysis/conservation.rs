@@ -93,6 +93,7 @@ mod tests {
     use crate::model::delta::DeltaMode;
     use crate::model::resnet::ResNetConfig;
     use crate::train::fused::FusedStepper;
+    use crate::train::optim::OptimConfig;
     use crate::train::optim::Optimizer;
     use crate::train::session::{train, TrainConfig};
 
@@ -129,8 +130,8 @@ mod tests {
     /// while it trains; Adam does not keep it.
     #[test]
     fn gradient_descent_conserves_the_balance_and_adam_does_not() {
-        let gd = TrainConfig::new(64, 0.02, 0.0, 1500).with_log_every(500);
-        let adam = TrainConfig::new(64, 0.01, 0.0, 1500)
+        let gd = TrainConfig::new(64, OptimConfig::new(0.02), 0.0, 1500).with_log_every(500);
+        let adam = TrainConfig::new(64, OptimConfig::new(0.01), 0.0, 1500)
             .with_log_every(500)
             .with_optimizer(Optimizer::ADAM);
         for mode in [DeltaMode::Shared, DeltaMode::PerLayer] {

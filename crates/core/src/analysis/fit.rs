@@ -74,7 +74,7 @@ impl PowerLaw {
 }
 
 /// Fits s ≈ C · L^{−β} to every usable (positive, finite) point of every seed pooled.
-pub fn fit(samples: &[Vec<(usize, f64)>]) -> Fit {
+pub fn fit_power_law(samples: &[Vec<(usize, f64)>]) -> Fit {
     let usable: Vec<Vec<(f64, f64)>> = samples
         .iter()
         .map(|seed| {
@@ -211,7 +211,7 @@ mod tests {
     fn exact_power_laws_are_recovered_with_their_sign() {
         let depths = [3, 10, 30, 100, 300];
         for beta in [-0.5, 0.0, 0.2, 1.0] {
-            let fit = fit(&[power(beta, 2.5, &depths)]);
+            let fit = fit_power_law(&[power(beta, 2.5, &depths)]);
             let p = fit.power_law().unwrap();
             assert!((p.beta - beta).abs() < 1e-12, "{beta}: {p:?}");
             assert!((p.intercept - 2.5f64.ln()).abs() < 1e-12);
@@ -234,7 +234,7 @@ mod tests {
                 )
             })
             .collect();
-        let p = fit(&[points]).power_law().cloned().unwrap();
+        let p = fit_power_law(&[points]).power_law().cloned().unwrap();
         assert!(p.ci95[0] < 0.3 && 0.3 < p.ci95[1], "{p:?}");
         let t = student_t_975(10);
         assert!((p.ci95[1] - p.beta - t * p.std_error).abs() < 1e-12);
@@ -248,7 +248,7 @@ mod tests {
             .zip([0.48, 0.5, 0.52, 0.5])
             .map(|(&c, beta)| power(beta, c, &depths))
             .collect();
-        let p = fit(&seeds).power_law().cloned().unwrap();
+        let p = fit_power_law(&seeds).power_law().cloned().unwrap();
         assert_eq!(p.interval, Interval::Bootstrap);
         assert_eq!(p.seeds, 4);
         assert!(
@@ -260,12 +260,12 @@ mod tests {
 
     #[test]
     fn too_few_usable_depths_is_not_a_number() {
-        let fit = fit(&[vec![(3, 1.0), (5, 0.0), (8, f64::NAN), (13, 0.5)]]);
+        let fit = fit_power_law(&[vec![(3, 1.0), (5, 0.0), (8, f64::NAN), (13, 0.5)]]);
         match fit {
             Fit::Impossible { reason } => assert!(reason.contains("2 usable depths"), "{reason}"),
             other => panic!("{other:?}"),
         }
-        assert!(matches!(super::fit(&[]), Fit::Impossible { .. }));
+        assert!(matches!(super::fit_power_law(&[]), Fit::Impossible { .. }));
     }
 
     #[test]

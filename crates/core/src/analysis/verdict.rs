@@ -1,6 +1,5 @@
-//! The regime verdict on a path: the rule of the module documentation of
-//! [`crate::analysis`], from the fits of β, γ (rescaled increments, larger depths) and ρ
-//! (Root SSQ).
+//! The regime verdict on a path, from the fits of β, γ (rescaled increments, larger depths)
+//! and ρ (Root SSQ): the rule derived in docs/analysis.md ("Verdict").
 
 use super::Statistic;
 use crate::analysis::fit::{Fit, PowerLaw};

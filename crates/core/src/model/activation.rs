@@ -26,6 +26,17 @@ impl Activation {
         Activation::Gelu,
     ];
 
+    /// The names of [`Activation::ALL`], for the forms that offer them.
+    pub const NAMES: [&'static str; 5] = {
+        let mut names = [""; 5];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Activation::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
     /// σ(z), elementwise.
     pub fn apply<B: Backend, const D: usize>(self, z: Tensor<B, D>) -> Tensor<B, D> {
         match self {
@@ -63,7 +74,8 @@ impl Activation {
         }
     }
 
-    pub fn name(self) -> &'static str {
+    /// Its name in configs and URLs.
+    pub const fn name(self) -> &'static str {
         match self {
             Activation::Tanh => "tanh",
             Activation::Relu => "relu",

@@ -2,10 +2,13 @@
 //! no autodiff graph. With g_k = ∂ℓ/∂h_k and z_k = A_k h_k + b_k:
 //!
 //!   g_L = 2 (h_L − y) / (B d)
-//!   p_k = g_{k+1} ⊙ σ'(z_k),   g_k = g_{k+1} + δ_k p_k A_k
-//!   ∂ℓ/∂A_k = δ_k p_kᵀ h_k,   ∂ℓ/∂b_k = δ_k Σ_n p_k,   ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ σ(z_k)
+//!   p_k = δ_k g_{k+1} ⊙ σ'(z_k),   q_k = g_{k+1} ⊙ σ(z_k),   g_k = g_{k+1} + p_k A_k
+//!   ∂ℓ/∂A_k = p_kᵀ h_k,   ∂ℓ/∂b_k = Σ_n p_k,   ∂ℓ/∂δ_k = Σ q_k
 //!
-//! and for a shared δ used as |δ|, ∂ℓ/∂δ = sign(δ) Σ_k ∂ℓ/∂δ_k.
+//! and for a shared δ used as |δ|, ∂ℓ/∂δ = sign(δ) Σ_k ∂ℓ/∂δ_k. This is the one statement of
+//! the adjoint; [`Adjoint`](crate::model::scan::Adjoint) holds p and q, the CubeCL kernels
+//! ([`crate::model::cube`]) and the fused CPU step ([`crate::train::fused`]) compute the same
+//! p_k and q_k.
 
 use crate::model::delta::DeltaMode;
 use crate::model::resnet::{mse, ResNet};
@@ -44,12 +47,12 @@ impl<B: Scan> ResNet<B> {
         let g = residual.mul_scalar(2.0 / (batch * d) as f64);
         let adjoint = B::scan_backward(self, g, states.z);
 
-        let grad_a = adjoint.gz.clone().swap_dims(1, 2).matmul(states.h);
-        let grad_b = adjoint.gz.sum_dim(1).reshape([l, d]);
+        let grad_a = adjoint.p.clone().swap_dims(1, 2).matmul(states.h);
+        let grad_b = adjoint.p.sum_dim(1).reshape([l, d]);
         // ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ σ(z_k), for all k at once.
         let grad_delta_k = || {
             adjoint
-                .dz
+                .q
                 .clone()
                 .expect("the adjoint pass gives g ⊙ σ(z) when δ is trained")
                 .sum_dim(2)

@@ -8,7 +8,7 @@
 //! other half of a double buffer, so that each layer costs one barrier:
 //!
 //!   forward:  z_kj = b_kj + Σ_i A_k,ji h_ki,          h_{k+1,j} = h_kj + δ_k σ(z_kj)
-//!   backward: gz_kj = δ_k σ'(z_kj) g_{k+1,j},          g_kj = g_{k+1,j} + Σ_i gz_ki A_k,ij
+//!   backward: p_kj = δ_k σ'(z_kj) g_{k+1,j},          g_kj = g_{k+1,j} + Σ_i p_ki A_k,ij
 
 use crate::model::activation::Activation;
 use crate::model::resnet::ResNet;
@@ -81,9 +81,9 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> Scan
         let [l, n, d] = z.dims();
         let device = z.device();
         let trains_delta = net.delta.is_some();
-        let gz = cube(Tensor::<Self, 3>::empty([l, n, d], &device));
-        let dz_shape = if trains_delta { [l, n, d] } else { [1, 1, 1] };
-        let dz = cube(Tensor::<Self, 3>::empty(dz_shape, &device));
+        let p = cube(Tensor::<Self, 3>::empty([l, n, d], &device));
+        let q_shape = if trains_delta { [l, n, d] } else { [1, 1, 1] };
+        let q = cube(Tensor::<Self, 3>::empty(q_shape, &device));
         let g = cube(g);
         let (count, dim, rows) = grid(n, d);
         let client = g.client.clone();
@@ -96,8 +96,8 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> Scan
             cube(net.a.val()).into_tensor_arg(),
             cube(net.delta_per_layer()).into_tensor_arg(),
             cube(z).into_tensor_arg(),
-            gz.clone().into_tensor_arg(),
-            dz.clone().into_tensor_arg(),
+            p.clone().into_tensor_arg(),
+            q.clone().into_tensor_arg(),
             n as u32,
             l as u32,
             d as u32,
@@ -107,8 +107,8 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> Scan
             dtype.into(),
         );
         Adjoint {
-            gz: tensor(gz),
-            dz: trains_delta.then(|| tensor(dz)),
+            p: tensor(p),
+            q: trains_delta.then(|| tensor(q)),
         }
     }
 }
@@ -261,22 +261,22 @@ mod kernel {
         }
     }
 
-    /// gz_k = δ_k σ'(z_k) ⊙ g_{k+1} of every layer from g_L, and g_{k+1} ⊙ σ(z_k) when `dz`.
+    /// p_k = δ_k σ'(z_k) ⊙ g_{k+1} of every layer from g_L, and q_k = g_{k+1} ⊙ σ(z_k) when `q`.
     #[allow(clippy::too_many_arguments)]
     #[cube(launch)]
     pub(super) fn backward_kernel<E: Float>(
-        g_out: &Tensor<E>,      // [N, d]: g_L
-        a: &Tensor<E>,          // [L, d, d]
-        delta: &Tensor<E>,      // [L]
-        z_keep: &Tensor<E>,     // [L, N, d]
-        gz: &mut Tensor<E>,     // [L, N, d]
-        dz_out: &mut Tensor<E>, // [L, N, d] when `dz`
+        g_out: &Tensor<E>,     // [N, d]: g_L
+        a: &Tensor<E>,         // [L, d, d]
+        delta: &Tensor<E>,     // [L]
+        z_keep: &Tensor<E>,    // [L, N, d]
+        p: &mut Tensor<E>,     // [L, N, d]
+        q_out: &mut Tensor<E>, // [L, N, d] when `q`
         samples: u32,
         depth: u32,
         #[comptime] width: u32,
         #[comptime] rows: u32,
         #[comptime] act: u32,
-        #[comptime] dz: bool,
+        #[comptime] q: bool,
         #[define(E)] _dtype: StorageType,
     ) {
         let d = width as usize;
@@ -308,15 +308,15 @@ mod kernel {
         for t in 0..l {
             let k = l - 1 - t;
             let at = (k * n_total + n) * d + j;
-            let gz_j = step * slope::<E>(z, act) * g;
+            let p_j = step * slope::<E>(z, act) * g;
             if valid {
-                gz[at] = gz_j;
-                if dz {
-                    dz_out[at] = g * sigma::<E>(z, act);
+                p[at] = p_j;
+                if q {
+                    q_out[at] = g * sigma::<E>(z, act);
                 }
             }
             let buffer = (t % 2) * plane;
-            shared[buffer + row + j] = gz_j;
+            shared[buffer + row + j] = p_j;
             let mut prev = k;
             if k > 0 {
                 prev = k - 1;
@@ -385,6 +385,7 @@ mod tests {
     use crate::model::weights::Weights;
     use crate::testing::TestBackend;
     use crate::testing::{assert_close, TEST_MODES};
+    use crate::train::optim::OptimConfig;
     use crate::train::session::{BurnStepper, Stepper, TrainConfig};
     use burn::backend::Wgpu;
     use burn::tensor::backend::Backend;
@@ -499,10 +500,10 @@ mod tests {
     /// follows the per-layer one in f64.
     #[test]
     fn training_on_the_kernels_follows_the_reference() {
-        let sgd = TrainConfig::new(16, 0.05, 0.0, 30)
+        let sgd = TrainConfig::new(16, OptimConfig::new(0.05), 0.0, 30)
             .with_momentum(0.9)
             .with_weight_decay(1e-3);
-        let adam = TrainConfig::new(16, 0.01, 0.0, 30)
+        let adam = TrainConfig::new(16, OptimConfig::new(0.01), 0.0, 30)
             .with_optimizer(crate::train::optim::Optimizer::ADAM)
             .with_weight_decay(1e-3);
         for train in [sgd, adam] {
@@ -541,7 +542,7 @@ mod tests {
             cpu.update(&x, &y);
         }
         let (got, want) = (gpu.train_loss(), cpu.train_loss());
-        let what = train.optimizer.name();
+        let what = train.optim.optimizer.name();
         assert!(
             want < 0.9 * start,
             "{what}: the reference trains: {start} → {want}"

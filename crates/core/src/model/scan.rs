@@ -15,12 +15,12 @@ pub struct States<B: Backend> {
     pub z: Tensor<B, 3>,
 }
 
-/// What the adjoint pass gives, with g_k = ∂ℓ/∂h_k.
+/// What the adjoint pass gives, with g_k = ∂ℓ/∂h_k (the notation of [`crate::model::adjoint`]).
 pub struct Adjoint<B: Backend> {
-    /// δ_k σ'(z_k) ⊙ g_{k+1}: [L, N, d].
-    pub gz: Tensor<B, 3>,
-    /// g_{k+1} ⊙ σ(z_k), whose sum is ∂ℓ/∂δ_k: [L, N, d]; only when δ is trained.
-    pub dz: Option<Tensor<B, 3>>,
+    /// p_k = δ_k g_{k+1} ⊙ σ'(z_k): [L, N, d].
+    pub p: Tensor<B, 3>,
+    /// q_k = g_{k+1} ⊙ σ(z_k), whose sum is ∂ℓ/∂δ_k: [L, N, d]; only when δ is trained.
+    pub q: Option<Tensor<B, 3>>,
 }
 
 /// A backend's way to run the L layers of the network.
@@ -82,20 +82,20 @@ pub mod per_layer {
         let slopes = net.activation.derivative(z, act.clone()).chunk(l, 0);
         let trains_delta = net.delta.is_some();
         let mut g_next = Vec::with_capacity(if trains_delta { l } else { 0 });
-        let mut gz = Vec::with_capacity(l);
+        let mut p = Vec::with_capacity(l);
         for (k, slope) in slopes.into_iter().enumerate().rev() {
-            let gz_k = deltas.scale(k, g.clone() * slope.reshape([batch, d]));
+            let p_k = deltas.scale(k, g.clone() * slope.reshape([batch, d]));
             if trains_delta {
                 g_next.push(g.clone());
             }
-            g = g + gz_k.clone().matmul(a_layers[k].clone());
-            gz.push(gz_k);
+            g = g + p_k.clone().matmul(a_layers[k].clone());
+            p.push(p_k);
         }
-        gz.reverse();
+        p.reverse();
         g_next.reverse();
         Adjoint {
-            gz: Tensor::stack(gz, 0),
-            dz: trains_delta.then(|| Tensor::stack::<3>(g_next, 0) * act),
+            p: Tensor::stack(p, 0),
+            q: trains_delta.then(|| Tensor::stack::<3>(g_next, 0) * act),
         }
     }
 }

@@ -1,7 +1,6 @@
 //! The settings of a phase diagram: the grid over depth L × Hurst index H × β, and the
 //! random draws of every network.
 
-use super::grid::Column;
 use super::{draw_inputs, draw_weights};
 use crate::model::activation::Activation;
 use crate::model::init::Init;
@@ -77,10 +76,30 @@ impl Default for PhaseConfig {
     }
 }
 
+/// A key of a phase config out of its range: "key why".
+#[derive(Debug, PartialEq, thiserror::Error)]
+#[error("{key} {why}")]
+pub struct BadKey {
+    pub key: &'static str,
+    pub why: String,
+}
+
+/// A unit of work: every β at one depth and Hurst index.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Column {
+    pub depth: usize,
+    pub hurst: f64,
+}
+
 impl PhaseConfig {
     /// Checks every key, naming the first bad one in a one-line error.
-    pub fn check(&self) -> Result<(), String> {
-        let bad = |key: &str, why: &str| Err(format!("{key} {why}"));
+    pub fn check(&self) -> Result<(), BadKey> {
+        let bad = |key: &'static str, why: &str| {
+            Err(BadKey {
+                key,
+                why: why.to_string(),
+            })
+        };
         if !(1..=limits::WIDTH).contains(&self.width) {
             return bad("width", &format!("must be in 1..={}", limits::WIDTH));
         }
@@ -169,12 +188,16 @@ mod tests {
             hursts,
             ..PhaseConfig::default()
         };
-        assert!(config(axis).check().unwrap_err().starts_with("hursts"));
+        assert!(config(axis)
+            .check()
+            .unwrap_err()
+            .to_string()
+            .starts_with("hursts"));
         let empty = PhaseConfig {
             depths: vec![],
             ..PhaseConfig::default()
         };
-        assert!(empty.check().unwrap_err().starts_with("depths"));
+        assert!(empty.check().unwrap_err().to_string().starts_with("depths"));
         assert_eq!(PhaseConfig::default().check(), Ok(()));
         let list: Axis = serde_json::from_str("[0.5, 0.7]").unwrap();
         assert_eq!(list.values(), vec![0.5, 0.7]);

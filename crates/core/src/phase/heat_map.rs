@@ -2,7 +2,7 @@
 //! with the line β = H and a colour bar: drawn by one function on any plotters backend (SVG
 //! and PNG in `native`, a canvas in the browser).
 
-use super::grid::{PhaseCell, Quantiles};
+use super::cells::{PhaseCell, Quantiles};
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use serde::{Deserialize, Serialize};

@@ -65,7 +65,7 @@ pub fn probe<B: Scan>(
     let (h_l, states) = B::scan_forward(&net, h0.clone(), true);
     let states = states.expect("the forward pass keeps the states when asked");
     let adjoint = B::scan_backward(&net, g_l.clone(), states.z);
-    let g0 = g_l.clone() + adjoint.gz.matmul(net.a.val()).sum_dim(0).reshape([n, d]);
+    let g0 = g_l.clone() + adjoint.p.matmul(net.a.val()).sum_dim(0).reshape([n, d]);
     let rows = |t: burn::tensor::Tensor<B, 2>| -> Vec<f64> {
         let v = t
             .powi_scalar(2)

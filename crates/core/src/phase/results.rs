@@ -1,9 +1,10 @@
 //! `phase.json`: the config of a phase diagram and every cell computed so far, so that a run
 //! resumes column by column.
 
-use super::grid::{Column, PhaseCell};
+use super::cells::PhaseCell;
 use super::heat_map::{HeatMap, Quantity};
-use super::PhaseConfig;
+use super::Column;
+use super::{BadKey, PhaseConfig};
 use crate::plot::figure::{Figure, Mark, Series};
 use serde::{Deserialize, Serialize};
 
@@ -146,11 +147,20 @@ impl PhaseResults {
         crate::io::file::json_text(self)
     }
 
-    pub fn from_json(text: &str) -> Result<Self, String> {
-        let results: Self = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    pub fn from_json(text: &str) -> Result<Self, PhaseFileError> {
+        let results: Self = serde_json::from_str(text)?;
         results.config.check()?;
         Ok(results)
     }
+}
+
+/// A `phase.json` that does not parse, or whose config is invalid.
+#[derive(Debug, thiserror::Error)]
+pub enum PhaseFileError {
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+    #[error(transparent)]
+    Config(#[from] BadKey),
 }
 
 #[cfg(test)]

@@ -67,7 +67,7 @@ impl Memory {
                 };
                 let (n_train, samples) = (n_train as f64, (n_train + n_test) as f64);
                 let params = |l: f64| l * (d * d + d + 1.0);
-                let state = match plan.train.optimizer {
+                let state = match plan.train.optim.optimizer {
                     Optimizer::Sgd => 1.0,
                     Optimizer::Adam { .. } => 2.0,
                 };
@@ -108,18 +108,36 @@ impl Memory {
 
     /// `Err` naming the key and the estimate when the plan needs more than `available`
     /// bytes.
-    pub fn check(&self, plan: &Plan, available: f64) -> Result<(), String> {
+    pub fn check(&self, plan: &Plan, available: f64) -> Result<(), TooLarge> {
         if self.total() <= available {
             return Ok(());
         }
         let (part, key, bytes) = self.largest(plan);
-        Err(format!(
-            "`{key}`: the sweep needs about {} of memory ({part} {}), more than the {} available",
-            human(self.total()),
-            human(bytes),
-            human(available)
-        ))
+        Err(TooLarge {
+            key,
+            part,
+            total: self.total(),
+            part_bytes: bytes,
+            available,
+        })
     }
+}
+
+/// A sweep that needs more memory than the machine has, naming the key that sizes its
+/// largest part.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "`{key}`: the sweep needs about {} of memory ({part} {}), more than the {} available",
+    human(*.total),
+    human(*.part_bytes),
+    human(*.available)
+)]
+pub struct TooLarge {
+    pub key: &'static str,
+    pub part: &'static str,
+    pub total: f64,
+    pub part_bytes: f64,
+    pub available: f64,
 }
 
 /// Parameters, and activations per image, summed over every depth's conv ResNet (the
@@ -198,7 +216,10 @@ mod tests {
             optimizer: OptimizerName::Adam,
             ..depths(&[9100], 4096)
         });
-        let err = Memory::of(&wide).check(&wide, 16e9).unwrap_err();
+        let err = Memory::of(&wide)
+            .check(&wide, 16e9)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("`width`: the sweep needs about"), "{err}");
         assert!(err.contains("TiB") && err.contains("available"), "{err}");
         let big_batch = plan(SweepConfig {
@@ -206,7 +227,10 @@ mod tests {
             batch_size: 1_000_000,
             ..depths(&[9100], 10)
         });
-        let err = Memory::of(&big_batch).check(&big_batch, 16e9).unwrap_err();
+        let err = Memory::of(&big_batch)
+            .check(&big_batch, 16e9)
+            .unwrap_err()
+            .to_string();
         assert!(err.starts_with("`batch_size`"), "{err}");
         let cifar = plan(SweepConfig {
             dataset: DatasetName::Cifar10,
@@ -216,7 +240,10 @@ mod tests {
             depths: Some(vec![121]),
             ..SweepConfig::default()
         });
-        let err = Memory::of(&cifar).check(&cifar, 16e9).unwrap_err();
+        let err = Memory::of(&cifar)
+            .check(&cifar, 16e9)
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("`base_channels`") || err.contains("`batch_size`"),
             "{err}"

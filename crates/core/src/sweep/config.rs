@@ -56,6 +56,36 @@ pub enum DeltaName {
     Fixed,
 }
 
+impl DeltaName {
+    pub const ALL: [DeltaName; 4] = [
+        DeltaName::None,
+        DeltaName::Shared,
+        DeltaName::PerLayer,
+        DeltaName::Fixed,
+    ];
+
+    /// Its name in a config file (serde's spelling, tested).
+    pub const fn name(self) -> &'static str {
+        match self {
+            DeltaName::None => "none",
+            DeltaName::Shared => "shared",
+            DeltaName::PerLayer => "per-layer",
+            DeltaName::Fixed => "fixed",
+        }
+    }
+
+    /// The names of [`DeltaName::ALL`], for the forms that offer them.
+    pub const NAMES: [&'static str; 4] = {
+        let mut names = [""; 4];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = DeltaName::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum OptimizerName {
@@ -66,13 +96,26 @@ pub enum OptimizerName {
 }
 
 impl OptimizerName {
-    /// Its name in a config file: "sgd" or "adam".
-    pub fn name(self) -> &'static str {
+    pub const ALL: [OptimizerName; 2] = [OptimizerName::Sgd, OptimizerName::Adam];
+
+    /// Its name in a config file (serde's spelling, tested).
+    pub const fn name(self) -> &'static str {
         match self {
             OptimizerName::Sgd => "sgd",
             OptimizerName::Adam => "adam",
         }
     }
+
+    /// The names of [`OptimizerName::ALL`], for the forms that offer them.
+    pub const NAMES: [&'static str; 2] = {
+        let mut names = [""; 2];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = OptimizerName::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -84,6 +127,38 @@ pub enum InitName {
     Fbm,
     /// Fractional Gaussian noise (the increments of fbm; Marion et al.'s "fbm").
     Fgn,
+}
+
+impl InitName {
+    pub const ALL: [InitName; 5] = [
+        InitName::Xavier,
+        InitName::XavierDepth,
+        InitName::Smooth,
+        InitName::Fbm,
+        InitName::Fgn,
+    ];
+
+    /// Its name in a config file (serde's spelling, tested).
+    pub const fn name(self) -> &'static str {
+        match self {
+            InitName::Xavier => "xavier",
+            InitName::XavierDepth => "xavier-depth",
+            InitName::Smooth => "smooth",
+            InitName::Fbm => "fbm",
+            InitName::Fgn => "fgn",
+        }
+    }
+
+    /// The names of [`InitName::ALL`], for the forms that offer them.
+    pub const NAMES: [&'static str; 5] = {
+        let mut names = [""; 5];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = InitName::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
 }
 
 /// A depth sweep. Every key has a default, which together make the built-in quick sweep
@@ -558,6 +633,20 @@ mod tests {
     }
 
     #[test]
+    fn the_names_the_forms_offer_are_serde_s() {
+        fn check<T: Serialize>(all: &[T], names: &[&str]) {
+            assert_eq!(all.len(), names.len());
+            for (v, name) in all.iter().zip(names) {
+                assert_eq!(serde_json::to_value(v).unwrap(), *name);
+            }
+        }
+        check(&DeltaName::ALL, &DeltaName::NAMES);
+        check(&OptimizerName::ALL, &OptimizerName::NAMES);
+        check(&InitName::ALL, &InitName::NAMES);
+        check(&Activation::ALL, &Activation::NAMES);
+    }
+
+    #[test]
     fn data_sets_check_their_keys() {
         let base = SweepConfig::default;
         let mnist = |width| SweepConfig {
@@ -708,10 +797,10 @@ mod tests {
             ..SweepConfig::default()
         };
         let plan = adam(0.0, None, None).plan().unwrap();
-        assert_eq!(plan.train.optimizer, Optimizer::ADAM);
+        assert_eq!(plan.train.optim.optimizer, Optimizer::ADAM);
         let plan = adam(0.0, Some(0.5), Some(1e-6)).plan().unwrap();
         assert_eq!(
-            plan.train.optimizer,
+            plan.train.optim.optimizer,
             Optimizer::Adam {
                 beta1: 0.5,
                 beta2: 0.999,
@@ -729,7 +818,7 @@ mod tests {
             "adam_beta2"
         );
         assert_eq!(
-            SweepConfig::default().plan().unwrap().train.optimizer,
+            SweepConfig::default().plan().unwrap().train.optim.optimizer,
             Optimizer::Sgd
         );
     }

@@ -142,13 +142,13 @@ impl Experiment {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Row {
     pub experiment: String,
-    pub optimizer: String,
+    pub optimizer: OptimizerName,
     /// The run directory's name (see [`Experiment::dir_name`]).
     pub dir: String,
     pub paper_beta: Option<f64>,
     pub paper_regime: Regime,
-    /// The path the verdict is about ("A" or "delta_A").
-    pub path: String,
+    /// The path the verdict is about (A or δ_k A_k).
+    pub path: PathName,
     pub beta: Option<PowerLaw>,
     /// α of max_k |δ_k| ≈ L^{−α}.
     pub alpha: Option<PowerLaw>,
@@ -177,11 +177,11 @@ impl Row {
         };
         Row {
             experiment: experiment.name.to_string(),
-            optimizer: optimizer.name().to_string(),
+            optimizer,
             dir: experiment.dir_name(optimizer),
             paper_beta: experiment.paper_beta,
             paper_regime: experiment.paper_regime,
-            path: analysis.main_path.name().to_string(),
+            path: analysis.main_path,
             beta: analysis.verdict.beta.clone(),
             alpha: law(PathName::Delta),
             regime: analysis.verdict.regime,
@@ -240,8 +240,8 @@ pub fn markdown(rows: &[Row]) -> String {
         out += &format!(
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} of {} | {} |\n",
             r.experiment,
-            r.optimizer,
-            r.path,
+            r.optimizer.name(),
+            r.path.name(),
             r.paper_beta.map_or("—".into(), |b| format!("≈ {b}")),
             r.paper_regime.label(),
             exponent(&r.beta),

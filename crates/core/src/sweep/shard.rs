@@ -19,20 +19,29 @@ pub struct Shard {
 pub const MAX_SHARDS: usize = 10_000;
 
 /// Checks a number of shards given as `--shards`: 1 to [`MAX_SHARDS`].
-pub fn check_count(count: usize) -> Result<usize, String> {
+pub fn check_count(count: usize) -> Result<usize, ShardError> {
     if (1..=MAX_SHARDS).contains(&count) {
         Ok(count)
     } else {
-        Err(format!("--shards {count}: expected 1 to {MAX_SHARDS}"))
+        Err(ShardError::Count(count))
     }
 }
 
+/// A number of shards, or a shard, that the command line cannot take.
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum ShardError {
+    #[error("--shards {0}: expected 1 to {MAX_SHARDS}")]
+    Count(usize),
+    #[error("--shard {0:?}: expected i/N with 0 ≤ i < N ≤ {MAX_SHARDS}")]
+    Shard(String),
+}
+
 impl FromStr for Shard {
-    type Err = String;
+    type Err = ShardError;
 
     /// Parses "i/N".
-    fn from_str(text: &str) -> Result<Self, String> {
-        let bad = || format!("--shard {text:?}: expected i/N with 0 ≤ i < N ≤ {MAX_SHARDS}");
+    fn from_str(text: &str) -> Result<Self, ShardError> {
+        let bad = || ShardError::Shard(text.to_string());
         let (i, n) = text.split_once('/').ok_or_else(bad)?;
         let (index, count): (usize, usize) = (
             i.trim().parse().map_err(|_| bad())?,
@@ -98,13 +107,16 @@ mod tests {
     fn shards_parse_as_index_over_count() {
         assert_eq!("1/4".parse(), Ok(Shard { index: 1, count: 4 }));
         for bad in ["4/4", "1/0", "1", "a/2", "-1/2", "0/10001"] {
-            let err = bad.parse::<Shard>().unwrap_err();
+            let err = bad.parse::<Shard>().unwrap_err().to_string();
             assert!(err.contains("expected i/N"), "{bad}: {err}");
         }
         assert_eq!(Shard { index: 2, count: 3 }.to_string(), "2/3");
         assert_eq!(check_count(4), Ok(4));
         for bad in [0, MAX_SHARDS + 1] {
-            assert!(check_count(bad).unwrap_err().contains("expected 1 to"));
+            assert!(check_count(bad)
+                .unwrap_err()
+                .to_string()
+                .contains("expected 1 to"));
         }
     }
 

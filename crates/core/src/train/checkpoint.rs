@@ -40,7 +40,7 @@ impl OptimState {
         width: usize,
         trained: Option<usize>,
         states: usize,
-    ) -> Result<(), String> {
+    ) -> Result<(), Mismatch> {
         let fits = |w: &Weights, delta: Option<usize>| {
             w.depth == depth
                 && w.width == width
@@ -49,9 +49,7 @@ impl OptimState {
                 && delta.is_none_or(|n| w.delta.as_ref().map(Vec::len) == Some(n))
         };
         if !fits(&self.weights, trained) {
-            return Err(format!(
-                "the checkpoint's weights do not fit a network of depth {depth} and width {width}"
-            ));
+            return Err(Mismatch::Weights { depth, width });
         }
         let kept = [(&self.m, states >= 1), (&self.s, states >= 2)];
         for (w, expected) in kept {
@@ -59,15 +57,20 @@ impl OptimState {
                 Some(w)
                     if expected && fits(w, trained) && w.delta.is_some() == trained.is_some() => {}
                 None if !expected => {}
-                _ => {
-                    return Err(
-                        "the checkpoint's optimiser state does not fit this training".into(),
-                    )
-                }
+                _ => return Err(Mismatch::OptimState),
             }
         }
         Ok(())
     }
+}
+
+/// A checkpoint that does not fit the training that would resume from it.
+#[derive(Debug, thiserror::Error)]
+pub enum Mismatch {
+    #[error("the checkpoint's weights do not fit a network of depth {depth} and width {width}")]
+    Weights { depth: usize, width: usize },
+    #[error("the checkpoint's optimiser state does not fit this training")]
+    OptimState,
 }
 
 /// A paused training.

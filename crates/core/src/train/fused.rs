@@ -6,10 +6,7 @@
 //!
 //!   forward    h_{k+1} = h_k + δ_k σ(z_k),                   k = 0 .. L−1
 //!   loss       ℓ = (1/(B d)) Σ_{n,i} (h_L − y)²_{n,i}
-//!   backward   g_L = 2 (h_L − y) / (B d),   p_k = δ_k g_{k+1} ⊙ σ′(z_k),
-//!              g_k = g_{k+1} + p_k A_k,
-//!              ∂ℓ/∂A_k = p_kᵀ h_k,   ∂ℓ/∂b_k = Σ_n p_k,   ∂ℓ/∂δ_k = Σ g_{k+1} ⊙ σ(z_k),
-//!              and for a shared δ used as |δ|: ∂ℓ/∂δ = sign(δ) Σ_k ∂ℓ/∂δ_k
+//!   backward   the adjoint recursion of [`crate::model::adjoint`], in its notation (p_k, q_k)
 //!   update     u = ∂ℓ/∂w + λ w, then PyTorch's SGD or Adam step ([`crate::train::optim`])
 //!
 //! for every trainable w among A, b and δ (δ: `shared` or `per-layer`; `none` has δ_k = 1,
@@ -39,7 +36,7 @@ use crate::data::synthetic::Dataset;
 use crate::model::activation::Activation;
 use crate::model::delta::DeltaMode;
 use crate::model::weights::Weights;
-use crate::train::checkpoint::OptimState;
+use crate::train::checkpoint::{Mismatch, OptimState};
 use crate::train::optim::Rule;
 use crate::train::session::{Stepper, TrainConfig};
 use kernels::{Job, Net, Worker};
@@ -167,7 +164,7 @@ impl FusedStepper {
             workers: Vec::new(),
             data: data.clone(),
         };
-        let states = Rule::states(config);
+        let states = Rule::states(&config.optim);
         let shaped = |kept: bool| State::shaped(kept, &stepper.a, &stepper.b, &stepper.delta_grad);
         (stepper.m, stepper.s) = (shaped(states >= 1), shaped(states >= 2));
         stepper.refresh();
@@ -371,7 +368,7 @@ impl FusedStepper {
     fn apply_update(&mut self) {
         let (d, dp) = (self.d, self.dp);
         self.t += 1;
-        let rule = Rule::new(&self.train, self.t);
+        let rule = Rule::new(&self.train.optim, self.t);
         // A, b and Aᵀ layer by layer: in parallel over ranges of layers when it pays.
         let (l, threads) = (self.depth, self.threads);
         let parts = if l * d * dp > self.parallel_update {
@@ -537,9 +534,9 @@ impl Stepper for FusedStepper {
         }
     }
 
-    fn restore(&mut self, state: &OptimState) -> Result<(), String> {
+    fn restore(&mut self, state: &OptimState) -> Result<(), Mismatch> {
         let trained = self.delta.as_ref().map(Vec::len);
-        state.check(self.depth, self.d, trained, Rule::states(&self.train))?;
+        state.check(self.depth, self.d, trained, Rule::states(&self.train.optim))?;
         let (d, dp) = (self.d, self.dp);
         pad(&state.weights.a, &mut self.a, d, dp);
         pad(&state.weights.b, &mut self.b, d, dp);
@@ -736,6 +733,7 @@ mod tests {
     use crate::model::init::{normal_vec, rng};
     use crate::model::resnet::{host_tensor, mse, ResNet, ResNetConfig};
     use crate::testing::TestBackend as B;
+    use crate::train::optim::OptimConfig;
     use crate::train::optim::{Optim, Optimizer};
     use crate::train::session::{train, BurnStepper};
     use burn::tensor::Tensor;
@@ -817,10 +815,10 @@ mod tests {
                 seed: 0,
             }
             .generate();
-            let sgd = TrainConfig::new(n, 0.05, 0.0, 2)
+            let sgd = TrainConfig::new(n, OptimConfig::new(0.05), 0.0, 2)
                 .with_momentum(0.9)
                 .with_weight_decay(0.01);
-            let adam = TrainConfig::new(n, 0.01, 0.0, 2)
+            let adam = TrainConfig::new(n, OptimConfig::new(0.01), 0.0, 2)
                 .with_optimizer(Optimizer::ADAM)
                 .with_weight_decay(0.01);
             let cases = Activation::ALL
@@ -830,7 +828,7 @@ mod tests {
                 for config in [&sgd, &adam] {
                     let w0 = weights(act, mode, depth, d);
                     let mut model = ResNet::<B>::from_weights(&w0, act, mode, &device);
-                    let mut optim = Optim::<B>::new(config);
+                    let mut optim = Optim::<B>::new(&config.optim);
                     let mut reference = Vec::new();
                     for (x, y) in &batches {
                         let (loss, grads) = model.loss_and_gradients(batch(x, d), batch(y, d));
@@ -844,7 +842,7 @@ mod tests {
                             let what = format!(
                                 "{} {mode:?} {} d={d} {} threads={threads} segment={segment:?}",
                                 act.name(),
-                                config.optimizer.name(),
+                                config.optim.optimizer.name(),
                                 isa.name()
                             );
                             let mut fused =
@@ -916,7 +914,7 @@ mod tests {
             seed: 2,
         }
         .generate();
-        let config = TrainConfig::new(50, 0.1, 0.0, 1);
+        let config = TrainConfig::new(50, OptimConfig::new(0.1), 0.0, 1);
         for act in Activation::ALL {
             let w = weights(act, DeltaMode::PerLayer, depth, d);
             let model =
@@ -956,14 +954,14 @@ mod tests {
             seed: 1,
         }
         .generate();
-        let sgd = TrainConfig::new(20, 0.5, 0.0, 200)
+        let sgd = TrainConfig::new(20, OptimConfig::new(0.5), 0.0, 200)
             .with_log_every(50)
             .with_momentum(0.5)
             .with_weight_decay(1e-3);
         let adam = TrainConfig {
-            lr: 0.01,
-            momentum: 0.0,
-            optimizer: Optimizer::ADAM,
+            optim: OptimConfig::new(0.01)
+                .with_optimizer(Optimizer::ADAM)
+                .with_weight_decay(sgd.optim.weight_decay),
             ..sgd.clone()
         };
         for (act, mode, config) in [
@@ -982,7 +980,7 @@ mod tests {
             let mut fused = FusedStepper::new(&weights, act, mode, &data, config);
             fused.set_segment(Some(3));
             let got = train(&mut fused, &data, config, |_, _| {});
-            let what = format!("{} {mode:?} {}", act.name(), config.optimizer.name());
+            let what = format!("{} {mode:?} {}", act.name(), config.optim.optimizer.name());
             assert_eq!(got.steps, want.steps, "{what}");
             assert_eq!(got.stop_reason, want.stop_reason, "{what}");
             let losses = |o: &crate::train::results::TrainOutcome| -> Vec<f64> {
@@ -1029,7 +1027,7 @@ mod tests {
         for ((optimizer, momentum), mode) in
             optimizers.into_iter().flat_map(|o| MODES.map(|m| (o, m)))
         {
-            let config = TrainConfig::new(16, 0.05, 0.0, 60)
+            let config = TrainConfig::new(16, OptimConfig::new(0.05), 0.0, 60)
                 .with_log_every(7)
                 .with_optimizer(optimizer)
                 .with_momentum(momentum)

@@ -16,7 +16,7 @@
 use crate::model::adjoint::Gradients;
 use crate::model::resnet::{host_tensor, ResNet};
 use crate::model::weights::Weights;
-use crate::train::session::TrainConfig;
+use burn::config::Config;
 use burn::module::Param;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case", tag = "kind")]
 pub enum Optimizer {
-    /// SGD, with the momentum μ of [`TrainConfig`].
+    /// SGD, with the momentum μ of [`OptimConfig`].
     Sgd,
     /// Adam with its decay rates β1, β2 and ε.
     Adam { beta1: f64, beta2: f64, eps: f64 },
@@ -45,6 +45,23 @@ impl Optimizer {
             Optimizer::Adam { .. } => "adam",
         }
     }
+}
+
+/// The optimiser of a training and its scalars, embedded in the training's config
+/// ([`crate::train::session::TrainConfig`]`::optim`).
+#[derive(Config, Debug, PartialEq)]
+pub struct OptimConfig {
+    /// Learning rate η.
+    pub lr: f64,
+    /// SGD (the default, the paper's) or Adam (the reference code's).
+    #[config(default = "Optimizer::Sgd")]
+    pub optimizer: Optimizer,
+    /// Momentum μ of SGD (0: plain SGD).
+    #[config(default = 0.0)]
+    pub momentum: f64,
+    /// Weight decay λ: λ w added to the gradient.
+    #[config(default = 0.0)]
+    pub weight_decay: f64,
 }
 
 /// The scalars of update t (1, 2, …) of a training: what [`Rule::step`] applies.
@@ -71,7 +88,7 @@ enum RuleKind {
 
 impl Rule {
     /// The rule of update `t` (counting from 1) of a training with `config`.
-    pub fn new(config: &TrainConfig, t: u64) -> Self {
+    pub fn new(config: &OptimConfig, t: u64) -> Self {
         assert!(t >= 1, "updates count from 1");
         let kind = match config.optimizer {
             Optimizer::Sgd => RuleKind::Sgd {
@@ -95,7 +112,7 @@ impl Rule {
 
     /// How many state values the rule keeps per weight: 0 (plain SGD), 1 (SGD's velocity v)
     /// or 2 (Adam's m and s).
-    pub fn states(config: &TrainConfig) -> usize {
+    pub fn states(config: &OptimConfig) -> usize {
         match config.optimizer {
             Optimizer::Sgd if config.momentum > 0.0 => 1,
             Optimizer::Sgd => 0,
@@ -145,7 +162,7 @@ impl Rule {
 
 /// The optimiser's state on a burn backend: updates a [`ResNet`] from its [`Gradients`].
 pub struct Optim<B: Backend> {
-    config: TrainConfig,
+    config: OptimConfig,
     /// Updates made so far.
     t: u64,
     /// v (SGD with μ > 0) or m (Adam), once the first update is made.
@@ -155,7 +172,7 @@ pub struct Optim<B: Backend> {
 }
 
 impl<B: Backend> Optim<B> {
-    pub fn new(config: &TrainConfig) -> Self {
+    pub fn new(config: &OptimConfig) -> Self {
         Self {
             config: config.clone(),
             t: 0,
@@ -332,7 +349,7 @@ mod tests {
     /// One parameter's update as `torch.optim` documents it (the pseudo-code of SGD and Adam
     /// at pytorch.org/docs/stable/optim.html), in f64: the reference.
     struct Torch {
-        config: TrainConfig,
+        config: OptimConfig,
         t: i32,
         /// SGD's momentum buffer b, or Adam's m.
         m: Vec<f64>,
@@ -409,11 +426,11 @@ mod tests {
         let (l, d, n) = (4, 3, 6);
         let device = Default::default();
         let configs = [
-            TrainConfig::new(n, 0.05, 0.0, 4)
+            OptimConfig::new(0.05)
                 .with_momentum(0.9)
                 .with_weight_decay(0.01),
-            TrainConfig::new(n, 0.01, 0.0, 4).with_optimizer(Optimizer::ADAM),
-            TrainConfig::new(n, 0.01, 0.0, 4)
+            OptimConfig::new(0.01).with_optimizer(Optimizer::ADAM),
+            OptimConfig::new(0.01)
                 .with_optimizer(Optimizer::Adam {
                     beta1: 0.8,
                     beta2: 0.99,

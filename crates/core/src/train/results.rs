@@ -49,7 +49,7 @@ impl DepthResult {
     /// Checks that the values are in range for a network of a sweep with at most `max_steps`
     /// updates: losses and the wall time finite and ≥ 0, an accuracy in [0, 1], steps within
     /// Tmax and the history's steps increasing up to them. The error names the field.
-    pub fn check(&self, max_steps: usize) -> Result<(), String> {
+    pub fn check(&self, max_steps: usize) -> Result<(), OutOfRange> {
         let o = &self.outcome;
         let history = o
             .history
@@ -61,29 +61,54 @@ impl DepthResult {
         ];
         for (field, value) in losses.into_iter().chain(history) {
             if let Some(v) = value.filter(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(format!("`{field}` is {v}, not a loss (finite, ≥ 0)"));
+                return Err(OutOfRange::new(field, v, "not a loss (finite, ≥ 0)"));
             }
         }
         if !(self.wall_time_s.is_finite() && self.wall_time_s >= 0.0) {
-            return Err(format!(
-                "`wall_time_s` is {}, not a duration",
-                self.wall_time_s
+            return Err(OutOfRange::new(
+                "wall_time_s",
+                self.wall_time_s,
+                "not a duration",
             ));
         }
         if let Some(a) = o.final_test_accuracy.filter(|a| !(0.0..=1.0).contains(a)) {
-            return Err(format!("`final_test_accuracy` is {a}, not in [0, 1]"));
+            return Err(OutOfRange::new("final_test_accuracy", a, "not in [0, 1]"));
         }
         if o.steps > max_steps {
-            return Err(format!("`steps` is {}, above Tmax = {max_steps}", o.steps));
+            return Err(OutOfRange::new(
+                "steps",
+                o.steps,
+                format!("above Tmax = {max_steps}"),
+            ));
         }
         let steps: Vec<usize> = o.history.iter().map(|p| p.step).collect();
         if steps.windows(2).any(|w| w[0] >= w[1]) || steps.last().is_some_and(|&s| s > o.steps) {
-            return Err(format!(
-                "`history` steps {steps:?} are not increasing up to `steps` = {}",
-                o.steps
+            return Err(OutOfRange::new(
+                "history",
+                format!("{steps:?}"),
+                format!("not increasing up to `steps` = {}", o.steps),
             ));
         }
         Ok(())
+    }
+}
+
+/// A value of a result file out of its range, naming its field: "`field` is value, why".
+#[derive(Debug, thiserror::Error)]
+#[error("`{field}` is {value}, {why}")]
+pub struct OutOfRange {
+    pub field: &'static str,
+    pub value: String,
+    pub why: String,
+}
+
+impl OutOfRange {
+    fn new(field: &'static str, value: impl ToString, why: impl Into<String>) -> Self {
+        Self {
+            field,
+            value: value.to_string(),
+            why: why.into(),
+        }
     }
 }
 
@@ -163,19 +188,32 @@ mod tests {
         assert!(bad
             .check(20)
             .unwrap_err()
+            .to_string()
             .contains("`final_train_loss` is -1"));
         let mut bad = good.clone();
         bad.outcome.history[0].train_loss = Some(-0.5);
-        assert!(bad.check(20).unwrap_err().contains("history"));
+        assert!(bad.check(20).unwrap_err().to_string().contains("history"));
         let mut bad = good.clone();
         bad.wall_time_s = -3.0;
-        assert!(bad.check(20).unwrap_err().contains("`wall_time_s` is -3"));
+        assert!(bad
+            .check(20)
+            .unwrap_err()
+            .to_string()
+            .contains("`wall_time_s` is -3"));
         let mut bad = good.clone();
         bad.outcome.final_test_accuracy = Some(1.5);
-        assert!(bad.check(20).unwrap_err().contains("accuracy"));
-        assert!(good.check(19).unwrap_err().contains("above Tmax"));
+        assert!(bad.check(20).unwrap_err().to_string().contains("accuracy"));
+        assert!(good
+            .check(19)
+            .unwrap_err()
+            .to_string()
+            .contains("above Tmax"));
         let mut bad = good.clone();
         bad.outcome.history[1].step = 0;
-        assert!(bad.check(20).unwrap_err().contains("not increasing"));
+        assert!(bad
+            .check(20)
+            .unwrap_err()
+            .to_string()
+            .contains("not increasing"));
     }
 }

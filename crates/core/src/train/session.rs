@@ -5,8 +5,8 @@
 use crate::data::synthetic::{Batches, Dataset};
 use crate::model::resnet::{host_tensor, mse, ResNet};
 use crate::model::scan::Scan;
-use crate::train::checkpoint::OptimState;
-use crate::train::optim::{Optim, Optimizer};
+use crate::train::checkpoint::{Mismatch, OptimState};
+use crate::train::optim::{Optim, OptimConfig, Optimizer};
 use crate::train::results::{finite, LossPoint, StopReason, TrainOutcome};
 use burn::config::Config;
 use burn::tensor::{backend::Backend, ElementConversion, Tensor};
@@ -15,21 +15,12 @@ use burn::tensor::{backend::Backend, ElementConversion, Tensor};
 pub struct TrainConfig {
     /// Batch size B.
     pub batch_size: usize,
-    /// Learning rate η.
-    pub lr: f64,
+    /// The optimiser: SGD (the default, the paper's) or Adam, η, μ and λ.
+    pub optim: OptimConfig,
     /// Stop when the training loss falls below ε.
     pub epsilon: f64,
     /// Stop after Tmax updates.
     pub max_steps: usize,
-    /// SGD (the default, the paper's) or Adam (the reference code's).
-    #[config(default = "Optimizer::Sgd")]
-    pub optimizer: Optimizer,
-    /// Momentum μ of SGD (0: plain SGD).
-    #[config(default = 0.0)]
-    pub momentum: f64,
-    /// Weight decay λ: λ w added to the gradient.
-    #[config(default = 0.0)]
-    pub weight_decay: f64,
     /// The training loss on the whole training set is measured, recorded and checked
     /// against ε every `log_every` updates.
     #[config(default = 100)]
@@ -41,6 +32,26 @@ pub struct TrainConfig {
     /// Seed of the batch order.
     #[config(default = 0)]
     pub seed: u64,
+}
+
+impl TrainConfig {
+    /// The same training with another optimiser.
+    pub fn with_optimizer(mut self, optimizer: Optimizer) -> Self {
+        self.optim.optimizer = optimizer;
+        self
+    }
+
+    /// The same training with SGD's momentum μ.
+    pub fn with_momentum(mut self, momentum: f64) -> Self {
+        self.optim.momentum = momentum;
+        self
+    }
+
+    /// The same training with weight decay λ.
+    pub fn with_weight_decay(mut self, weight_decay: f64) -> Self {
+        self.optim.weight_decay = weight_decay;
+        self
+    }
 }
 
 /// An [n, d] matrix on the device.
@@ -113,7 +124,7 @@ pub trait Stepper {
     fn state(&self) -> OptimState;
     /// Continues from `state` (given by [`Stepper::state`] of a stepper of the same network
     /// and training); an error when it does not fit them.
-    fn restore(&mut self, state: &OptimState) -> Result<(), String>;
+    fn restore(&mut self, state: &OptimState) -> Result<(), Mismatch>;
 }
 
 /// The schedule of a training, whatever computes its steps: the batch order, the step
@@ -261,7 +272,7 @@ impl<B: Scan> BurnStepper<B> {
         let on_device = |v: &[f32]| matrix::<B>(v.to_vec(), d, &device);
         Self {
             model,
-            optim: Optim::new(config),
+            optim: Optim::new(&config.optim),
             train: (on_device(&data.x_train), on_device(&data.y_train)),
             test: (on_device(&data.x_test), on_device(&data.y_test)),
         }
@@ -309,7 +320,7 @@ impl<B: Scan> Stepper for BurnStepper<B> {
         }
     }
 
-    fn restore(&mut self, state: &OptimState) -> Result<(), String> {
+    fn restore(&mut self, state: &OptimState) -> Result<(), Mismatch> {
         let model = &self.model;
         let trained = model.trained_delta_len();
         state.check(model.depth(), model.width(), trained, self.optim.states())?;
@@ -353,7 +364,7 @@ mod tests {
             DeltaMode::Fixed { beta: 1.0 },
         ] {
             let model = ResNetConfig::new(4, 8, Activation::Tanh, mode).init::<B>(&device);
-            let config = TrainConfig::new(20, 0.5, 0.0, 300).with_log_every(50);
+            let config = TrainConfig::new(20, OptimConfig::new(0.5), 0.0, 300).with_log_every(50);
             let mut stepper = BurnStepper::new(model, &data, &config);
             let outcome = train(&mut stepper, &data, &config, |_, _| {});
             assert_eq!(outcome.stop_reason, StopReason::MaxSteps);
@@ -427,7 +438,7 @@ mod tests {
         let model = ResNetConfig::new(3, 4, Activation::Linear, DeltaMode::None)
             .with_initial_sd(5.0)
             .init::<B>(&device);
-        let config = TrainConfig::new(10, 1e6, 0.0, 500).with_log_every(5);
+        let config = TrainConfig::new(10, OptimConfig::new(1e6), 0.0, 500).with_log_every(5);
         let mut stepper = BurnStepper::new(model, &data, &config);
         let outcome = train(&mut stepper, &data, &config, |_, _| {});
         assert_eq!(outcome.stop_reason, StopReason::Diverged);

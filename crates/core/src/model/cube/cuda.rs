@@ -102,10 +102,10 @@ impl Variant {
             "forward_kernel"
         } else {
             type E = backward_kernel::E;
-            let ([g, a, delta, z], [gz, dz], [samples, depth]) = arguments::<E, 2>(&mut builder);
+            let ([g, a, delta, z], [p, q], [samples, depth]) = arguments::<E, 2>(&mut builder);
             let scope = &mut builder.scope;
             backward_kernel::expand::<E>(
-                scope, g, a, delta, z, gz, dz, samples, depth, width, rows, act, trace, F32,
+                scope, g, a, delta, z, p, q, samples, depth, width, rows, act, trace, F32,
             );
             "backward_kernel"
         };

@@ -10,6 +10,7 @@ use crate::data::mnist::{self, MnistConfig};
 use crate::data::synthetic::SyntheticConfig;
 use crate::model::delta::DeltaMode;
 use crate::model::init::Init;
+use crate::train::optim::OptimConfig;
 use crate::train::session::TrainConfig;
 use std::path::PathBuf;
 
@@ -118,13 +119,18 @@ impl SweepConfig {
                 .with_log_every(self.log_every)
                 .with_seed(self.seed),
         });
-        let train = TrainConfig::new(self.batch_size, self.lr, self.epsilon, self.max_steps)
-            .with_optimizer(optimizer)
-            .with_patience(self.patience)
-            .with_momentum(self.momentum)
-            .with_weight_decay(self.weight_decay)
-            .with_log_every(self.log_every)
-            .with_seed(self.seed);
+        let train = TrainConfig::new(
+            self.batch_size,
+            OptimConfig::new(self.lr),
+            self.epsilon,
+            self.max_steps,
+        )
+        .with_optimizer(optimizer)
+        .with_patience(self.patience)
+        .with_momentum(self.momentum)
+        .with_weight_decay(self.weight_decay)
+        .with_log_every(self.log_every)
+        .with_seed(self.seed);
         Ok((train, conv))
     }
 

@@ -2,7 +2,7 @@
 //! once and probed at every β (as Marion et al. reset the scaling of one network), so that a
 //! column is the unit of parallel work and of resuming.
 
-use super::{probe, PhaseConfig, Probe};
+use super::{probe, Column, PhaseConfig, Probe};
 use crate::model::scan::Scan;
 use serde::{Deserialize, Serialize};
 
@@ -54,13 +54,6 @@ pub struct PhaseCell {
     pub backward: Quantiles,
     /// ‖g_0 − g_L‖ / ‖g_L‖.
     pub gradient_change: Quantiles,
-}
-
-/// A unit of work: every β at one depth and Hurst index.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Column {
-    pub depth: usize,
-    pub hurst: f64,
 }
 
 impl PhaseConfig {
