@@ -242,6 +242,23 @@ fn checkpointed(out: &Path, units: &[PathBuf]) -> PathBuf {
     }
 }
 
+/// Waits until every one of `units` of `out` has its result.json (the requeued tasks have
+/// run to the end), calling `meanwhile` every 100 ms; on a timeout, says what Slurm shows.
+fn wait_for(out: &Path, units: &[&PathBuf], meanwhile: impl Fn()) {
+    let start = Instant::now();
+    while !units
+        .iter()
+        .all(|u| out.join(u).join("result.json").exists())
+    {
+        if start.elapsed() > Duration::from_secs(600) {
+            let queue = text(&run("squeue", &["-h", "-o", "%i %T %r"]).stdout);
+            panic!("the requeued networks did not finish in 10 min; the queue: {queue}");
+        }
+        meanwhile();
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Waits until task `task` of the array has stopped running.
 fn stopped(task: &str) {
     let start = Instant::now();
@@ -286,17 +303,21 @@ fn a_killed_task_requeued_and_a_warned_task_resume_from_their_checkpoints() {
     let unit1 = checkpointed(&out, &shard_dirs(&config, 1));
     run("scancel", &["--signal=USR1", &task1]);
     stopped(&task1);
-    // Slurm holds a requeued job back for a while; let both start now.
-    let start = Instant::now();
-    while !text(&run("squeue", &["-h", "-j", &array]).stdout).contains("BeginTime")
-        && start.elapsed() < Duration::from_secs(10)
-    {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    run(
-        "scontrol",
-        &["update", &format!("jobid={array}"), "StartTime=now"],
-    );
+    // Slurm holds a requeued task back for a while (its reason: BeginTime); let each start
+    // as soon as it is back in the queue. Task 1 requeues itself after its step ends, so it
+    // may come back after task 0: both are released, each when it shows up.
+    let release = || {
+        for task in [&task0, &task1] {
+            let state = text(&run("squeue", &["-h", "-o", "%T %r", "-j", task]).stdout);
+            if state.contains("BeginTime") {
+                run(
+                    "scontrol",
+                    &["update", &format!("jobid={task}"), "StartTime=now"],
+                );
+            }
+        }
+    };
+    wait_for(&out, &[&unit0, &unit1], release);
     wait(&format!("{array},{analysis}"), || {});
     for (task, unit) in [(0, &unit0), (1, &unit1)] {
         let log = fs::read_to_string(out.join(format!("slurm/sweep-{task}.log"))).unwrap();

@@ -410,7 +410,7 @@ mod tests {
     fn the_defaults_make_a_valid_plan() {
         let plan = Settings::default().plan().unwrap();
         assert_eq!(plan.depths, [4, 8, 16, 32, 64, 128, 256]);
-        assert_eq!(plan.data.width(), 10);
+        assert_eq!(plan.width(), Some(10));
         assert_eq!(
             (plan.activation, plan.delta),
             (Activation::Tanh, DeltaMode::Shared)
@@ -517,6 +517,6 @@ mod tests {
         s.set("width", "10");
         s.set("n_samples", "5000");
         let plan = s.plan().unwrap();
-        assert_eq!(plan.data.width(), 25);
+        assert_eq!(plan.width(), Some(25));
     }
 }

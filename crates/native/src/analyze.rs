@@ -21,7 +21,7 @@ use scaling_core::model::resnet::HiddenNorms;
 use scaling_core::model::weights::Weights;
 use scaling_core::plot::figure::Figure;
 use scaling_core::plot::trained::{network_figures, norm_figure, sweep_figures};
-use scaling_core::sweep::config::{Plan, SweepConfig};
+use scaling_core::sweep::config::{Network, Plan, SweepConfig};
 use scaling_core::sweep::run_dir::{RunDir, UnitDir};
 use scaling_core::train::results::{DepthResult, StopReason};
 use scaling_core::train::session::matrix;
@@ -103,7 +103,7 @@ fn read_run(dir: &Path) -> Result<Run> {
         let Some(result) = read_result(&unit_dir, depth, config.max_steps)? else {
             continue;
         };
-        if plan.conv.is_some() {
+        if let Network::Conv(_) = plan.network {
             let paths = read_norms(&unit_dir, depth)?;
             conv.push(NormTrained {
                 seed,
@@ -120,10 +120,9 @@ fn read_run(dir: &Path) -> Result<Run> {
             });
         }
     }
-    let nets = if plan.conv.is_some() {
-        Nets::Conv(conv)
-    } else {
-        Nets::Dense(dense)
+    let nets = match plan.network {
+        Network::Conv(_) => Nets::Conv(conv),
+        Network::Dense { .. } => Nets::Dense(dense),
     };
     ensure!(
         nets.len() > 0,
@@ -194,7 +193,7 @@ fn read_weights(unit_dir: &UnitDir, plan: &Plan, depth: usize, diverged: bool) -
             false => w.check_finite().map(|()| w),
         })
         .with_context(|| format!("{} is malformed", path.display()))?;
-    let width = plan.data.width();
+    let width = plan.width().context("a fully connected sweep")?;
     ensure!(
         weights.depth == depth && weights.width == width,
         "{} holds a network of depth {} and width {}, expected {depth} and {width}",
@@ -345,7 +344,7 @@ fn dense_analysis(
     let mut analysis = analyze(&trained, options);
     let data = runs
         .iter()
-        .map(|r| read_training_data(&r.dir, r.plan.data.width()))
+        .map(|r| read_training_data(&r.dir, r.plan.width().context("a fully connected sweep")?))
         .collect::<Result<Vec<_>>>()?;
     let evaluated = backend::run(
         choice,
@@ -403,7 +402,9 @@ impl Job for EvaluateJob<'_> {
             let Nets::Dense(trained) = &run.nets else {
                 continue;
             };
-            let d = run.plan.data.width();
+            let Some(d) = run.plan.width() else {
+                continue;
+            };
             let x_train = matrix::<B>(x.clone(), d, &device);
             let y_train = matrix::<B>(y.clone(), d, &device);
             let x_hidden = matrix::<B>(x[..x.len().min(HIDDEN_SAMPLES * d)].to_vec(), d, &device);

@@ -19,7 +19,7 @@ use crate::files::write_atomic;
 use crate::sweep::{self, read_config};
 use anyhow::{bail, ensure, Context, Result};
 use clap::ValueEnum;
-use scaling_core::sweep::config::SweepConfig;
+use scaling_core::sweep::config::{Network, SweepConfig};
 use scaling_core::sweep::shard::check_count;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -88,7 +88,7 @@ pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
     check_path("--out", &dir)?;
     check_path("this binary's path", &native)?;
     check_path("the working directory", &cwd)?;
-    if plan.conv.is_some() {
+    if matches!(plan.network, Network::Conv(_)) {
         println!("note: CIFAR-10 networks are not checkpointed inside a depth: give the tasks a --time longer than the largest depth takes (at the time-limit warning such a task exits 1, not requeued)");
     }
     sweep::prepare_dir(&config, &plan, &args.out)?;

@@ -38,7 +38,7 @@ use scaling_core::data::cifar::Cifar10;
 use scaling_core::data::synthetic::Dataset;
 use scaling_core::io::tensor_file::encode;
 use scaling_core::sweep::budget::Memory;
-use scaling_core::sweep::config::{DataPlan, Plan, SweepConfig, Unit};
+use scaling_core::sweep::config::{DataPlan, Network, Plan, SweepConfig, Unit};
 use scaling_core::sweep::run_dir::{RunDir, UnitDir};
 use scaling_core::sweep::shard::Shard;
 use scaling_core::train::results::{DepthResult, DepthSummary, Summary};
@@ -344,10 +344,9 @@ fn train_conv_depth<B: Backend>(
     dir: &UnitDir,
     device: &B::Device,
 ) -> Result<DepthResult> {
-    let conv = plan
-        .conv
-        .as_ref()
-        .expect("a CIFAR-10 plan has its conv ResNet");
+    let Network::Conv(conv) = &plan.network else {
+        unreachable!("a CIFAR-10 plan has its conv ResNet")
+    };
     let Unit { depth, seed } = unit;
     let train_config = ConvTrainConfig {
         seed,

@@ -8,7 +8,7 @@
 
 use crate::conv::resnet as conv_resnet;
 use crate::data::cifar;
-use crate::sweep::config::{DataPlan, Plan};
+use crate::sweep::config::{DataPlan, Network, Plan};
 use crate::train::optim::Optimizer;
 
 /// Bytes of an f32.
@@ -39,47 +39,45 @@ impl Memory {
     pub fn of(plan: &Plan) -> Memory {
         let depth = plan.depths.iter().copied().max().unwrap_or(0) as f64;
         let n = plan.train.batch_size.max(1) as f64;
-        match (&plan.data, &plan.conv) {
-            (
-                DataPlan::Cifar10 {
-                    n_train, n_test, ..
-                },
-                Some(c),
-            ) => {
-                let images = (n_train + n_test) as f64;
+        let (n_train, n_test) = match &plan.data {
+            DataPlan::Synthetic(s) => (s.n_train, s.n_test),
+            DataPlan::Mnist(m) => (m.n_train, m.n_test),
+            DataPlan::Cifar10 {
+                n_train, n_test, ..
+            } => (*n_train, *n_test),
+        };
+        let (n_train, samples) = (n_train as f64, (n_train + n_test) as f64);
+        let d = match &plan.network {
+            Network::Dense { width } => *width as f64,
+            Network::Conv(c) => {
                 let (params, activations) = conv_sizes(&plan.depths, c.base_channels);
-                Memory {
-                    data: images * (cifar::PIXELS as f64 * (1.0 + F32) + 1.0),
+                return Memory {
+                    data: samples * (cifar::PIXELS as f64 * (1.0 + F32) + 1.0),
                     weights: 6.0 * params * F32,
                     // Per block: its input, both convolutions' outputs, their ReLUs and
                     // the gradients of each (the net has no batch norm).
                     trace: 8.0 * n * activations * F32,
                     analysis: 3.0 * params * F32,
-                }
-            }
-            _ => {
-                let d = plan.data.width() as f64;
-                let (n_train, n_test, raw) = match &plan.data {
-                    DataPlan::Synthetic(s) => (s.n_train, s.n_test, 0.0),
-                    // The IDX files are read whole: 70000 images of 784 bytes.
-                    DataPlan::Mnist(m) => (m.n_train, m.n_test, 70_000.0 * 784.0),
-                    DataPlan::Cifar10 { .. } => (0, 0, 0.0),
                 };
-                let (n_train, samples) = (n_train as f64, (n_train + n_test) as f64);
-                let params = |l: f64| l * (d * d + d + 1.0);
-                let state = match plan.train.optim.optimizer {
-                    Optimizer::Sgd => 1.0,
-                    Optimizer::Adam { .. } => 2.0,
-                };
-                let units = plan.seeds.len() as f64;
-                let all: f64 = plan.depths.iter().map(|&l| params(l as f64)).sum();
-                Memory {
-                    data: 2.0 * samples * d * F32 + raw,
-                    weights: (4.0 + state + 4.0 * (1.0 + state)) * params(depth) * F32,
-                    trace: (2.0 * (depth + 1.0) * n * d + 2.0 * n_train * d) * F32,
-                    analysis: units * all * (F32 + 16.0),
-                }
             }
+        };
+        // The MNIST IDX files are read whole: 70000 images of 784 bytes.
+        let raw = match plan.data {
+            DataPlan::Mnist(_) => 70_000.0 * 784.0,
+            _ => 0.0,
+        };
+        let params = |l: f64| l * (d * d + d + 1.0);
+        let state = match plan.train.optim.optimizer {
+            Optimizer::Sgd => 1.0,
+            Optimizer::Adam { .. } => 2.0,
+        };
+        let units = plan.seeds.len() as f64;
+        let all: f64 = plan.depths.iter().map(|&l| params(l as f64)).sum();
+        Memory {
+            data: 2.0 * samples * d * F32 + raw,
+            weights: (4.0 + state + 4.0 * (1.0 + state)) * params(depth) * F32,
+            trace: (2.0 * (depth + 1.0) * n * d + 2.0 * n_train * d) * F32,
+            analysis: units * all * (F32 + 16.0),
         }
     }
 
@@ -90,10 +88,9 @@ impl Memory {
 
     /// The largest part, with the key to lower.
     pub fn largest(&self, plan: &Plan) -> Part {
-        let width_key = if plan.conv.is_some() {
-            "base_channels"
-        } else {
-            "width"
+        let width_key = match plan.network {
+            Network::Conv(_) => "base_channels",
+            Network::Dense { .. } => "width",
         };
         [
             ("data", "n_samples", self.data),

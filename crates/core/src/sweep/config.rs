@@ -4,7 +4,7 @@
 use crate::analysis::{main_path, Options, PathName, TREND_DEPTHS};
 use crate::conv::resnet as conv_resnet;
 use crate::conv::train::{ClassLoss, ConvTrainConfig};
-use crate::data::mnist::{self, MnistConfig};
+use crate::data::mnist::MnistConfig;
 use crate::data::synthetic::SyntheticConfig;
 use crate::model::activation::Activation;
 use crate::model::delta::DeltaMode;
@@ -323,17 +323,6 @@ pub enum DataPlan {
     },
 }
 
-impl DataPlan {
-    /// The width d of the fully connected networks on this data.
-    pub fn width(&self) -> usize {
-        match self {
-            DataPlan::Synthetic(c) => c.width,
-            DataPlan::Mnist(_) => mnist::WIDTH,
-            DataPlan::Cifar10 { .. } => 0,
-        }
-    }
-}
-
 /// The convolutional ResNet of a CIFAR-10 sweep and its training.
 #[derive(Clone, Debug)]
 pub struct ConvPlan {
@@ -341,12 +330,22 @@ pub struct ConvPlan {
     pub train: ConvTrainConfig,
 }
 
-/// A checked sweep: the data, the depths, and everything needed to build and train each net
-/// (the fully connected one; `conv` for CIFAR-10).
+/// The network a sweep trains: Eq. (1)'s fully connected ResNet on the synthetic data and
+/// the MNIST embedding, the convolutional ResNet on CIFAR-10.
+#[derive(Clone, Debug)]
+pub enum Network {
+    /// Eq. (1) of width d, built by [`Plan::model`] from the plan's activation, δ and init.
+    Dense { width: usize },
+    /// The convolutional ResNet and its own training.
+    Conv(ConvPlan),
+}
+
+/// A checked sweep: the data, the network, the depths, and everything needed to build and
+/// train each net.
 #[derive(Clone, Debug)]
 pub struct Plan {
     pub data: DataPlan,
-    pub conv: Option<ConvPlan>,
+    pub network: Network,
     pub depths: Vec<usize>,
     pub activation: Activation,
     pub delta: DeltaMode,
@@ -372,9 +371,9 @@ impl Plan {
     /// every depth kept (converged or not), the trend over [`TREND_DEPTHS`] depths.
     pub fn analysis_options(&self) -> Options {
         Options {
-            main_path: match self.conv {
-                Some(_) => PathName::Conv1,
-                None => main_path(self.activation, self.delta),
+            main_path: match self.network {
+                Network::Conv(_) => PathName::Conv1,
+                Network::Dense { .. } => main_path(self.activation, self.delta),
             },
             epsilon: self.train.epsilon,
             exclude_unconverged: false,
@@ -382,9 +381,19 @@ impl Plan {
         }
     }
 
-    /// The network of depth L with seed s of this sweep.
+    /// The width d of the fully connected networks; `None` for the conv ResNet.
+    pub fn width(&self) -> Option<usize> {
+        match self.network {
+            Network::Dense { width } => Some(width),
+            Network::Conv(_) => None,
+        }
+    }
+
+    /// The fully connected network of depth L with seed s of this sweep (a CIFAR-10 sweep's
+    /// networks are built from its [`ConvPlan`]).
     pub fn model(&self, unit: Unit) -> ResNetConfig {
-        ResNetConfig::new(self.data.width(), unit.depth, self.activation, self.delta)
+        let width = self.width().expect("a fully connected sweep");
+        ResNetConfig::new(width, unit.depth, self.activation, self.delta)
             .with_init(self.init)
             .with_initial_sd(self.initial_sd)
             .with_seed(unit.seed)
@@ -400,9 +409,9 @@ impl Plan {
 
     /// Tmax, the updates of every network (of the conv ResNet for CIFAR-10).
     pub fn max_steps(&self) -> usize {
-        match &self.conv {
-            Some(conv) => conv.train.max_steps,
-            None => self.train.max_steps,
+        match &self.network {
+            Network::Conv(conv) => conv.train.max_steps,
+            Network::Dense { .. } => self.train.max_steps,
         }
     }
 
@@ -436,11 +445,11 @@ impl SweepConfig {
     /// resolvers of [`resolve`]); the error names the first bad key.
     pub fn plan(&self) -> Result<Plan, ConfigError> {
         let data = self.resolve_data()?;
-        let (train, conv) = self.resolve_training()?;
+        let (train, network) = self.resolve_training()?;
         let (delta, init) = self.resolve_model()?;
         Ok(Plan {
             data,
-            conv,
+            network,
             depths: self.depths()?,
             activation: self.activation,
             delta,
@@ -655,7 +664,7 @@ mod tests {
             ..base()
         };
         let plan = mnist(None).plan().unwrap();
-        assert_eq!(plan.data.width(), 25);
+        assert_eq!(plan.width(), Some(25));
         assert!(matches!(plan.data, DataPlan::Mnist(ref m) if m.dir == Path::new("data/mnist")));
         assert_eq!(key_of(mnist(Some(10))), "width");
         assert_eq!(
@@ -675,8 +684,12 @@ mod tests {
         };
         let plan = cifar(None).plan().unwrap();
         assert_eq!(plan.depths.len(), 16);
-        assert_eq!(plan.conv.as_ref().unwrap().base_channels, 8);
-        assert_eq!(plan.conv.unwrap().train.loss, ClassLoss::Mse);
+        assert_eq!(plan.width(), None);
+        let Network::Conv(conv) = plan.network else {
+            panic!("CIFAR-10 trains the conv ResNet");
+        };
+        assert_eq!(conv.base_channels, 8);
+        assert_eq!(conv.train.loss, ClassLoss::Mse);
         assert_eq!(cifar(Some(vec![8, 121])).plan().unwrap().depths, [8, 121]);
         assert_eq!(key_of(cifar(Some(vec![8, 9]))), "depths");
         assert_eq!(

@@ -3,7 +3,8 @@
 //! (δ and init), the seeds. An error names the first bad key.
 
 use super::{
-    bad, limits, ConfigError, ConvPlan, DataPlan, DatasetName, DeltaName, InitName, SweepConfig,
+    bad, limits, ConfigError, ConvPlan, DataPlan, DatasetName, DeltaName, InitName, Network,
+    SweepConfig,
 };
 use crate::conv::train::{ClassLoss, ConvTrainConfig};
 use crate::data::mnist::{self, MnistConfig};
@@ -66,7 +67,7 @@ impl SweepConfig {
         let (n_train, n_test) = (self.n_samples, self.n_test);
         Ok(match self.dataset {
             DatasetName::Synthetic => DataPlan::Synthetic(SyntheticConfig {
-                width,
+                width: width.expect("the synthetic data set has a width"),
                 n_train,
                 n_test,
                 noise: self.noise,
@@ -86,16 +87,17 @@ impl SweepConfig {
         })
     }
 
-    /// The width d: the synthetic set's, MNIST's 25; CIFAR-10 has none (0).
-    fn resolve_width(&self) -> Result<usize, ConfigError> {
+    /// The width d of the fully connected nets: the synthetic set's, MNIST's 25; `None` on
+    /// CIFAR-10, which trains the conv ResNet.
+    fn resolve_width(&self) -> Result<Option<usize>, ConfigError> {
         match (self.dataset, self.width) {
-            (DatasetName::Synthetic, w) => positive("width", w.unwrap_or(10)),
-            (DatasetName::Mnist, None | Some(mnist::WIDTH)) => Ok(mnist::WIDTH),
+            (DatasetName::Synthetic, w) => positive("width", w.unwrap_or(10)).map(Some),
+            (DatasetName::Mnist, None | Some(mnist::WIDTH)) => Ok(Some(mnist::WIDTH)),
             (DatasetName::Mnist, Some(w)) => Err(bad(
                 "width",
                 format!("the MNIST embedding has width {}, not {w}", mnist::WIDTH),
             )),
-            (DatasetName::Cifar10, None) => Ok(0),
+            (DatasetName::Cifar10, None) => Ok(None),
             (DatasetName::Cifar10, Some(_)) => Err(bad(
                 "width",
                 "CIFAR-10 uses the convolutional ResNet; set `base_channels`",
@@ -103,13 +105,14 @@ impl SweepConfig {
         }
     }
 
-    /// The training of the fully connected nets, and of the conv ResNet for CIFAR-10.
-    pub(super) fn resolve_training(&self) -> Result<(TrainConfig, Option<ConvPlan>), ConfigError> {
+    /// The training of the fully connected nets, and the network: Eq. (1) of its width, or
+    /// the conv ResNet with its own training for CIFAR-10.
+    pub(super) fn resolve_training(&self) -> Result<(TrainConfig, Network), ConfigError> {
         let cifar = self.dataset == DatasetName::Cifar10;
         self.check_training_keys(cifar)?;
         let optimizer = self.optimizer(cifar)?;
         let base_channels = positive("base_channels", self.base_channels.unwrap_or(64))?;
-        let conv = cifar.then(|| ConvPlan {
+        let conv = || ConvPlan {
             base_channels,
             train: ConvTrainConfig::new(self.batch_size, self.lr, self.epsilon, self.max_steps)
                 .with_momentum(self.momentum)
@@ -118,7 +121,11 @@ impl SweepConfig {
                 .with_augment(self.augment.unwrap_or(true))
                 .with_log_every(self.log_every)
                 .with_seed(self.seed),
-        });
+        };
+        let network = match self.resolve_width()? {
+            Some(width) => Network::Dense { width },
+            None => Network::Conv(conv()),
+        };
         let train = TrainConfig::new(
             self.batch_size,
             OptimConfig::new(self.lr),
@@ -131,7 +138,7 @@ impl SweepConfig {
         .with_weight_decay(self.weight_decay)
         .with_log_every(self.log_every)
         .with_seed(self.seed);
-        Ok((train, conv))
+        Ok((train, network))
     }
 
     /// The keys of the training: counts, rates, and those used only with CIFAR-10.
