@@ -8,19 +8,21 @@
 //! atomically, and a dead holder's locks are taken over, so nothing is lost but the work since
 //! the last checkpoint.
 
-use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
-static PAUSABLE: AtomicBool = AtomicBool::new(false);
-static UNCHECKPOINTED: AtomicBool = AtomicBool::new(false);
+/// How many sections of each kind are open: several networks may train at once
+/// (`native sweep --jobs`).
+static PAUSABLE: AtomicUsize = AtomicUsize::new(0);
+static UNCHECKPOINTED: AtomicUsize = AtomicUsize::new(0);
 static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 /// Why a training that cannot be checkpointed ends at USR1 without asking for a requeue.
 const NO_REQUEUE: &[u8] = b"SIGUSR1 (a time limit near): this network cannot be checkpointed inside a depth (CIFAR-10), and a requeue would start it again; exiting 1. Give the tasks a --time longer than the largest depth takes.\n";
 
 extern "C" fn on_signal(signal: libc::c_int) {
-    if PAUSABLE.load(Ordering::SeqCst) {
+    if PAUSABLE.load(Ordering::SeqCst) > 0 {
         SIGNAL.store(signal, Ordering::SeqCst);
-    } else if signal == libc::SIGUSR1 && UNCHECKPOINTED.load(Ordering::SeqCst) {
+    } else if signal == libc::SIGUSR1 && UNCHECKPOINTED.load(Ordering::SeqCst) > 0 {
         // SAFETY: write and _exit are async-signal-safe.
         unsafe {
             libc::write(2, NO_REQUEUE.as_ptr().cast(), NO_REQUEUE.len());
@@ -41,8 +43,9 @@ pub fn install() {
 }
 
 /// A section of a training, while its guard lives: a checkpointed one
-/// ([`Section::pausable`]) or one that cannot be ([`Section::uncheckpointed`]).
-pub struct Section(&'static AtomicBool);
+/// ([`Section::pausable`]) or one that cannot be ([`Section::uncheckpointed`]). While any
+/// pausable section is open, a signal pauses every one of them.
+pub struct Section(&'static AtomicUsize);
 
 impl Section {
     /// A training that can be checkpointed: a signal pauses it instead of ending the process.
@@ -56,15 +59,15 @@ impl Section {
         Self::enter(&UNCHECKPOINTED)
     }
 
-    fn enter(flag: &'static AtomicBool) -> Self {
-        flag.store(true, Ordering::SeqCst);
-        Section(flag)
+    fn enter(open: &'static AtomicUsize) -> Self {
+        open.fetch_add(1, Ordering::SeqCst);
+        Section(open)
     }
 }
 
 impl Drop for Section {
     fn drop(&mut self) {
-        self.0.store(false, Ordering::SeqCst);
+        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -15,6 +15,8 @@ mod interrupt;
 mod lock;
 mod phase;
 mod phase_report;
+mod pool;
+mod progress;
 mod report;
 mod reproduce;
 mod slurm;
@@ -111,6 +113,8 @@ struct SweepArgs {
     /// Seconds between checkpoints inside a depth (overrides `checkpoint_every`; 300).
     #[arg(long, value_name = "SECONDS")]
     checkpoint_every: Option<f64>,
+    #[command(flatten)]
+    jobs: pool::JobsArg,
 }
 
 #[derive(Args)]
@@ -170,6 +174,7 @@ fn run(cli: Cli) -> Result<()> {
         data_dir: None,
         shard: None,
         checkpoint_every: None,
+        jobs: pool::JobsArg::default(),
     }));
     match command {
         Command::Sweep(args) => sweep_command(args, cli.backend),
@@ -205,6 +210,7 @@ fn sweep_command(args: SweepArgs, backend: BackendChoice) -> Result<()> {
     let options = sweep::Options {
         shard: args.shard,
         checkpoint_every: config.checkpoint_every(),
+        jobs: args.jobs.get(),
     };
     let out = &args.out;
     let finished = sweep::run(&config, out, backend, options)?;

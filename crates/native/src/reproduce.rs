@@ -11,6 +11,7 @@ use crate::analyze::{self, AnalyzeArgs};
 use crate::backend::BackendChoice;
 use crate::files::write_atomic;
 use crate::html::escape;
+use crate::pool::JobsArg;
 use crate::report;
 use crate::sweep;
 use anyhow::{bail, ensure, Context, Result};
@@ -50,6 +51,8 @@ pub struct ReproduceArgs {
     /// Caps the updates per network (a quicker, rougher look).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    #[command(flatten)]
+    pub jobs: JobsArg,
 }
 
 impl ReproduceArgs {
@@ -104,7 +107,7 @@ pub fn run(args: &ReproduceArgs, choice: BackendChoice) -> Result<()> {
             let dir = args.out.join(e.dir_name(optimizer));
             println!("reproduce: {} → {}", e.dir_name(optimizer), dir.display());
             let config = args.config(e, optimizer);
-            let options = sweep::Options::whole(&config);
+            let options = sweep::Options::whole(&config, args.jobs.get());
             if !sweep::run(&config, &dir, choice, options)?.complete {
                 bail!("{}: some networks are being trained by another process; run again once it ends", dir.display());
             }

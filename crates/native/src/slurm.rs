@@ -237,7 +237,8 @@ impl Scripts {
              # the task is then requeued and resumes from its checkpoint.\n\
              srun --cpus-per-task=\"$SLURM_CPUS_PER_TASK\" '{native}' --backend {backend} sweep \\\n\
              \x20   --config '{dir}/config.toml' --out '{dir}' --no-report \\\n\
-             \x20   --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --checkpoint-every {every}\n\
+             \x20   --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --checkpoint-every {every} \\\n\
+             \x20   --jobs \"$SLURM_CPUS_PER_TASK\"\n\
              status=$?\n\
              if [ \"$status\" -eq 138 ]; then\n\
              \x20   scontrol requeue \"${{SLURM_ARRAY_JOB_ID}}_${{SLURM_ARRAY_TASK_ID}}\"\n\

@@ -28,7 +28,9 @@ use crate::download;
 use crate::files::{read_json, read_toml, write_atomic, write_json};
 use crate::interrupt::{self, Interrupted};
 use crate::lock::{InUse, Lock};
-use crate::unit;
+use crate::pool;
+use crate::progress::Progress;
+use crate::unit::{self, Engine, UnitTraining};
 use anyhow::{bail, Context, Result};
 use burn::backend::Autodiff;
 use burn::tensor::backend::Backend;
@@ -41,6 +43,7 @@ use scaling_core::sweep::budget::Memory;
 use scaling_core::sweep::config::{DataPlan, Network, Plan, SweepConfig, Unit};
 use scaling_core::sweep::run_dir::{RunDir, UnitDir};
 use scaling_core::sweep::shard::Shard;
+use scaling_core::train::fused::threads_for;
 use scaling_core::train::results::{DepthResult, DepthSummary, Summary};
 use scaling_core::Scan;
 use std::fs;
@@ -80,14 +83,18 @@ pub struct Options {
     pub shard: Option<Shard>,
     /// Seconds between checkpoints inside a unit.
     pub checkpoint_every: f64,
+    /// Threads that train at once (see [`crate::pool`]); networks of the fused CPU step
+    /// share them, the others train one at a time.
+    pub jobs: usize,
 }
 
 impl Options {
-    /// Every unit, checkpointed as `config` says.
-    pub fn whole(config: &SweepConfig) -> Self {
+    /// Every unit, checkpointed as `config` says, on `jobs` threads.
+    pub fn whole(config: &SweepConfig, jobs: usize) -> Self {
         Self {
             shard: None,
             checkpoint_every: config.checkpoint_every(),
+            jobs,
         }
     }
 }
@@ -225,45 +232,51 @@ impl Job for SweepJob {
     type Output = Result<Finished>;
 
     fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> Result<Finished> {
-        let units = match self.options.shard {
+        let mut units = match self.options.shard {
             Some(shard) => self.plan.shard_units(shard),
             None => self.plan.units(),
         };
         self.announce(&units, backend);
-        for unit in units {
-            let dir = RunDir::new(&self.out).unit(&self.plan, unit);
-            let label = unit::label(&self.plan, unit);
-            if dir.finished() {
-                println!("{label}: done before, skipped");
-                continue;
-            }
-            let path = dir.path();
-            fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
-            // A moment's grace: `native status` may be looking at a dead holder's lock.
-            let _lock = match Lock::wait(&dir.lock(), &label, Duration::from_millis(500)) {
-                Ok(lock) => lock,
-                Err(e) if e.downcast_ref::<InUse>().is_some() => {
-                    println!("{label}: skipped, {e}");
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            if !dir.finished() {
-                self.train_unit::<B>(unit, &dir, &device, backend)?;
-            }
-            if let Some(signal) = interrupt::received() {
-                bail!(Interrupted {
-                    signal,
-                    message: format!(
-                        "interrupted after finishing {label}; run the same command to go on"
-                    ),
-                });
-            }
-        }
+        // Largest first, so that the last to finish are small (the shard planner's order).
+        units.sort_by_key(|&u| (std::cmp::Reverse(self.plan.cost(u)), u));
+        let run_dir = RunDir::new(&self.out);
+        let to_train = units
+            .iter()
+            .filter(|&&u| !run_dir.unit(&self.plan, u).finished());
+        let progress = Progress::new(to_train.map(|&u| self.plan.cost(u)).sum());
+        let errors = pool::run_all(
+            &units,
+            self.jobs(),
+            |&unit| self.threads(unit),
+            |&unit| self.unit::<B>(unit, &device, backend, &progress),
+        );
+        progress.finish();
+        one_error(errors)?;
         let complete = write_summary(&self.plan, &self.out)?;
         println!("wrote {}", self.out.display());
         Ok(Finished { complete })
     }
+}
+
+/// Nothing when `errors` is empty, else one of them (a failure before a pause), the others
+/// printed first, each on its line.
+fn one_error(mut errors: Vec<anyhow::Error>) -> Result<()> {
+    let paused = |e: &anyhow::Error| e.downcast_ref::<Interrupted>().is_some();
+    let Some(i) = errors
+        .iter()
+        .position(|e| !paused(e))
+        .or(errors.len().checked_sub(1))
+    else {
+        return Ok(());
+    };
+    let returned = errors.remove(i);
+    for e in errors {
+        match e.downcast_ref::<Interrupted>() {
+            Some(interrupted) => eprintln!("{interrupted}"),
+            None => eprintln!("error: {e:#}"),
+        }
+    }
+    Err(returned)
 }
 
 impl SweepJob {
@@ -271,8 +284,9 @@ impl SweepJob {
     fn announce(&self, units: &[Unit], backend: &str) {
         let on = match &self.work {
             Work::Dense(_) if self.fused => format!(
-                "the CPU (fused step, {})",
-                scaling_core::train::fused::Isa::detect().name()
+                "the CPU (fused step, {}; {} threads, several networks at once where they fit)",
+                scaling_core::train::fused::Isa::detect().name(),
+                self.options.jobs
             ),
             _ => backend.to_string(),
         };
@@ -296,6 +310,67 @@ impl SweepJob {
         );
     }
 
+    /// Threads that train at once: the pool's for the fused CPU step, else one network at a
+    /// time.
+    fn jobs(&self) -> usize {
+        match self.work {
+            Work::Dense(_) if self.fused => self.options.jobs,
+            _ => 1,
+        }
+    }
+
+    /// The threads of `unit`'s fused step: its size's (see [`threads_for`]) with the pool's.
+    fn threads(&self, unit: Unit) -> usize {
+        match self.work {
+            Work::Dense(ref data) if self.fused => threads_for(
+                self.plan.train.batch_size.max(1),
+                unit.depth,
+                data.width,
+                self.options.jobs,
+            ),
+            _ => 1,
+        }
+    }
+
+    /// Trains `unit` unless it is finished or another process holds it.
+    fn unit<B: Scan>(
+        &self,
+        unit: Unit,
+        device: &B::Device,
+        backend: &str,
+        progress: &Progress,
+    ) -> Result<()> {
+        let dir = RunDir::new(&self.out).unit(&self.plan, unit);
+        let label = unit::label(&self.plan, unit);
+        if dir.finished() {
+            progress.println(format!("{label}: done before, skipped"));
+            return Ok(());
+        }
+        let path = dir.path();
+        fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
+        // A moment's grace: `native status` may be looking at a dead holder's lock.
+        let _lock = match Lock::wait(&dir.lock(), &label, Duration::from_millis(500)) {
+            Ok(lock) => lock,
+            Err(e) if e.downcast_ref::<InUse>().is_some() => {
+                progress.println(format!("{label}: skipped, {e}"));
+                return Ok(());
+            }
+            Err(e) => return Err(e),
+        };
+        if !dir.finished() {
+            self.train_unit::<B>(unit, &dir, device, backend, progress)?;
+        }
+        if let Some(signal) = interrupt::received() {
+            bail!(Interrupted {
+                signal,
+                message: format!(
+                    "interrupted after finishing {label}; run the same command to go on"
+                ),
+            });
+        }
+        Ok(())
+    }
+
     /// Trains one unit into `dir`, under its lock.
     fn train_unit<B: Scan>(
         &self,
@@ -303,16 +378,29 @@ impl SweepJob {
         dir: &UnitDir,
         device: &B::Device,
         backend: &str,
+        progress: &Progress,
     ) -> Result<DepthResult> {
         match &self.work {
             Work::Dense(data) => {
-                let every = Duration::from_secs_f64(self.options.checkpoint_every);
-                let burn_on = (!self.fused).then_some(backend);
-                unit::train_dense::<B>(&self.plan, data, unit, dir, device, burn_on, every)
+                let training = UnitTraining {
+                    plan: &self.plan,
+                    data,
+                    unit,
+                    dir,
+                    every: Duration::from_secs_f64(self.options.checkpoint_every),
+                    progress,
+                };
+                let engine = match self.fused {
+                    true => Engine::Fused {
+                        threads: self.threads(unit),
+                    },
+                    false => Engine::Burn(backend),
+                };
+                training.train_dense::<B>(device, engine)
             }
             Work::Conv { train, test } => {
                 let _restarts = interrupt::Section::uncheckpointed();
-                train_conv_depth::<B>(&self.plan, train, test, unit, dir, device)
+                train_conv_depth::<B>(&self.plan, train, test, unit, dir, device, progress)
             }
         }
     }
@@ -343,6 +431,7 @@ fn train_conv_depth<B: Backend>(
     unit: Unit,
     dir: &UnitDir,
     device: &B::Device,
+    progress: &Progress,
 ) -> Result<DepthResult> {
     let Network::Conv(conv) = &plan.network else {
         unreachable!("a CIFAR-10 plan has its conv ResNet")
@@ -357,19 +446,17 @@ fn train_conv_depth<B: Backend>(
         .with_base_channels(conv.base_channels)
         .init::<Autodiff<B>>(device);
     write_atomic(&dir.init(), &encode(&model.to_tensors()))?;
-    let bar = unit::progress(&unit::label(plan, unit), train_config.max_steps);
+    let label = unit::label(plan, unit);
+    let bar = progress.network(&label, depth, train_config.max_steps);
     let start = Instant::now();
     let (model, outcome) = train_conv(model, train, test, &train_config, device, |step, loss| {
-        unit::show(&bar, step, loss)
+        bar.show(step, loss)
     });
     let wall_time_s = start.elapsed().as_secs_f64();
-    unit::finish(&bar, &outcome);
+    bar.finish(&outcome);
     let tensors = model.to_tensors();
     write_atomic(&dir.weights(), &encode(&tensors))?;
-    bar.println(format!(
-        "{}: spectral norms of every conv layer",
-        unit::label(plan, unit)
-    ));
+    progress.println(format!("{label}: spectral norms of every conv layer"));
     let norms = norm_paths(&tensors, depth, conv.base_channels).expect("a depth of the plan");
     write_json(&dir.norms(), &norms)?;
     unit::write_result(dir, depth, wall_time_s, outcome)

@@ -8,8 +8,8 @@
 
 use crate::files::{write_atomic, write_json};
 use crate::interrupt::{self, Interrupted, Section};
+use crate::progress::Progress;
 use anyhow::{Context, Result};
-use indicatif::{ProgressBar, ProgressStyle};
 use scaling_core::data::synthetic::Dataset;
 use scaling_core::sweep::config::{Plan, Unit};
 use scaling_core::sweep::run_dir::UnitDir;
@@ -38,59 +38,53 @@ pub fn read_checkpoint(dir: &UnitDir) -> Result<Option<Checkpoint>> {
         })
 }
 
-/// Trains the network of `unit` and writes its files, result.json last: with the fused CPU
-/// step, or on the burn backend B named `burn_on`; from its checkpoint when it has one.
-pub fn train_dense<B: Scan>(
-    plan: &Plan,
-    data: &Dataset,
-    unit: Unit,
-    dir: &UnitDir,
-    device: &B::Device,
-    burn_on: Option<&str>,
-    every: Duration,
-) -> Result<DepthResult> {
-    let config = plan.model(unit);
-    let weights = config.init_weights();
-    write_atomic(&dir.init(), &weights.to_safetensors())?;
-    let (act, delta) = (config.activation, config.delta);
-    let train = plan.training(unit.seed);
-    let training = |engine| UnitTraining {
-        plan,
-        data,
-        unit,
-        dir,
-        every,
-        engine,
-    };
-    match burn_on {
-        None => {
-            let mut stepper = FusedStepper::new(&weights, act, delta, data, &train);
-            let (isa, threads) = (stepper.isa().name(), stepper.threads());
-            training(format!("the fused step ({isa}, {threads} threads)")).train(&mut stepper)
-        }
-        Some(backend) => {
-            let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
-            let mut stepper = BurnStepper::new(model, data, &train);
-            training(format!("burn on {backend}")).train(&mut stepper)
-        }
-    }
+/// How one unit trains: with the fused CPU step on this many threads, or on the burn backend
+/// named.
+pub enum Engine<'a> {
+    Fused { threads: usize },
+    Burn(&'a str),
 }
 
 /// One unit's training, with what it needs to checkpoint and report.
-struct UnitTraining<'a> {
-    plan: &'a Plan,
-    data: &'a Dataset,
-    unit: Unit,
-    dir: &'a UnitDir,
-    every: Duration,
-    /// What computes the updates, recorded in the checkpoint.
-    engine: String,
+pub struct UnitTraining<'a> {
+    pub plan: &'a Plan,
+    pub data: &'a Dataset,
+    pub unit: Unit,
+    pub dir: &'a UnitDir,
+    /// Time between checkpoints.
+    pub every: Duration,
+    pub progress: &'a Progress,
 }
 
 impl UnitTraining<'_> {
-    /// Trains with `stepper` (from the checkpoint when there is one) under a progress bar,
-    /// checkpointing as the module says; then writes the weights and result.json.
-    fn train(&self, stepper: &mut impl Stepper) -> Result<DepthResult> {
+    /// Trains the network of the unit and writes its files, result.json last, on `engine`
+    /// (burn's on B); from its checkpoint when it has one.
+    pub fn train_dense<B: Scan>(&self, device: &B::Device, engine: Engine) -> Result<DepthResult> {
+        let config = self.plan.model(self.unit);
+        let weights = config.init_weights();
+        write_atomic(&self.dir.init(), &weights.to_safetensors())?;
+        let (act, delta, data) = (config.activation, config.delta, self.data);
+        let train = self.plan.training(self.unit.seed);
+        match engine {
+            Engine::Fused { threads } => {
+                let mut stepper = FusedStepper::new(&weights, act, delta, data, &train);
+                stepper.set_threads(threads, train.batch_size);
+                let (isa, threads) = (stepper.isa().name(), stepper.threads());
+                let name = format!("the fused step ({isa}, {threads} threads)");
+                self.train(&mut stepper, &name)
+            }
+            Engine::Burn(backend) => {
+                let model = scaling_core::ResNet::<B>::from_weights(&weights, act, delta, device);
+                let mut stepper = BurnStepper::new(model, data, &train);
+                self.train(&mut stepper, &format!("burn on {backend}"))
+            }
+        }
+    }
+
+    /// Trains with `stepper`, called `engine` in the checkpoint (from the checkpoint when
+    /// there is one) under a progress bar, checkpointing as the module says; then writes the
+    /// weights and result.json.
+    fn train(&self, stepper: &mut impl Stepper, engine: &str) -> Result<DepthResult> {
         let train = self.plan.training(self.unit.seed);
         let label = label(self.plan, self.unit);
         let (mut session, mut wall_time_s) = match read_checkpoint(self.dir)? {
@@ -99,12 +93,16 @@ impl UnitTraining<'_> {
                     .restore(&c.state)
                     .map_err(anyhow::Error::msg)
                     .with_context(|| format!("{}", self.dir.checkpoint().display()))?;
-                println!("{label}: resumed from its checkpoint at step {}", c.step);
-                if c.engine != self.engine {
-                    println!(
+                let say = |line: String| self.progress.println(line);
+                say(format!(
+                    "{label}: resumed from its checkpoint at step {}",
+                    c.step
+                ));
+                if c.engine != engine {
+                    say(format!(
                         "{label}: the checkpoint was written by {}, this is {}: the weights may differ from an uninterrupted run's in the last bits",
-                        c.engine, self.engine
-                    );
+                        c.engine, engine
+                    ));
                 }
                 (
                     Session::resume(self.data, &train, c.step, &c.history),
@@ -113,8 +111,10 @@ impl UnitTraining<'_> {
             }
             None => (Session::new(self.data, &train), 0.0),
         };
-        let bar = progress(&label, train.max_steps);
-        bar.set_position(session.step() as u64);
+        let bar = self
+            .progress
+            .network(&label, self.unit.depth, train.max_steps);
+        bar.show(session.step(), None);
         let outcome = loop {
             let start = Instant::now();
             let pausable = Section::pausable();
@@ -122,7 +122,7 @@ impl UnitTraining<'_> {
                 stepper,
                 &mut session,
                 self.data,
-                |step, loss| show(&bar, step, loss),
+                |step, loss| bar.show(step, loss),
                 |_| interrupt::received().is_some() || start.elapsed() >= self.every,
             );
             wall_time_s += start.elapsed().as_secs_f64();
@@ -130,7 +130,7 @@ impl UnitTraining<'_> {
                 break outcome;
             }
             // Still pausable: a signal during the write is answered once it is written.
-            self.checkpoint(stepper, &session, wall_time_s)?;
+            self.checkpoint(stepper, &session, wall_time_s, engine)?;
             drop(pausable);
             if let Some(signal) = interrupt::received() {
                 bar.abandon();
@@ -146,7 +146,7 @@ impl UnitTraining<'_> {
                 .into());
             }
         };
-        finish(&bar, &outcome);
+        bar.finish(&outcome);
         write_atomic(
             &self.dir.weights(),
             &stepper.state().weights.to_safetensors(),
@@ -162,12 +162,13 @@ impl UnitTraining<'_> {
         stepper: &impl Stepper,
         session: &Session,
         wall_time_s: f64,
+        engine: &str,
     ) -> Result<()> {
         let checkpoint = Checkpoint {
             step: session.step(),
             history: session.history().to_vec(),
             wall_time_s,
-            engine: self.engine.clone(),
+            engine: engine.to_string(),
             state: stepper.state(),
         };
         write_atomic(&self.dir.checkpoint(), &checkpoint.to_safetensors())
@@ -197,38 +198,4 @@ pub fn write_result(
     };
     write_json(&dir.result(), &result)?;
     Ok(result)
-}
-
-/// A progress bar for the training of the unit called `label`.
-pub fn progress(label: &str, max_steps: usize) -> ProgressBar {
-    let bar = ProgressBar::new(max_steps as u64);
-    bar.set_style(
-        ProgressStyle::with_template(
-            "{prefix} [{bar:30}] {pos}/{len} steps {per_sec} eta {eta} {msg}",
-        )
-        .expect("valid template")
-        .progress_chars("=> "),
-    );
-    bar.set_prefix(label.to_string());
-    bar
-}
-
-pub fn show(bar: &ProgressBar, step: usize, loss: Option<f64>) {
-    bar.set_position(step as u64);
-    if let Some(loss) = loss {
-        bar.set_message(format!("loss {loss:.3e}"));
-    }
-}
-
-pub fn finish(bar: &ProgressBar, outcome: &TrainOutcome) {
-    let accuracy = outcome.final_test_accuracy.map_or(String::new(), |a| {
-        format!(", test accuracy {:.1}%", 100.0 * a)
-    });
-    bar.abandon_with_message(format!(
-        "{:?}, train loss {}{accuracy}",
-        outcome.stop_reason,
-        outcome
-            .final_train_loss
-            .map_or("not finite".into(), |l| format!("{l:.3e}"))
-    ));
 }

@@ -169,14 +169,7 @@ impl FusedStepper {
         (stepper.m, stepper.s) = (shaped(states >= 1), shaped(states >= 2));
         stepper.refresh();
         let batch = config.batch_size.max(1);
-        let threads = if batch * depth * d * d > PARALLEL_WORK {
-            available_threads()
-                .min(batch / MIN_ROWS)
-                .clamp(1, MAX_THREADS)
-        } else {
-            1
-        };
-        stepper.set_threads(threads, batch);
+        stepper.set_threads(threads_for(batch, depth, d, available_threads()), batch);
         stepper
     }
 
@@ -664,7 +657,21 @@ fn unpad(values: &[f32], d: usize, dp: usize) -> Vec<f32> {
 }
 
 /// The hardware threads of this machine.
-fn available_threads() -> usize {
+/// The threads that split a batch of B rows of a network of depth L and width d when `cores`
+/// are free (what [`FusedStepper::new`] takes with every core of the machine): one while
+/// B·L·d² ≤ [`PARALLEL_WORK`], else as many as the cores, the rows ([`MIN_ROWS`] each) and
+/// [`MAX_THREADS`] allow. A network's numbers depend on its thread count (the batch's rows
+/// are summed per thread) and on nothing else of the machine.
+pub fn threads_for(batch: usize, depth: usize, d: usize, cores: usize) -> usize {
+    if batch * depth * d * d > PARALLEL_WORK {
+        cores.min(batch / MIN_ROWS).clamp(1, MAX_THREADS)
+    } else {
+        1
+    }
+}
+
+/// The cores this process may use.
+pub fn available_threads() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
