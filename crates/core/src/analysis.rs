@@ -7,7 +7,7 @@
 //! exponents β, γ, ρ and q, and why the bands are as wide as they are) is derived once, in
 //! docs/analysis.md; [`verdict`] applies it.
 //!
-//! May import: model, train.
+//! May import: model, train, parallel.
 
 mod analyze;
 pub mod conservation;

@@ -5,16 +5,17 @@
 //! over depth, figures, and the phase diagram at initialisation.
 //!
 //! The folders are layers; each imports only the layers below it (each folder's module doc
-//! says which; `tests/layers.rs` checks it and that no file imports in a cycle):
+//! says which; `tests/layout` checks it and that no file imports in a cycle):
 //!
 //! | layer | holds | may import |
 //! |---|---|---|
 //! | [`io`] | safetensors files, atomic writes | nothing |
+//! | [`parallel`] | the cores, and a map over items on all of them | nothing |
 //! | [`model`] | σ, δ, inits, weights, the ResNet, its adjoint, the layer scans | io |
 //! | [`data`] | synthetic data, MNIST, CIFAR-10, mini-batches | io, model |
-//! | [`train`] | optimisers, the training loop, the fused step, checkpoints, results | io, model, data |
-//! | [`analysis`] | statistics, fits, the verdict, trends, the conservation law | model, train |
-//! | [`conv`] | the convolutional ResNet, its training and spectral norms | io, model, data, train, analysis |
+//! | [`train`] | optimisers, the training loop, the fused step, checkpoints, results | io, model, data, parallel |
+//! | [`analysis`] | statistics, fits, the verdict, trends, the conservation law | model, train, parallel |
+//! | [`conv`] | the convolutional ResNet, its training and spectral norms | io, model, data, train, analysis, parallel |
 //! | [`sweep`] | configs and plans, depth grids, budgets, shards, run directories, the paper's experiments | io, model, data, train, analysis, conv |
 //! | [`plot`] | figures as data and their drawing | model, analysis |
 //! | [`phase`] | the (β, H) phase diagram at initialisation | io, model, analysis, plot, sweep |
@@ -24,6 +25,7 @@ pub mod conv;
 pub mod data;
 pub mod io;
 pub mod model;
+pub mod parallel;
 pub mod phase;
 pub mod plot;
 pub mod sweep;

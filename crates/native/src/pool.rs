@@ -23,8 +23,7 @@ pub struct JobsArg {
 impl JobsArg {
     /// The threads: as given, else every core this process may use.
     pub fn get(self) -> usize {
-        self.jobs
-            .unwrap_or_else(scaling_core::train::fused::available_threads)
+        self.jobs.unwrap_or_else(scaling_core::parallel::cores)
     }
 }
 use std::sync::{Condvar, Mutex};

@@ -9,6 +9,7 @@ use super::trend::{trend_noise, TrendNoise};
 use super::verdict::{undetermined, verdict, Verdict};
 use super::{PathName, Statistic};
 use crate::model::weights::Weights;
+use crate::parallel;
 use crate::train::results::{DepthResult, StopReason};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -251,7 +252,7 @@ pub fn analyze(runs: &[Trained], options: &Options) -> Analysis {
                 .map(move |(name, path)| (name, *run, path))
         })
         .collect();
-    let stats = parallel_map(&jobs, |(_, _, path)| PathStats::of(path));
+    let stats = parallel::map(&jobs, |(_, _, path)| PathStats::of(path));
     let points = jobs
         .iter()
         .zip(stats)
@@ -302,38 +303,6 @@ pub fn analyze_norms(runs: &[NormTrained], options: &Options) -> Analysis {
         })
         .collect();
     analysis
-}
-
-/// f over every item, on all cores (sequentially where there are no threads, as in wasm).
-fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
-    use std::sync::atomic::{AtomicUsize, Ordering};
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(items.len());
-    if workers <= 1 {
-        return items.iter().map(f).collect();
-    }
-    let next = AtomicUsize::new(0);
-    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut out = Vec::new();
-                    loop {
-                        let i = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(item) = items.get(i) else { break out };
-                        out.push((i, f(item)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().expect("a statistics worker panicked"))
-            .collect()
-    });
-    done.sort_by_key(|(i, _)| *i);
-    done.into_iter().map(|(_, r)| r).collect()
 }
 
 fn samples(points: &[PathPoint], statistic: Statistic, beta: Option<f64>) -> Samples {

@@ -29,9 +29,10 @@
 //! of the padded slices when k ≪ n), plus one complex SVD of a c_out×c_in matrix for each of
 //! about n²/2 frequencies, shared out over the available cores.
 
+use crate::parallel;
 use nalgebra::{DMatrix, DVector};
 use rustfft::num_complex::Complex;
-use std::{f64::consts::PI, num::NonZeroUsize, thread};
+use std::f64::consts::PI;
 
 /// The spectral norm max_{u,v} ‖P(u, v)‖₂ of the circular stride-1 convolution with the
 /// kernel [c_out, c_in, k, k] on n×n inputs (see the module documentation).
@@ -106,26 +107,8 @@ fn frequency_singular_values(
             (conjugate >= f).then_some((f, if conjugate == f { 1 } else { 2 }))
         })
         .collect();
-    let threads = thread::available_parallelism()
-        .map_or(1, NonZeroUsize::get)
-        .min(pairs.len());
-    thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|t| {
-                let (pairs, symbol) = (&pairs, &symbol);
-                scope.spawn(move || {
-                    pairs[t..]
-                        .iter()
-                        .step_by(threads)
-                        .map(|&(f, size)| (symbol(f / n, f % n).singular_values(), size))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|worker| worker.join().unwrap())
-            .collect()
+    parallel::map(&pairs, |&(f, size)| {
+        (symbol(f / n, f % n).singular_values(), size)
     })
 }
 

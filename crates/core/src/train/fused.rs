@@ -36,6 +36,7 @@ use crate::data::synthetic::Dataset;
 use crate::model::activation::Activation;
 use crate::model::delta::DeltaMode;
 use crate::model::weights::Weights;
+use crate::parallel;
 use crate::train::checkpoint::{Mismatch, OptimState};
 use crate::train::optim::Rule;
 use crate::train::session::{Stepper, TrainConfig};
@@ -169,7 +170,7 @@ impl FusedStepper {
         (stepper.m, stepper.s) = (shaped(states >= 1), shaped(states >= 2));
         stepper.refresh();
         let batch = config.batch_size.max(1);
-        stepper.set_threads(threads_for(batch, depth, d, available_threads()), batch);
+        stepper.set_threads(threads_for(batch, depth, d, parallel::cores()), batch);
         stepper
     }
 
@@ -668,11 +669,6 @@ pub fn threads_for(batch: usize, depth: usize, d: usize, cores: usize) -> usize 
     } else {
         1
     }
-}
-
-/// The cores this process may use.
-pub fn available_threads() -> usize {
-    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// Runs a job on `isa` with the activation's kernels.
