@@ -1,27 +1,15 @@
-//! `native sweep`: train the network of every depth of a sweep and write the run directory.
-//!
-//! DIR/config.toml          the sweep's configuration, re-runnable as is
-//! DIR/data.safetensors     x_train, y_train, x_test, y_test
-//! DIR/depth_<L>/init.safetensors, weights.safetensors   A [L,d,d], b [L,d], delta [L] or [1]
-//! DIR/depth_<L>/result.json   steps, losses, stop reason, wall time, loss history
-//! DIR/depth_<L>/checkpoint.safetensors   a training paused inside the depth (see unit.rs)
-//! DIR/summary.json         one line per network, derived once every network has finished
-//!
-//! A sweep with `seeds` trains every depth once per seed, each network in
-//! DIR/depth_<L>/seed_<s>/ with the same files.
-//!
-//! CIFAR-10 sweeps train the convolutional ResNet instead: no data.safetensors (the images
-//! stay in the data directory), weights.safetensors holds every kernel by name, and
-//! depth_<L>/norms.json the spectral norms of conv1 and conv2 of every block.
-//!
-//! DIR/.lock               while a process prepares the directory: its host, pid and start
-//! DIR/depth_<L>/.lock      while a process trains the unit: its host, pid and start time
+//! `native sweep`: train the network of every depth (and seed) of a sweep into its run
+//! directory, whose files are named in one place, [`scaling_core::sweep::run_dir`] (for
+//! users: docs/run-directory.md). Fully connected networks write their weights, CIFAR-10's
+//! conv ResNets every kernel by name and the spectral norms of their layers.
 //!
 //! A network is finished when its result.json exists; running the same sweep into the same
 //! directory skips finished networks and resumes checkpointed ones, so a crash loses at most
 //! the work since the last checkpoint. Several processes (the shards of `--shard i/N`, or
 //! a rerun) may write into one directory at once: each trains only units whose lock it
-//! holds, and whoever finishes the last unit writes summary.json.
+//! holds (DIR/.lock while it prepares the directory, depth_<L>/.lock while it trains the
+//! unit), and whoever finishes the last unit writes summary.json. Within a process, the
+//! fused CPU step trains several networks at once on `--jobs` threads ([`crate::pool`]).
 
 use crate::backend::{self, BackendChoice, Job};
 use crate::download;

@@ -44,7 +44,7 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> Scan
         let z = Tensor::<Self, 3>::empty(kept, &device);
         let (out, h, z) = (cube(out), cube(h), cube(z));
         let x = cube(x);
-        let (count, dim, rows) = grid(n, d);
+        let (count, dim, rows) = launch(n, d);
         let client = x.client.clone();
         let dtype = x.dtype;
         forward_kernel::launch::<R>(
@@ -85,7 +85,7 @@ impl<R: CubeRuntime, F: FloatElement, I: IntElement, BT: BoolElement> Scan
         let q_shape = if trains_delta { [l, n, d] } else { [1, 1, 1] };
         let q = cube(Tensor::<Self, 3>::empty(q_shape, &device));
         let g = cube(g);
-        let (count, dim, rows) = grid(n, d);
+        let (count, dim, rows) = launch(n, d);
         let client = g.client.clone();
         let dtype = g.dtype;
         backward_kernel::launch::<R>(
@@ -170,7 +170,7 @@ mod kernel {
         }
     }
 
-    /// The sample this unit works on: row y of cube y·(cubes along x) + x (see `grid`).
+    /// The sample this unit works on: row y of cube y·(cubes along x) + x (see `launch`).
     #[cube]
     fn sample(#[comptime] rows: u32) -> usize {
         let cube = CUBE_POS_Y as usize * CUBE_COUNT_X as usize + CUBE_POS_X as usize;
@@ -348,7 +348,7 @@ const MAX_CUBES_X: usize = 65_535;
 
 /// The launch grid over N samples of width d: (cubes, cube dimension, samples per cube). The
 /// cubes, numbered y·(cubes along x) + x, spill into y beyond [`MAX_CUBES_X`].
-fn grid(samples: usize, width: usize) -> (CubeCount, CubeDim, u32) {
+fn launch(samples: usize, width: usize) -> (CubeCount, CubeDim, u32) {
     let rows = rows(width);
     let cubes = samples.div_ceil(rows);
     let along_x = cubes.min(MAX_CUBES_X);

@@ -226,8 +226,8 @@ mod tests {
     use super::*;
     use crate::train::fused::simd::{Isa, Portable};
 
-    /// f on a grid through the portable vectors (and the widest instruction set here), as f32.
-    fn on_grid(points: &[f32], f: impl Fn(Portable, [f32; 8]) -> [f32; 8]) -> Vec<f32> {
+    /// f at the points, through the portable vectors (and the widest instruction set here), as f32.
+    fn on_points(points: &[f32], f: impl Fn(Portable, [f32; 8]) -> [f32; 8]) -> Vec<f32> {
         points
             .chunks(8)
             .flat_map(|c| {
@@ -238,7 +238,7 @@ mod tests {
             .collect()
     }
 
-    fn grid(lo: f32, hi: f32, n: usize) -> Vec<f32> {
+    fn linspace(lo: f32, hi: f32, n: usize) -> Vec<f32> {
         (0..=n)
             .map(|i| lo + (hi - lo) * i as f32 / n as f32)
             .collect()
@@ -258,15 +258,15 @@ mod tests {
 
     #[test]
     fn elementary_functions_are_accurate() {
-        let mut points = grid(-12.0, 12.0, 24_000);
+        let mut points = linspace(-12.0, 12.0, 24_000);
         points.extend([1e-30, -1e-20, 1e-8, 3e-4, -0.05, 0.0]);
-        let tanh_err = worst(&points, &on_grid(&points, tanh), f64::tanh, 0.0);
+        let tanh_err = worst(&points, &on_points(&points, tanh), f64::tanh, 0.0);
         assert!(tanh_err < 1e-6, "tanh relative error {tanh_err}");
-        let sig = on_grid(&points, sigmoid);
+        let sig = on_points(&points, sigmoid);
         let sig_err = worst(&points, &sig, |x| 1.0 / (1.0 + (-x).exp()), 1.0);
         assert!(sig_err < 3e-7, "sigmoid absolute error {sig_err}");
-        let exp_points = grid(-80.0, 80.0, 16_000);
-        let exp_err = worst(&exp_points, &on_grid(&exp_points, exp), f64::exp, 0.0);
+        let exp_points = linspace(-80.0, 80.0, 16_000);
+        let exp_err = worst(&exp_points, &on_points(&exp_points, exp), f64::exp, 0.0);
         assert!(exp_err < 3e-7, "exp relative error {exp_err}");
         // erf against burn's f64 erf (libm).
         use crate::testing::TestBackend as B;
@@ -279,7 +279,7 @@ mod tests {
             &Default::default(),
         );
         let want: Vec<f64> = z.erf().into_data().to_vec().unwrap();
-        let got = on_grid(&points, erf);
+        let got = on_points(&points, erf);
         let erf_err = got
             .iter()
             .zip(&want)
