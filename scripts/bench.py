@@ -6,6 +6,8 @@ h_{k+1} = h_k + |δ| tanh(A_k h_k + b_k), MSE loss, shared δ, B = 500, for
 - numpy with a hand-written adjoint backward (below),
 - PyTorch eager with autograd (below), with 1 thread and with one per core
   (OMP_WAIT_POLICY=passive),
+- JAX on the CPU (below): the step jit-compiled, lax.scan over the stacked layers, jax.grad,
+  SGD, on XLA's own threads (every core),
 - optionally (--burn) `native bench --backend ndarray` with the burn adjoint and autodiff,
 
 over d in {10, 25, 32} and L in {10, 100, 1000, 10000}, printed as a markdown table with
@@ -25,9 +27,10 @@ config's width and batch, on the fused CPU step, or with --gpu on the --gpu-back
 At most --timed-depths depths of the grid are timed (log-spaced, the first and last included)
 and the others interpolated linearly in L. The bench runs tanh with shared δ whatever the
 config's activation and δ; the loss on the n_train samples every log_every steps is counted as
-n_train / B forward passes of a third of a step each.
+n_train / B forward passes of a third of a step each. On the CPU it also gives the total with
+the networks that run on one thread trained side by side on every core (`native sweep --jobs`).
 
-PyTorch is optional: its columns are left out when `import torch` fails. From PyPI,
+PyTorch and JAX are optional: their columns are left out when the import fails. From PyPI,
 `pip install torch` brings the CUDA build with about 4 GB of NVIDIA packages, which the CPU
 runs do not use but the import needs; scripts/bench-venv.sh installs it into
 ~/.cache/resnet-scaling/bench-venv (pass --python that-venv/bin/python). A CPU-only build of
@@ -137,6 +140,47 @@ def bench_torch(d, batch, depth, steps, warmup, threads, device):
     return per_second(step, steps, warmup)
 
 
+# --- the JAX reference -----------------------------------------------------------------------
+
+def bench_jax(d, batch, depth, steps, warmup):
+    """JAX as one writes it for speed: the layers stacked, `lax.scan` over them, `jax.grad`,
+    SGD, the whole step one `jax.jit`-compiled function (compiled during the warm-up), on
+    the CPU. Each step waits for its loss, as `native bench` does."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+    rng = np.random.default_rng(0)
+    A = jnp.asarray((rng.standard_normal((depth, d, d)) / d).astype(np.float32))
+    b = jnp.asarray((rng.standard_normal((depth, d)) / np.sqrt(d)).astype(np.float32))
+    delta = jnp.asarray(np.array([1.0 / depth], dtype=np.float32))
+    x = jnp.asarray(rng.standard_normal((batch, d)).astype(np.float32))
+    y = jnp.asarray(rng.standard_normal((batch, d)).astype(np.float32))
+
+    def loss(params):
+        A, b, delta = params
+        s = jnp.abs(delta[0])
+
+        def layer(h, weights):
+            a_k, b_k = weights
+            return h + s * jnp.tanh(h @ a_k.T + b_k), None
+
+        h, _ = jax.lax.scan(layer, x, (A, b))
+        return jnp.mean((h - y) ** 2)
+
+    @jax.jit
+    def sgd(params):
+        value, grads = jax.value_and_grad(loss)(params)
+        return tuple(p - 1e-3 * g for p, g in zip(params, grads)), value
+
+    state = [(A, b, delta)]
+
+    def step():
+        state[0], value = sgd(state[0])
+        value.block_until_ready()
+
+    return per_second(step, steps, max(warmup, 1))
+
+
 # The blocks per stage of the conv ResNet (scaling_core::conv::DEPTHS) at the depths timed.
 CONV_STAGES = {8: [2, 2, 2, 2], 20: [3, 4, 10, 3]}
 
@@ -222,6 +266,11 @@ def worker(args):
     elif args.worker == "torch-conv":
         print(bench_torch_conv(args.depth, args.width, args.batch, args.steps, args.warmup,
                                args.torch_device))
+    elif args.worker == "jax":
+        print(bench_jax(args.width, args.batch, args.depth, args.steps, args.warmup))
+    elif args.worker == "jax-version":
+        import jax
+        print(jax.__version__)
     elif args.worker == "torch-version":
         import torch
         print(torch.__version__)
@@ -295,9 +344,11 @@ def cpu_table(args):
     cores = os.cpu_count()
     thread_counts = sorted({1, cores})
     torch_version = run_worker(args.python, "torch-version", 1)
+    jax_version = run_worker(args.python, "jax-version", 1)
     print_machine()
+    missing = "not installed (columns left out; see scripts/bench-venv.sh)"
     print(f"numpy: {run_worker(args.python, 'peak-numpy', 1) and 'yes'}; PyTorch: "
-          + (torch_version or "not installed (columns left out; see scripts/bench-venv.sh)"))
+          + (torch_version or missing) + "; JAX: " + (jax_version or missing))
     print()
     print("f32 matmul peak, 2048 x 2048 x 2048 (GFLOP/s):")
     print()
@@ -315,11 +366,12 @@ def cpu_table(args):
     print(f"peak: {peak[cores]:.1f} GFLOP/s on {cores} cores, {peak[1]:.1f} on one")
     print()
 
-    torch_cols = [f"torch {t}t" for t in thread_counts] if torch_version else []
-    head = ["d", "L", "fused steps/s", "threads", "numpy steps/s"] + [c + " steps/s" for c in torch_cols]
+    other_cols = [f"torch {t}t" for t in thread_counts] if torch_version else []
+    other_cols += ["jax"] if jax_version else []
+    head = ["d", "L", "fused steps/s", "threads", "numpy steps/s"] + [c + " steps/s" for c in other_cols]
     if args.burn:
         head += ["burn adjoint", "burn autodiff"]
-    head += ["fused/numpy"] + [f"fused/{c}" for c in torch_cols]
+    head += ["fused/numpy"] + [f"fused/{c}" for c in other_cols]
     head += ["fused GFLOP/s", f"% of {cores}-core peak"]
     print_row(head)
     print("|" + "---|" * len(head))
@@ -330,18 +382,22 @@ def cpu_table(args):
             fused = f["steps_per_sec"]
             ref = float(run_worker(args.python, "numpy", 1, width=d, batch=args.batch,
                                    depth=depth, steps=steps, warmup=warmup))
-            torch = []
+            others = []
             for t in (thread_counts if torch_version else []):
                 v = run_worker(args.python, "torch", t, width=d, batch=args.batch,
                                depth=depth, steps=steps, warmup=warmup, torch_device="cpu")
-                torch.append(float(v) if v else None)
+                others.append(float(v) if v else None)
+            if jax_version:
+                v = run_worker(args.python, "jax", cores, width=d, batch=args.batch,
+                               depth=depth, steps=steps, warmup=warmup)
+                others.append(float(v) if v else None)
             row = [str(d), str(depth), fmt(fused), str(f.get("threads", "")), fmt(ref)]
-            row += [fmt(v) for v in torch]
+            row += [fmt(v) for v in others]
             if args.burn:
                 for method in ("adjoint", "autodiff"):
                     row.append(fmt(native_bench(args.native, "ndarray", d, args.batch, depth,
                                                 steps, warmup, method)["steps_per_sec"]))
-            row += [fmt(ratio(fused, ref))] + [fmt(ratio(fused, v)) for v in torch]
+            row += [fmt(ratio(fused, ref))] + [fmt(ratio(fused, v)) for v in others]
             gflops = 6 * args.batch * d * d * depth * fused / 1e9
             row += [fmt(gflops, 1), fmt(100 * gflops / peak[cores], 0)]
             print_row(row)
@@ -433,6 +489,8 @@ def project(args):
     print_machine()
     totals = {}
     ms = {}  # ms per step by (d, B, L), shared by the configs
+    threads = {}  # the step's threads by (d, B, L)
+    cores = os.cpu_count()
     for path in args.project:
         c = sweep_config(path)
         d, batch, depths = c["width"], c["batch_size"], c["depths"]
@@ -441,8 +499,9 @@ def project(args):
         for depth in timed:
             if (d, batch, depth) not in ms:
                 _, steps, warmup = step_counts(depth, args.quick)
-                ms[d, batch, depth] = native_bench(args.native, backend, d, batch, depth, steps,
-                                                   warmup, method)["ms_per_step"]
+                bench = native_bench(args.native, backend, d, batch, depth, steps, warmup, method)
+                ms[d, batch, depth] = bench["ms_per_step"]
+                threads[d, batch, depth] = bench.get("threads", 1)
         tmax, every = c["max_steps"], c["log_every"]
         evals = tmax // every + 1 + (tmax % every > 0)
         # A forward pass costs about a third of a step (one product per layer of three).
@@ -461,15 +520,22 @@ def project(args):
         print()
         print_row(["L", "ms/step", "ms/step from", "time at Tmax"])
         print("|---|---|---|---|")
-        total = 0.0
+        total, one_thread_total = 0.0, 0.0
         for depth in depths:
             t = interpolate(depth, timed, [ms[d, batch, l] for l in timed])
             total += (tmax + eval_steps) * t / 1e3
+            # Networks on one thread train side by side (`native sweep --jobs`, all cores).
+            if threads[d, batch, min(timed, key=lambda l: abs(l - depth))] == 1:
+                one_thread_total += (tmax + eval_steps) * t / 1e3
             print_row([str(depth), fmt(t, 3), "timed" if depth in timed else "interpolated",
                        duration((tmax + eval_steps) * t / 1e3)])
         print()
-        print(f"total: {duration(total)} on {backend} (an upper bound: a depth stops before Tmax "
-              f"once its training loss is below ε; one seed, one sweep)")
+        print(f"total: {duration(total)} on {backend}, one network at a time (an upper bound: a "
+              f"depth stops before Tmax once its training loss is below ε; one seed, one sweep)")
+        if backend == "cpu" and cores > 1:
+            pooled = total - one_thread_total + one_thread_total / cores
+            print(f"with `native sweep --jobs {cores}` (the networks on one thread side by side, "
+                  f"{cores} at a time): about {duration(pooled)}")
         totals[path] = total
     return totals
 
