@@ -21,6 +21,16 @@ fn a_sweep_writes_every_file_and_resumes() {
     let run = dir.join("run");
     let output = sweep(&dir, TINY);
     assert!(output.status.success(), "{}", text(&output.stderr));
+    // Without a terminal, each network's end is a line with the process's progress.
+    let said = text(&output.stdout);
+    assert!(
+        said.contains("depth 2: MaxSteps at step 120, train loss"),
+        "{said}"
+    );
+    assert!(
+        said.contains("100% of this process's work done, eta"),
+        "{said}"
+    );
 
     let config: SweepConfig =
         toml::from_str(&fs::read_to_string(run.join("config.toml")).unwrap()).unwrap();

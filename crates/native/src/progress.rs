@@ -1,10 +1,11 @@
 //! What a sweep's process shows while it trains: a bar for every network in training
 //! (several at once with `--jobs`) and, below them, the whole process's work in
 //! layer-updates (an update of a depth-L network counts L, the shard planner's cost) with its
-//! ETA. The bars are drawn on a terminal only; lines given to [`Progress::println`] are
-//! printed either way, above the bars.
+//! ETA. The bars are drawn on a terminal only; without one (a log file, a Slurm task) each
+//! network's end is a line with the share of the work done and the ETA. Lines given to
+//! [`Progress::println`] are printed either way, above the bars.
 
-use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use indicatif::{HumanDuration, MultiProgress, ProgressBar, ProgressStyle};
 use scaling_core::train::results::TrainOutcome;
 use std::cell::Cell;
 
@@ -89,20 +90,33 @@ impl NetworkBar<'_> {
             .inc(self.depth * step.saturating_sub(counted));
     }
 
-    /// The training ended: its outcome on the bar; the total counts the steps it will not
-    /// take.
+    /// The training ended: its outcome on the bar (without a terminal, a log file or a Slurm
+    /// task, on a line of its own with the process's progress); the total counts the steps
+    /// it will not take.
     pub fn finish(&self, outcome: &TrainOutcome) {
         self.count(self.bar.length().unwrap_or(0));
         let accuracy = outcome.final_test_accuracy.map_or(String::new(), |a| {
             format!(", test accuracy {:.1}%", 100.0 * a)
         });
-        self.bar.abandon_with_message(format!(
-            "{:?}, train loss {}{accuracy}",
+        let message = format!(
+            "{:?} at step {}, train loss {}{accuracy}",
             outcome.stop_reason,
+            outcome.steps,
             outcome
                 .final_train_loss
                 .map_or("not finite".into(), |l| format!("{l:.3e}"))
-        ));
+        );
+        if self.bar.is_hidden() {
+            let total = &self.progress.total;
+            let done = total.position() as f64 / total.length().unwrap_or(1).max(1) as f64;
+            self.progress.println(format!(
+                "{}: {message} ({:.0}% of this process's work done, eta {})",
+                self.bar.prefix(),
+                100.0 * done,
+                HumanDuration(total.eta())
+            ));
+        }
+        self.bar.abandon_with_message(message);
     }
 
     /// The training paused (a checkpoint was written).
