@@ -6,6 +6,7 @@
 //! does not depend on what runs beside it, so neither do its numbers.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 /// The most threads `--jobs` takes.
 pub const MAX_JOBS: usize = 4096;
@@ -26,7 +27,6 @@ impl JobsArg {
         self.jobs.unwrap_or_else(scaling_core::parallel::cores)
     }
 }
-use std::sync::{Condvar, Mutex};
 
 /// The pool's N threads: how many are free, and which item starts next.
 struct Threads {

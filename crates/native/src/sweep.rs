@@ -380,7 +380,7 @@ impl SweepJob {
                 };
                 let engine = match self.fused {
                     true => Engine::Fused {
-                        threads: self.threads(unit),
+                        cores: self.options.jobs,
                     },
                     false => Engine::Burn(backend),
                 };

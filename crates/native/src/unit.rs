@@ -38,10 +38,10 @@ pub fn read_checkpoint(dir: &UnitDir) -> Result<Option<Checkpoint>> {
         })
 }
 
-/// How one unit trains: with the fused CPU step on this many threads, or on the burn backend
-/// named.
+/// How one unit trains: with the fused CPU step, its threads taken from this many cores (see
+/// [`scaling_core::train::fused::threads_for`]), or on the burn backend named.
 pub enum Engine<'a> {
-    Fused { threads: usize },
+    Fused { cores: usize },
     Burn(&'a str),
 }
 
@@ -66,9 +66,8 @@ impl UnitTraining<'_> {
         let (act, delta, data) = (config.activation, config.delta, self.data);
         let train = self.plan.training(self.unit.seed);
         match engine {
-            Engine::Fused { threads } => {
-                let mut stepper = FusedStepper::new(&weights, act, delta, data, &train);
-                stepper.set_threads(threads, train.batch_size);
+            Engine::Fused { cores } => {
+                let mut stepper = FusedStepper::on_cores(&weights, act, delta, data, &train, cores);
                 let (isa, threads) = (stepper.isa().name(), stepper.threads());
                 let name = format!("the fused step ({isa}, {threads} threads)");
                 self.train(&mut stepper, &name)

@@ -107,10 +107,23 @@ impl FusedStepper {
         data: &Dataset,
         config: &TrainConfig,
     ) -> Self {
-        Self::with_isa(Isa::detect(), weights, activation, delta, data, config)
+        Self::on_cores(weights, activation, delta, data, config, parallel::cores())
     }
 
-    /// As [`FusedStepper::new`] on a given instruction set (it must be available).
+    /// As [`FusedStepper::new`] with `cores` free for its threads (see [`threads_for`]).
+    pub fn on_cores(
+        weights: &Weights,
+        activation: Activation,
+        delta: DeltaMode,
+        data: &Dataset,
+        config: &TrainConfig,
+        cores: usize,
+    ) -> Self {
+        let isa = Isa::detect();
+        Self::with_isa(isa, weights, activation, delta, data, config, cores)
+    }
+
+    /// As [`FusedStepper::on_cores`] on a given instruction set (it must be available).
     pub fn with_isa(
         isa: Isa,
         weights: &Weights,
@@ -118,6 +131,7 @@ impl FusedStepper {
         delta_mode: DeltaMode,
         data: &Dataset,
         config: &TrainConfig,
+        cores: usize,
     ) -> Self {
         let (depth, d) = (weights.depth, weights.width);
         assert!(depth >= 1 && d >= 1, "an empty network");
@@ -170,7 +184,7 @@ impl FusedStepper {
         (stepper.m, stepper.s) = (shaped(states >= 1), shaped(states >= 2));
         stepper.refresh();
         let batch = config.batch_size.max(1);
-        stepper.set_threads(threads_for(batch, depth, d, parallel::cores()), batch);
+        stepper.set_threads(threads_for(batch, depth, d, cores), batch);
         stepper
     }
 
@@ -657,7 +671,6 @@ fn unpad(values: &[f32], d: usize, dp: usize) -> Vec<f32> {
         .collect()
 }
 
-/// The hardware threads of this machine.
 /// The threads that split a batch of B rows of a network of depth L and width d when `cores`
 /// are free (what [`FusedStepper::new`] takes with every core of the machine): one while
 /// B·L·d² ≤ [`PARALLEL_WORK`], else as many as the cores, the rows ([`MIN_ROWS`] each) and
@@ -849,7 +862,7 @@ mod tests {
                                 isa.name()
                             );
                             let mut fused =
-                                FusedStepper::with_isa(isa, &w0, act, mode, &data, config);
+                                FusedStepper::with_isa(isa, &w0, act, mode, &data, config, 1);
                             fused.set_threads(threads, n);
                             fused.set_segment(segment);
                             // The update split over the threads, whatever the size.
