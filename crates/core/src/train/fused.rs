@@ -12,8 +12,10 @@
 //! for every trainable w among A, b and δ (δ: `shared` or `per-layer`; `none` has δ_k = 1,
 //! `fixed` δ_k = L^{−β}).
 //!
-//! How: the forward pass keeps σ(z_k) (z_k for gelu, whose σ′ needs it) of every layer in f32,
-//! L B dp values (dp = d rounded up to the vector width), and h_k of every layer while that
+//! How: activations are stored feature-major, a vector holding one feature of several samples
+//! (see [`kernels`]), so that a narrow network fills its vectors. The forward pass keeps
+//! σ(z_k) (z_k for gelu, whose σ′ needs it) of every layer in f32, L B d values (B rounded up
+//! to the vector width), and h_k of every layer while that
 //! fits in the caches, else every few layers, from where the backward pass rebuilds them
 //! bit for bit (h_{k+1} = h_k + δ_k σ(z_k)); it computes each layer in one sweep over
 //! register tiles: z, σ, the residual, the stores. The backward pass
@@ -52,7 +54,7 @@ const PARALLEL_WORK: usize = 1 << 23;
 const STORE_ALL_BYTES: usize = 16 << 20;
 /// Bytes of trace per segment.
 const SEGMENT_BYTES: usize = 1 << 20;
-/// The update runs on the worker threads above this many weights (L·d·dp).
+/// The update runs on the worker threads above this many weights (L·d²).
 const PARALLEL_UPDATE: usize = 1 << 16;
 /// Fewest batch rows per worker.
 const MIN_ROWS: usize = 32;
@@ -66,12 +68,9 @@ pub struct FusedStepper {
     delta_mode: DeltaMode,
     depth: usize,
     d: usize,
-    dp: usize,
-    /// A_k rows, [L, d, dp], zero padding.
+    /// A_k, [L, d, d] row-major.
     a: Vec<f32>,
-    /// A_kᵀ rows, [L, d, dp], zero padding; rebuilt from `a` after each update.
-    at: Vec<f32>,
-    /// b_k, [L, dp].
+    /// b_k, [L, d].
     b: Vec<f32>,
     /// The trained δ: [1] (shared) or [L] (per layer).
     delta: Option<Vec<f32>>,
@@ -79,7 +78,6 @@ pub struct FusedStepper {
     deltas: Vec<f32>,
     /// ∂ℓ/∂δ, as long as `delta`.
     delta_grad: Vec<f32>,
-    mask: Vec<f32>,
     /// The optimiser's settings.
     train: TrainConfig,
     /// Updates made so far.
@@ -142,11 +140,6 @@ impl FusedStepper {
         );
         assert_eq!(weights.a.len(), depth * d * d);
         assert_eq!(weights.b.len(), depth * d);
-        let lanes = isa.lanes();
-        let dp = d.div_ceil(lanes) * lanes;
-        let (mut a, mut b) = (vec![0.0; depth * d * dp], vec![0.0; depth * dp]);
-        pad(&weights.a, &mut a, d, dp);
-        pad(&weights.b, &mut b, d, dp);
         let delta = match (delta_mode.trainable(), &weights.delta) {
             (true, Some(delta)) => {
                 assert!(delta.len() == 1 || delta.len() == depth);
@@ -161,14 +154,11 @@ impl FusedStepper {
             delta_mode,
             depth,
             d,
-            dp,
-            at: vec![0.0; a.len()],
-            a,
-            b,
+            a: weights.a.clone(),
+            b: weights.b.clone(),
             delta_grad: vec![0.0; delta.as_ref().map_or(0, Vec::len)],
             delta,
             deltas: vec![0.0; depth],
-            mask: (0..dp).map(|c| if c < d { 1.0 } else { 0.0 }).collect(),
             train: config.clone(),
             t: 0,
             m: State::default(),
@@ -182,7 +172,7 @@ impl FusedStepper {
         let states = Rule::states(&config.optim);
         let shaped = |kept: bool| State::shaped(kept, &stepper.a, &stepper.b, &stepper.delta_grad);
         (stepper.m, stepper.s) = (shaped(states >= 1), shaped(states >= 2));
-        stepper.refresh();
+        stepper.refresh_deltas();
         let batch = config.batch_size.max(1);
         stepper.set_threads(threads_for(batch, depth, d, cores), batch);
         stepper
@@ -200,7 +190,10 @@ impl FusedStepper {
         if threads != self.threads || self.workers.first().is_none_or(|w| w.cap < cap) {
             self.workers.clear();
             self.workers = (0..threads)
-                .map(|_| Worker::new(cap, self.segment(cap), self.depth, self.d, self.dp))
+                .map(|_| {
+                    let seg = self.segment(cap);
+                    Worker::new(cap, seg, self.depth, self.d, self.isa.lanes())
+                })
                 .collect();
             self.threads = threads;
         }
@@ -210,7 +203,7 @@ impl FusedStepper {
     /// trace fits in [`STORE_ALL_BYTES`], else as many as fit in [`SEGMENT_BYTES`] (see
     /// [`kernels::Worker`]), unless set by [`FusedStepper::set_segment`].
     fn segment(&self, cap: usize) -> usize {
-        let layer = 2 * cap * self.dp * std::mem::size_of::<f32>();
+        let layer = Worker::layer_bytes(cap, self.d);
         match self.segment {
             Some(seg) => seg,
             None if self.depth * layer <= STORE_ALL_BYTES => self.depth,
@@ -245,12 +238,12 @@ impl FusedStepper {
     /// The weights, unpadded, with δ as [`ResNet::to_weights`](crate::model::resnet::ResNet::to_weights)
     /// gives it.
     pub fn to_weights(&self) -> Weights {
-        let (l, d) = (self.depth, self.d);
+        let l = self.depth;
         Weights {
             depth: l,
-            width: d,
-            a: unpad(&self.a, d, self.dp),
-            b: unpad(&self.b, d, self.dp),
+            width: self.d,
+            a: self.a.clone(),
+            b: self.b.clone(),
             delta: match self.delta_mode {
                 DeltaMode::None => None,
                 mode @ DeltaMode::Fixed { .. } => mode.fixed(l).map(|v| vec![v as f32]),
@@ -263,7 +256,7 @@ impl FusedStepper {
     /// weights (`delta` is `None` unless δ is trained).
     pub fn loss_and_gradients(&mut self, x: &[f32], y: &[f32]) -> (f64, Weights) {
         let loss = self.backward(x, y);
-        let (l, d, dp) = (self.depth, self.d, self.dp);
+        let (l, d) = (self.depth, self.d);
         let sum = |part: fn(&Worker) -> &Vec<f32>| {
             let mut total = vec![0f32; part(&self.workers[0]).len()];
             for w in &self.workers {
@@ -278,8 +271,8 @@ impl FusedStepper {
         let gradient = Weights {
             depth: l,
             width: d,
-            a: unpad(&sum(|w| &w.grad_a), d, dp),
-            b: unpad(&sum(|w| &w.grad_b), d, dp),
+            a: sum(|w| &w.grad_a),
+            b: sum(|w| &w.grad_b),
             delta: self.delta.as_ref().map(|_| grad_delta),
         };
         (loss, gradient)
@@ -315,13 +308,10 @@ impl FusedStepper {
     fn run<'j>(&mut self, job: impl Fn(usize) -> Job<'j> + Sync) -> f64 {
         let net = Net {
             d: self.d,
-            dp: self.dp,
             depth: self.depth,
             a: &self.a,
-            at: &self.at,
             b: &self.b,
             deltas: &self.deltas,
-            mask: &self.mask,
         };
         let (isa, activation) = (self.isa, self.activation);
         let one = |t: usize, worker: &mut Worker| dispatch(isa, activation, &net, worker, job(t));
@@ -374,39 +364,37 @@ impl FusedStepper {
 
     /// One update of the optimiser from the gradient in the workers' buffers.
     fn apply_update(&mut self) {
-        let (d, dp) = (self.d, self.dp);
+        let d = self.d;
         self.t += 1;
         let rule = Rule::new(&self.train.optim, self.t);
-        // A, b and Aᵀ layer by layer: in parallel over ranges of layers when it pays.
+        // A and b layer by layer: in parallel over ranges of layers when it pays.
         let (l, threads) = (self.depth, self.threads);
-        let parts = if l * d * dp > self.parallel_update {
+        let parts = if l * d * d > self.parallel_update {
             threads.min(l)
         } else {
             1
         };
         let per = l.div_ceil(parts);
         let workers = &self.workers;
-        let mut ma = self.m.a.chunks_mut(per * d * dp);
-        let mut mb = self.m.b.chunks_mut(per * dp);
-        let mut sa = self.s.a.chunks_mut(per * d * dp);
-        let mut sb = self.s.b.chunks_mut(per * dp);
+        let mut ma = self.m.a.chunks_mut(per * d * d);
+        let mut mb = self.m.b.chunks_mut(per * d);
+        let mut sa = self.s.a.chunks_mut(per * d * d);
+        let mut sb = self.s.b.chunks_mut(per * d);
         let ranges = self
             .a
-            .chunks_mut(per * d * dp)
-            .zip(self.at.chunks_mut(per * d * dp))
-            .zip(self.b.chunks_mut(per * dp))
+            .chunks_mut(per * d * d)
+            .zip(self.b.chunks_mut(per * d))
             .enumerate()
-            .map(|(i, ((a, at), b))| Layers {
+            .map(|(i, (a, b))| Layers {
                 first: i * per,
                 a,
-                at,
                 b,
                 ma: ma.next().unwrap_or_default(),
                 mb: mb.next().unwrap_or_default(),
                 sa: sa.next().unwrap_or_default(),
                 sb: sb.next().unwrap_or_default(),
             });
-        let update = |layers: Layers| layers.update(workers, d, dp, &rule);
+        let update = |layers: Layers| layers.update(workers, d, &rule);
         if parts == 1 {
             ranges.for_each(update);
         } else {
@@ -429,17 +417,9 @@ impl FusedStepper {
         if let Some(delta) = self.delta.as_mut() {
             let grad = &mut self.delta_grad;
             delta_gradient(self.delta_mode, delta, &self.workers, grad);
-            let n = delta.len();
             let (m, s) = (&mut self.m.delta, &mut self.s.delta);
-            update_rows(delta, m, s, &[grad], n, n, &rule);
+            update_values(delta, m, s, &[grad], &rule);
         }
-        self.refresh_deltas();
-    }
-
-    /// A_kᵀ and δ_k from the weights.
-    fn refresh(&mut self) {
-        let (d, dp) = (self.d, self.dp);
-        transpose(&self.a, &mut self.at, d, dp);
         self.refresh_deltas();
     }
 
@@ -458,7 +438,7 @@ impl FusedStepper {
     }
 }
 
-/// The optimiser's state of every weight, laid out as the weights (padding included); empty
+/// The optimiser's state of every weight, laid out as the weights; empty
 /// vectors where it keeps none.
 #[derive(Default)]
 struct State {
@@ -484,7 +464,6 @@ impl State {
 struct Layers<'a> {
     first: usize,
     a: &'a mut [f32],
-    at: &'a mut [f32],
     b: &'a mut [f32],
     ma: &'a mut [f32],
     mb: &'a mut [f32],
@@ -493,27 +472,15 @@ struct Layers<'a> {
 }
 
 impl Layers<'_> {
-    /// The update of A and b with the workers' gradients, and Aᵀ.
-    fn update(self, workers: &[Worker], d: usize, dp: usize, rule: &Rule) {
+    /// The update of A and b with the workers' gradients.
+    fn update(self, workers: &[Worker], d: usize, rule: &Rule) {
         let range =
             |len: usize, per_layer: usize| self.first * per_layer..self.first * per_layer + len;
-        let (ra, rb) = (range(self.a.len(), d * dp), range(self.b.len(), dp));
+        let (ra, rb) = (range(self.a.len(), d * d), range(self.b.len(), d));
         let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_a[ra.clone()]).collect();
-        update_rows(self.a, self.ma, self.sa, &grads, d, dp, rule);
+        update_values(self.a, self.ma, self.sa, &grads, rule);
         let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_b[rb.clone()]).collect();
-        update_rows(self.b, self.mb, self.sb, &grads, d, dp, rule);
-        transpose(self.a, self.at, d, dp);
-    }
-}
-
-/// at = the transposes of the [d, dp] matrices of `a`, padding zero.
-fn transpose(a: &[f32], at: &mut [f32], d: usize, dp: usize) {
-    for (a, at) in a.chunks_exact(d * dp).zip(at.chunks_exact_mut(d * dp)) {
-        for j in 0..d {
-            for i in 0..d {
-                at[j * dp + i] = a[i * dp + j];
-            }
-        }
+        update_values(self.b, self.mb, self.sb, &grads, rule);
     }
 }
 
@@ -524,13 +491,12 @@ impl Stepper for FusedStepper {
     }
 
     fn state(&self) -> OptimState {
-        let (d, dp) = (self.d, self.dp);
         let kept = |s: &State| {
             (!s.a.is_empty()).then(|| Weights {
                 depth: self.depth,
-                width: d,
-                a: unpad(&s.a, d, dp),
-                b: unpad(&s.b, d, dp),
+                width: self.d,
+                a: s.a.clone(),
+                b: s.b.clone(),
                 delta: self.delta.as_ref().map(|_| s.delta.clone()),
             })
         };
@@ -545,22 +511,21 @@ impl Stepper for FusedStepper {
     fn restore(&mut self, state: &OptimState) -> Result<(), Mismatch> {
         let trained = self.delta.as_ref().map(Vec::len);
         state.check(self.depth, self.d, trained, Rule::states(&self.train.optim))?;
-        let (d, dp) = (self.d, self.dp);
-        pad(&state.weights.a, &mut self.a, d, dp);
-        pad(&state.weights.b, &mut self.b, d, dp);
+        self.a.copy_from_slice(&state.weights.a);
+        self.b.copy_from_slice(&state.weights.b);
         if let (Some(delta), Some(saved)) = (self.delta.as_mut(), &state.weights.delta) {
             delta.copy_from_slice(saved);
         }
         for (kept, saved) in [(&mut self.m, &state.m), (&mut self.s, &state.s)] {
             if let Some(saved) = saved {
-                pad(&saved.a, &mut kept.a, d, dp);
-                pad(&saved.b, &mut kept.b, d, dp);
+                kept.a.copy_from_slice(&saved.a);
+                kept.b.copy_from_slice(&saved.b);
                 kept.delta
                     .copy_from_slice(saved.delta.as_deref().unwrap_or_default());
             }
         }
         self.t = state.t;
-        self.refresh();
+        self.refresh_deltas();
         Ok(())
     }
 
@@ -618,31 +583,20 @@ fn sign(x: f32) -> f32 {
     }
 }
 
-/// The optimiser's update (see [`crate::train::optim`]) of the first `width` values of every row of
-/// `stride` values of w, with the gradient Σ of `grads` (same layout) and the state m, s
-/// (same layout, or empty when not kept).
-fn update_rows(
-    w: &mut [f32],
-    m: &mut [f32],
-    s: &mut [f32],
-    grads: &[&[f32]],
-    width: usize,
-    stride: usize,
-    rule: &Rule,
-) {
+/// The optimiser's update (see [`crate::train::optim`]) of w with the gradient Σ of `grads`
+/// (each as long as w) and the state m, s (as long as w, or empty when not kept).
+fn update_values(w: &mut [f32], m: &mut [f32], s: &mut [f32], grads: &[&[f32]], rule: &Rule) {
     let wd = rule.weight_decay();
-    for start in (0..w.len()).step_by(stride) {
-        let mut u = [0f32; 16];
-        for c in (start..start + width).step_by(u.len()) {
-            let r = c..(c + u.len()).min(start + width);
-            let u = &mut u[..r.len()];
-            let w = &mut w[r.clone()];
-            u.iter_mut().zip(w.iter()).for_each(|(u, w)| *u = wd * w);
-            for g in grads {
-                u.iter_mut().zip(&g[r.clone()]).for_each(|(u, g)| *u += g);
-            }
-            rule.step(w, u, part(m, r.clone()), part(s, r));
+    let mut u = [0f32; 16];
+    for c in (0..w.len()).step_by(u.len()) {
+        let r = c..(c + u.len()).min(w.len());
+        let u = &mut u[..r.len()];
+        let w = &mut w[r.clone()];
+        u.iter_mut().zip(w.iter()).for_each(|(u, w)| *u = wd * w);
+        for g in grads {
+            u.iter_mut().zip(&g[r.clone()]).for_each(|(u, g)| *u += g);
         }
+        rule.step(w, u, part(m, r.clone()), part(s, r));
     }
 }
 
@@ -653,22 +607,6 @@ fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
     } else {
         &mut v[r]
     }
-}
-
-/// Rows of d values into `padded`'s rows of dp, leaving the padding as it is.
-fn pad(values: &[f32], padded: &mut [f32], d: usize, dp: usize) {
-    assert_eq!(values.len() / d, padded.len() / dp, "rows");
-    for (row, src) in padded.chunks_exact_mut(dp).zip(values.chunks_exact(d)) {
-        row[..d].copy_from_slice(src);
-    }
-}
-
-/// Rows [.., dp] → rows [.., d].
-fn unpad(values: &[f32], d: usize, dp: usize) -> Vec<f32> {
-    values
-        .chunks_exact(dp)
-        .flat_map(|row| row[..d].iter().copied())
-        .collect()
 }
 
 /// The threads that split a batch of B rows of a network of depth L and width d when `cores`
@@ -709,7 +647,7 @@ fn dispatch(isa: Isa, activation: Activation, net: &Net, worker: &mut Worker, jo
 fn run_portable<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
     // SAFETY: the portable vectors need no instruction set; `Net` and `Worker` are built by
     // this module with the sizes the kernels assert.
-    unsafe { kernels::run::<simd::Portable, A, 4, 8>(simd::Portable, net, worker, job) }
+    unsafe { kernels::run::<simd::Portable, A, 4, 2, 2>(simd::Portable, net, worker, job) }
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -718,7 +656,7 @@ fn run_avx2<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
     unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
         // SAFETY: this function runs only where AVX2 and FMA were detected.
         unsafe {
-            kernels::run::<simd::x86::Avx2, A, 6, 12>(simd::x86::Avx2::new(), net, worker, job)
+            kernels::run::<simd::x86::Avx2, A, 6, 2, 2>(simd::x86::Avx2::new(), net, worker, job)
         }
     }
     assert!(
@@ -734,7 +672,12 @@ fn run_avx512<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
     unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
         // SAFETY: this function runs only where AVX-512F was detected.
         unsafe {
-            kernels::run::<simd::x86::Avx512, A, 12, 24>(simd::x86::Avx512::new(), net, worker, job)
+            kernels::run::<simd::x86::Avx512, A, 6, 4, 4>(
+                simd::x86::Avx512::new(),
+                net,
+                worker,
+                job,
+            )
         }
     }
     assert!(std::arch::is_x86_feature_detected!("avx512f"));
@@ -811,9 +754,10 @@ mod tests {
     #[test]
     fn fused_step_equals_the_burn_step() {
         let device = Default::default();
-        // Widths that leave padding (and, with 20, two vector blocks or a block and a half);
-        // 37 rows: full tiles, tiles of 4 and single rows.
-        for (d, depth, n) in [(3, 5, 37), (20, 3, 37)] {
+        // Rows of h padded (3), tiles of every row count up to 5 (20 in blocks of 5, 10, 3),
+        // samples in whole tiles of vectors and single vectors, with padding samples (37 and
+        // 150 are no multiple of 8 or 16), split over threads unevenly.
+        for (d, depth, n) in [(3, 5, 37), (20, 3, 37), (10, 4, 150)] {
             let mut r = rng(5, d as u64);
             let batches: Vec<(Vec<f32>, Vec<f32>)> = (0..2)
                 .map(|_| {

@@ -1,45 +1,49 @@
 //! The kernels of the fused step, generic over the instruction set ([`Simd`]) and the
 //! activation ([`Act`]), run on one worker's rows of the batch.
 //!
-//! Layout: a batch of m samples is row-major [m, dp] with row stride dp = d rounded up to a
-//! multiple of the vector width; the lanes d..dp of a row are padding that never reaches a
-//! real lane. The weights are kept padded as well: A_k as [d, dp] (row i holds A_k[i, :]),
-//! A_kᵀ as [d, dp] (row j holds A_k[:, j]), b_k as [dp], the padding zero.
+//! Layout: feature-major, lanes over the batch. A worker's m samples are the columns of
+//! [rows, cp] buffers, cp = its capacity rounded up to a multiple of the vector width: h_k[j, n]
+//! sits at j·cp + n, so that a vector holds one feature of LANES samples and no lane is spent on
+//! padding whatever d is (a narrow network fills its vectors). Columns m..cols (cols = m rounded
+//! up to whole vectors) are padding samples: their inputs are zero and their part of
+//! g = ∂ℓ/∂h_L is set to zero, so they add nothing to any gradient. The h buffers have dr rows
+//! (d rounded up to [`PAIR`]); rows d..dr stay zero. The weights are unpadded: A_k is [d, d]
+//! row-major, b_k is [d]; their entries are broadcast.
 //!
-//! Every product is a register tile of RN rows × NV vectors: out[n, c] = init[n, c] +
-//! Σ_q X[n, q] W[q, c], with X[n, q] broadcast and W[q, ·] loaded as NV vectors, RN·NV
-//! accumulators in registers; the three products of a layer are all of this form:
+//! Every product of a layer is a register tile over RN rows (features) × NV vectors (of
+//! samples) or, for ∂ℓ/∂A_k, over RN × J entries of A_k with the samples summed:
 //!
-//!   forward          z[n, :] = b_k + Σ_j h_k[n, j] A_kᵀ[j, :]        (X = h_k, W = A_kᵀ)
-//!   input gradient   g[n, :] ← g[n, :] + Σ_i p[n, i] A_k[i, :]       (X = p,   W = A_k)
-//!   weight gradient  ∂A_k[i, :] = Σ_n p[n, i] h_k[n, :]             (X = pᵀ,  W = h_k)
+//!   forward          z[i, n]   = b_k[i] + Σ_j A_k[i, j] h_k[j, n]          (rows i)
+//!   input gradient   g[j, n]  ← g[j, n] + Σ_i A_k[i, j] p[i, n]           (rows j)
+//!   weight gradient  ∂A_k[i, j] = Σ_n p[i, n] h_k[j, n]                    (rows i, J columns j)
 //!
-//! and the forward's epilogue applies σ and the residual, h_{k+1} = h_k + δ_k σ(z), while the
-//! tile is in registers.
+//! The first two broadcast one weight and multiply it by NV vectors: d broadcast FMAs per
+//! vector of samples and row. The forward's epilogue applies σ and the residual,
+//! h_{k+1} = h_k + δ_k σ(z), and the input gradient's the pointwise step of the layer below,
+//! while the tile is in registers.
 
 use super::math::Act;
 use super::simd::Simd;
 use std::marker::PhantomData;
 
-/// The network as the kernels read it (see the module documentation for the layouts).
+/// The fewest columns of A_k's gradient that a tile of the weight gradient covers together:
+/// h has its rows rounded up to a multiple of it.
+pub(crate) const PAIR: usize = 2;
+
+/// The network as the kernels read it.
 pub(crate) struct Net<'a> {
     pub d: usize,
-    pub dp: usize,
     pub depth: usize,
-    /// A_k, [L, d, dp].
+    /// A_k, [L, d, d].
     pub a: &'a [f32],
-    /// A_kᵀ, [L, d, dp].
-    pub at: &'a [f32],
-    /// b_k, [L, dp].
+    /// b_k, [L, d].
     pub b: &'a [f32],
     /// δ_k as used by the update, [L].
     pub deltas: &'a [f32],
-    /// 1 on the lanes 0..d, 0 on the padding, [dp].
-    pub mask: &'a [f32],
 }
 
-/// One worker's buffers, allocated once for `cap` rows. The forward pass keeps σ(z_k) (z_k for
-/// gelu) of every layer, and h_k only at the start of every segment of `seg` layers (a
+/// One worker's buffers, allocated once for `cap` samples. The forward pass keeps σ(z_k) (z_k
+/// for gelu) of every layer, and h_k only at the start of every segment of `seg` layers (a
 /// checkpoint) and within the current segment: the backward pass rebuilds each segment's h_k
 /// from its checkpoint, h_{k+1} = h_k + δ_k σ(z_k) with the forward's own multiply-add (so
 /// bit for bit, and without a matrix product), before going back through it. With one
@@ -49,43 +53,63 @@ pub(crate) struct Worker {
     pub cap: usize,
     /// Layers per segment.
     pub seg: usize,
-    /// h at the start of every segment, [segments, cap, dp]; the first is the input.
+    /// Columns: cap rounded up to whole vectors.
+    cp: usize,
+    /// Rows of h: d rounded up to [`PAIR`].
+    dr: usize,
+    /// h at the start of every segment, [segments, dr, cp]; the first is the input.
     checkpoints: Vec<f32>,
-    /// h_{k+1} for the layers k of the current segment, [seg, cap, dp].
+    /// h_{k+1} for the layers k of the current segment, [seg, dr, cp].
     seg_h: Vec<f32>,
-    /// σ(z_k) (z_k for gelu), [L, cap, dp].
+    /// σ(z_k) (z_k for gelu), [L, d, cp].
     kept: Vec<f32>,
-    /// The targets, [cap, dp].
+    /// The targets, [d, cp].
     y: Vec<f32>,
-    /// g = ∂ℓ/∂h of the current layer, [cap, dp].
+    /// 1 on the job's samples, 0 on the padding, [cp].
+    valid: Vec<f32>,
+    /// g = ∂ℓ/∂h of the current layer, [d, cp].
     g: Vec<f32>,
-    /// p = δ_k g_{k+1} ⊙ σ′(z_k) of the current layer and of the one below, [cap, dp] each.
+    /// p = δ_k g_{k+1} ⊙ σ′(z_k) of the current layer and of the one below, [d, cp] each.
     p: [Vec<f32>; 2],
-    /// ∂ℓ/∂A_k summed over this worker's rows, [L, d, dp].
+    /// Per row, a vector of partial sums of p over the samples (∂ℓ/∂b_k), [d, lanes].
+    col: Vec<f32>,
+    /// ∂ℓ/∂A_k summed over this worker's samples, [L, d, d].
     pub grad_a: Vec<f32>,
-    /// ∂ℓ/∂b_k, [L, dp].
+    /// ∂ℓ/∂b_k, [L, d].
     pub grad_b: Vec<f32>,
     /// Σ g_{k+1} ⊙ σ(z_k) (∂ℓ/∂δ_k), [L].
     pub grad_delta: Vec<f32>,
 }
 
 impl Worker {
-    pub fn new(cap: usize, seg: usize, depth: usize, d: usize, dp: usize) -> Self {
+    /// Buffers for `cap` samples of a network of `depth` layers of width d, on vectors of
+    /// `lanes`.
+    pub fn new(cap: usize, seg: usize, depth: usize, d: usize, lanes: usize) -> Self {
         let seg = seg.clamp(1, depth);
-        let rows = cap * dp;
+        let cp = cap.div_ceil(lanes) * lanes;
+        let dr = d.div_ceil(PAIR) * PAIR;
         Self {
             cap,
             seg,
-            checkpoints: vec![0.0; depth.div_ceil(seg) * rows],
-            seg_h: vec![0.0; seg * rows],
-            kept: vec![0.0; depth * rows],
-            y: vec![0.0; rows],
-            g: vec![0.0; rows],
-            p: [vec![0.0; rows], vec![0.0; rows]],
-            grad_a: vec![0.0; depth * d * dp],
-            grad_b: vec![0.0; depth * dp],
+            cp,
+            dr,
+            checkpoints: vec![0.0; depth.div_ceil(seg) * dr * cp],
+            seg_h: vec![0.0; seg * dr * cp],
+            kept: vec![0.0; depth * d * cp],
+            y: vec![0.0; d * cp],
+            valid: vec![0.0; cp],
+            g: vec![0.0; d * cp],
+            p: [vec![0.0; d * cp], vec![0.0; d * cp]],
+            col: vec![0.0; d * lanes],
+            grad_a: vec![0.0; depth * d * d],
+            grad_b: vec![0.0; depth * d],
             grad_delta: vec![0.0; depth],
         }
+    }
+
+    /// The bytes of one layer of the trace for `cap` samples (h_k and σ(z_k)).
+    pub fn layer_bytes(cap: usize, d: usize) -> usize {
+        2 * cap * d * std::mem::size_of::<f32>()
     }
 }
 
@@ -102,166 +126,211 @@ pub(crate) enum Job<'a> {
     Eval { x: &'a [f32], y: &'a [f32] },
 }
 
-/// Runs `job`, returning Σ ‖h_L − y‖² over its rows.
+/// The sizes the kernels share: d, the column stride cp, the columns in use (whole vectors),
+/// and the sizes of a slot of h (dr·cp) and of `kept` (d·cp).
+#[derive(Clone, Copy)]
+struct Shape {
+    d: usize,
+    cp: usize,
+    cols: usize,
+    h_slot: usize,
+    kept_slot: usize,
+}
+
+impl Shape {
+    fn vectors<S: Simd>(&self) -> usize {
+        self.cols / S::LANES
+    }
+}
+
+/// Runs `job`, returning Σ ‖h_L − y‖² over its rows. R is the most rows of a tile, NV the
+/// vectors of samples of a tile, J (a multiple of [`PAIR`]) the columns of a tile of ∂ℓ/∂A_k.
 ///
 /// # Safety
-/// The instruction set of `s` must be available, and the buffers of `net` and `w` must have
-/// the sizes their documentation gives for `net.depth`, `net.d`, `net.dp`.
+/// The instruction set of `s` must be available, and w must have been made by
+/// [`Worker::new`] for `net`'s depth and width and S's lanes.
 #[inline(always)]
-pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
+pub(crate) unsafe fn run<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize>(
     s: S,
     net: &Net,
     w: &mut Worker,
     job: Job,
 ) -> f64 {
-    let (d, dp, depth) = (net.d, net.dp, net.depth);
-    assert!(dp % S::LANES == 0 && dp >= d && depth >= 1);
-    assert!(net.a.len() == depth * d * dp && net.at.len() == net.a.len());
-    assert!(net.b.len() == depth * dp && net.deltas.len() == depth && net.mask.len() == dp);
-    let (rows, seg) = (w.cap * dp, w.seg);
-    let segments = depth.div_ceil(seg);
-    assert!(seg >= 1 && w.checkpoints.len() == segments * rows);
-    assert!(w.seg_h.len() == seg * rows && w.kept.len() == depth * rows);
-    assert!(w.y.len() == rows && w.g.len() == rows && w.p.iter().all(|p| p.len() == rows));
-    assert!(w.grad_a.len() == depth * d * dp && w.grad_b.len() == depth * dp);
+    let (d, depth) = (net.d, net.depth);
+    assert!(depth >= 1 && w.cp.is_multiple_of(S::LANES) && w.dr >= d && w.dr.is_multiple_of(PAIR));
+    assert!(net.a.len() == depth * d * d && net.b.len() == depth * d);
+    assert!(net.deltas.len() == depth);
+    let (seg, segments) = (w.seg, depth.div_ceil(w.seg));
+    let (h_slot, kept_slot) = (w.dr * w.cp, d * w.cp);
+    assert!(w.checkpoints.len() == segments * h_slot && w.seg_h.len() == seg * h_slot);
+    assert!(w.kept.len() == depth * kept_slot && w.y.len() == kept_slot);
+    assert!(w.g.len() == kept_slot && w.col.len() == d * S::LANES && w.valid.len() == w.cp);
+    assert!(w.p.iter().all(|p| p.len() == kept_slot));
+    assert!(w.grad_a.len() == depth * d * d && w.grad_b.len() == depth * d);
     assert!(w.grad_delta.len() == depth);
-    let checkpoints = w.checkpoints.as_mut_ptr();
-    let seg_h = w.seg_h.as_mut_ptr();
-    let kept = w.kept.as_mut_ptr();
+    let cp = w.cp;
+    let shape = |m: usize| Shape {
+        d,
+        cp,
+        cols: m.div_ceil(S::LANES) * S::LANES,
+        h_slot,
+        kept_slot,
+    };
     match job {
         Job::Train { x, y, scale } => {
             let m = x.len() / d;
             assert!(m <= w.cap && x.len() == m * d && y.len() == x.len());
-            // SAFETY (the whole arm): every pointer below stays within the buffers asserted
-            // above: slot j of a [slots, cap, dp] buffer starts at j·rows and the kernels
-            // touch m ≤ cap rows of it; layer k < L of the weights and gradients.
-            unsafe {
-                // Layer j of segment c reads h from the checkpoint (j = 0) or from slot j − 1,
-                // and writes h_{k+1} into slot j and σ(z_k) into slot j of `kept`.
-                let len = |c: usize| seg.min(depth - c * seg);
-                // (Kernels are not called from closures: a closure is compiled without the
-                // caller's instruction set.)
-                let segment = Segment {
-                    m,
-                    seg,
-                    rows,
-                    checkpoints,
-                    seg_h,
-                    kept,
-                };
-                load_rows(x, d, dp, checkpoints);
-                load_rows(y, d, dp, w.y.as_mut_ptr());
-                for c in 0..segments {
-                    segment.forward::<S, A, R2, R1>(s, net, c, len(c));
-                    if c + 1 < segments {
-                        std::ptr::copy_nonoverlapping(
-                            seg_h.add((seg - 1) * rows),
-                            checkpoints.add((c + 1) * rows),
-                            m * dp,
-                        );
-                    }
-                }
-                let last = len(segments - 1);
-                let g = w.g.as_mut_ptr();
-                let loss = residual(
-                    s,
-                    m,
-                    dp,
-                    net.mask.as_ptr(),
-                    seg_h.add((last - 1) * rows),
-                    w.y.as_ptr(),
-                    g,
-                    scale,
-                );
-                let [p0, p1] = &mut w.p;
-                let (mut p, mut p_next) = (p0.as_mut_ptr(), p1.as_mut_ptr());
-                let grad_a = w.grad_a.as_mut_ptr();
-                let grad_b = w.grad_b.as_mut_ptr();
-                let grad_delta = w.grad_delta.as_mut_ptr();
-                // p of the top layer; every other p comes with the g of the layer above.
-                *grad_delta.add(depth - 1) = pointwise_backward::<S, A>(
-                    s,
-                    m,
-                    dp,
-                    g,
-                    kept.add((depth - 1) * rows),
-                    net.deltas[depth - 1],
-                    p,
-                    grad_b.add((depth - 1) * dp),
-                );
-                for c in (0..segments).rev() {
-                    if c + 1 < segments {
-                        segment.rebuild::<S, A>(s, net, c, len(c));
-                    }
-                    for j in (0..len(c)).rev() {
-                        let k = c * seg + j;
-                        for_tiles::<S, _, R2, R1>(
-                            s,
-                            &mut WeightGradient {
-                                m,
-                                dp,
-                                p,
-                                h: segment.h_in(c, j),
-                                out: grad_a.add(k * d * dp),
-                            },
-                            d,
-                            dp,
-                        );
-                        if k == 0 {
-                            break;
-                        }
-                        let mut kernel = InputGradientThrough::<S, A> {
-                            d,
-                            dp,
-                            p,
-                            a: net.a.as_ptr().add(k * d * dp),
-                            g,
-                            kept: kept.add((k - 1) * rows),
-                            delta: net.deltas[k - 1],
-                            p_out: p_next,
-                            grad_b: grad_b.add((k - 1) * dp),
-                            grad_delta: s.splat(0.0),
-                            act: PhantomData,
-                        };
-                        std::slice::from_raw_parts_mut(kernel.grad_b, dp).fill(0.0);
-                        for_tiles::<S, _, R2, R1>(s, &mut kernel, m, dp);
-                        *grad_delta.add(k - 1) = s.sum(kernel.grad_delta);
-                        std::mem::swap(&mut p, &mut p_next);
-                    }
-                }
-                loss
-            }
+            // SAFETY: the buffers have the sizes asserted above, m ≤ cap.
+            unsafe { train::<S, A, R, NV, J>(s, net, w, shape(m), m, x, y, scale) }
         }
         Job::Eval { x, y } => {
             assert!(x.len() % d == 0 && y.len() == x.len());
-            // Two ping-pong buffers in the room of the first checkpoint and the first
-            // segment slot, σ(z) written over the first kept slot.
-            let (mut cur, mut next) = (checkpoints, seg_h);
             let mut loss = 0.0;
             for (xc, yc) in x.chunks(w.cap * d).zip(y.chunks(w.cap * d)) {
                 let m = xc.len() / d;
-                // SAFETY: chunks of at most cap rows, within the rooms named above.
-                unsafe {
-                    load_rows(xc, d, dp, cur);
-                    load_rows(yc, d, dp, w.y.as_mut_ptr());
-                    for k in 0..depth {
-                        forward_layer::<S, A, R2, R1>(s, net, k, m, cur, next, kept);
-                        std::mem::swap(&mut cur, &mut next);
-                    }
-                    loss += residual(
-                        s,
-                        m,
-                        dp,
-                        net.mask.as_ptr(),
-                        cur,
-                        w.y.as_ptr(),
-                        w.g.as_mut_ptr(),
-                        0.0,
-                    );
-                }
+                // SAFETY: as above, chunks of at most cap rows.
+                loss += unsafe { eval::<S, A, R, NV>(s, net, w, shape(m), m, xc, yc) };
             }
             loss
         }
+    }
+}
+
+/// The forward pass of m ≤ cap rows (x, y) with its loss (ping-pong buffers in the room of
+/// the first checkpoint and the first segment slot, σ(z) written over the first kept slot).
+///
+/// # Safety
+/// As [`run`].
+#[inline(always)]
+unsafe fn eval<S: Simd, A: Act, const R: usize, const NV: usize>(
+    s: S,
+    net: &Net,
+    w: &mut Worker,
+    shape: Shape,
+    m: usize,
+    x: &[f32],
+    y: &[f32],
+) -> f64 {
+    let (mut cur, mut next) = (w.checkpoints.as_mut_ptr(), w.seg_h.as_mut_ptr());
+    // SAFETY: slot 0 of each buffer, m ≤ cap samples.
+    unsafe {
+        load_columns(x, shape, m, cur);
+        load_columns(y, shape, m, w.y.as_mut_ptr());
+        set_valid(&mut w.valid, m, shape.cols);
+        for k in 0..net.depth {
+            forward_layer::<S, A, R, NV>(s, net, shape, k, cur, next, w.kept.as_mut_ptr());
+            std::mem::swap(&mut cur, &mut next);
+        }
+        residual(
+            s,
+            shape,
+            w.valid.as_ptr(),
+            cur,
+            w.y.as_ptr(),
+            w.g.as_mut_ptr(),
+            0.0,
+        )
+    }
+}
+
+/// Forward, loss and backward of m ≤ cap rows (x, y) into the worker's gradients.
+///
+/// # Safety
+/// As [`run`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize>(
+    s: S,
+    net: &Net,
+    w: &mut Worker,
+    shape: Shape,
+    m: usize,
+    x: &[f32],
+    y: &[f32],
+    scale: f32,
+) -> f64 {
+    let (d, depth, seg) = (net.d, net.depth, w.seg);
+    let segments = depth.div_ceil(seg);
+    let len = |c: usize| seg.min(depth - c * seg);
+    // (Kernels are not called from closures: a closure is compiled without the caller's
+    // instruction set.)
+    let segment = Segment {
+        shape,
+        seg,
+        checkpoints: w.checkpoints.as_mut_ptr(),
+        seg_h: w.seg_h.as_mut_ptr(),
+        kept: w.kept.as_mut_ptr(),
+    };
+    let (h_slot, kept_slot) = (shape.h_slot, shape.kept_slot);
+    // SAFETY (the whole body): slot j of a [slots, rows, cp] buffer starts at j·slot and the
+    // kernels touch rows × cols of it; layer k < L of the weights and gradients.
+    unsafe {
+        load_columns(x, shape, m, segment.checkpoints);
+        load_columns(y, shape, m, w.y.as_mut_ptr());
+        set_valid(&mut w.valid, m, shape.cols);
+        for c in 0..segments {
+            segment.forward::<S, A, R, NV>(s, net, c, len(c));
+            if c + 1 < segments {
+                std::ptr::copy_nonoverlapping(
+                    segment.seg_h.add((seg - 1) * h_slot),
+                    segment.checkpoints.add((c + 1) * h_slot),
+                    h_slot,
+                );
+            }
+        }
+        let last = len(segments - 1);
+        let g = w.g.as_mut_ptr();
+        let h_top = segment.seg_h.add((last - 1) * h_slot);
+        let loss = residual(s, shape, w.valid.as_ptr(), h_top, w.y.as_ptr(), g, scale);
+        let [p0, p1] = &mut w.p;
+        let (mut p, mut p_next) = (p0.as_mut_ptr(), p1.as_mut_ptr());
+        let grad_a = w.grad_a.as_mut_ptr();
+        let grad_b = w.grad_b.as_mut_ptr();
+        let grad_delta = w.grad_delta.as_mut_ptr();
+        let col = w.col.as_mut_ptr();
+        // p of the top layer; every other p comes with the g of the layer above.
+        *grad_delta.add(depth - 1) = pointwise_backward::<S, A>(
+            s,
+            shape,
+            g,
+            segment.kept.add((depth - 1) * kept_slot),
+            net.deltas[depth - 1],
+            p,
+            grad_b.add((depth - 1) * d),
+        );
+        for c in (0..segments).rev() {
+            if c + 1 < segments {
+                segment.rebuild::<S, A>(s, net, c, len(c));
+            }
+            for j in (0..len(c)).rev() {
+                let k = c * seg + j;
+                let h = segment.h_in(c, j);
+                weight_gradient::<S, R, J>(s, shape, p, h, grad_a.add(k * d * d));
+                if k == 0 {
+                    break;
+                }
+                let mut kernel = InputGradientThrough::<S, A> {
+                    shape,
+                    p,
+                    a: net.a.as_ptr().add(k * d * d),
+                    g,
+                    kept: segment.kept.add((k - 1) * kept_slot),
+                    delta: net.deltas[k - 1],
+                    p_out: p_next,
+                    col,
+                    grad_delta: s.splat(0.0),
+                    act: PhantomData,
+                };
+                std::slice::from_raw_parts_mut(col, d * S::LANES).fill(0.0);
+                for_tiles::<S, _, R, NV>(s, &mut kernel, d, shape.vectors::<S>());
+                *grad_delta.add(k - 1) = s.sum(kernel.grad_delta);
+                for i in 0..d {
+                    *grad_b.add((k - 1) * d + i) = s.sum(s.load(col.add(i * S::LANES)));
+                }
+                std::mem::swap(&mut p, &mut p_next);
+            }
+        }
+        loss
     }
 }
 
@@ -269,9 +338,8 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R2: usize, const R1: usize>(
 /// checkpoint (j = 0) or from slot j − 1, and writes h_{k+1} into slot j and σ(z_k) into
 /// layer k of `kept`.
 struct Segment {
-    m: usize,
+    shape: Shape,
     seg: usize,
-    rows: usize,
     checkpoints: *mut f32,
     seg_h: *mut f32,
     kept: *mut f32,
@@ -285,9 +353,9 @@ impl Segment {
         // SAFETY: the caller's contract.
         unsafe {
             if j == 0 {
-                self.checkpoints.add(c * self.rows)
+                self.checkpoints.add(c * self.shape.h_slot)
             } else {
-                self.seg_h.add((j - 1) * self.rows)
+                self.seg_h.add((j - 1) * self.shape.h_slot)
             }
         }
     }
@@ -297,7 +365,7 @@ impl Segment {
     /// # Safety
     /// As [`run`].
     #[inline(always)]
-    unsafe fn forward<S: Simd, A: Act, const R2: usize, const R1: usize>(
+    unsafe fn forward<S: Simd, A: Act, const R: usize, const NV: usize>(
         &self,
         s: S,
         net: &Net,
@@ -305,16 +373,17 @@ impl Segment {
         len: usize,
     ) {
         for j in 0..len {
-            // SAFETY: slots j < seg of the segment's buffers.
+            let k = c * self.seg + j;
+            // SAFETY: slots j < seg of the segment's buffers, layer k of `kept`.
             unsafe {
-                forward_layer::<S, A, R2, R1>(
+                forward_layer::<S, A, R, NV>(
                     s,
                     net,
-                    c * self.seg + j,
-                    self.m,
+                    self.shape,
+                    k,
                     self.h_in(c, j),
-                    self.seg_h.add(j * self.rows),
-                    self.kept.add((c * self.seg + j) * self.rows),
+                    self.seg_h.add(j * self.shape.h_slot),
+                    self.kept.add(k * self.shape.kept_slot),
                 );
             }
         }
@@ -327,114 +396,142 @@ impl Segment {
     /// As [`run`].
     #[inline(always)]
     unsafe fn rebuild<S: Simd, A: Act>(&self, s: S, net: &Net, c: usize, len: usize) {
-        let (dp, lanes) = (net.dp, S::LANES);
+        let Shape { d, cp, cols, .. } = self.shape;
         for j in 0..len {
             let k = c * self.seg + j;
             let delta = s.splat(net.deltas[k]);
-            // SAFETY: m rows of the slots and of layer k < L of `kept`.
+            // SAFETY: d rows × cols of the slots and of layer k < L of `kept`.
             unsafe {
-                let (h, out) = (self.h_in(c, j), self.seg_h.add(j * self.rows));
-                let kept = self.kept.add(k * self.rows);
-                for off in (0..self.m * dp).step_by(lanes) {
-                    let (_, a) = A::backward(s, s.load(kept.add(off)));
-                    s.store(out.add(off), s.fma(delta, a, s.load(h.add(off))));
+                let (h, out) = (self.h_in(c, j), self.seg_h.add(j * self.shape.h_slot));
+                let kept = self.kept.add(k * self.shape.kept_slot);
+                for i in 0..d {
+                    for n in (i * cp..i * cp + cols).step_by(S::LANES) {
+                        let (_, a) = A::backward(s, s.load(kept.add(n)));
+                        s.store(out.add(n), s.fma(delta, a, s.load(h.add(n))));
+                    }
                 }
             }
         }
     }
 }
 
-/// Copies rows [m, d] into the padded [m, dp] layout, zero on the padding.
+/// Rows [m, d] into the columns of [d, cp]: out[j, n] = x[n, j], zero for n in m..cols.
 ///
 /// # Safety
-/// `out` must have room for m·dp values.
+/// `out` must have room for d rows of cp.
 #[inline(always)]
-unsafe fn load_rows(x: &[f32], d: usize, dp: usize, out: *mut f32) {
-    for (n, row) in x.chunks_exact(d).enumerate() {
-        // SAFETY: row n of the output, within m·dp.
-        let dst = unsafe { std::slice::from_raw_parts_mut(out.add(n * dp), dp) };
-        dst[..d].copy_from_slice(row);
-        dst[d..].fill(0.0);
+unsafe fn load_columns(x: &[f32], shape: Shape, m: usize, out: *mut f32) {
+    let Shape { d, cp, cols, .. } = shape;
+    for j in 0..d {
+        // SAFETY: row j of the output, cols ≤ cp.
+        let row = unsafe { std::slice::from_raw_parts_mut(out.add(j * cp), cols) };
+        for (n, v) in row[..m].iter_mut().enumerate() {
+            *v = x[n * d + j];
+        }
+        row[m..].fill(0.0);
     }
 }
 
-/// A product computed tile by tile, see the module documentation.
-trait Tiles<S: Simd> {
-    /// Output rows [n0, n0 + RN) × columns [c0, c0 + NV·LANES).
-    ///
-    /// # Safety
-    /// The rows and columns must lie within the product's buffers.
-    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, n0: usize, c0: usize);
+/// valid = 1 on the columns 0..m, 0 on m..cols.
+fn set_valid(valid: &mut [f32], m: usize, cols: usize) {
+    valid[..m].fill(1.0);
+    valid[m..cols].fill(0.0);
 }
 
-/// Covers rows × dp columns with tiles: column blocks of two vectors (a last one of one),
-/// rows in tiles of R2 (R1 for one vector), then 8, 4, 2, 1.
+/// A product computed tile by tile over rows × vectors of samples, see the module
+/// documentation.
+trait Tiles<S: Simd> {
+    /// Output rows [r0, r0 + RN) × vectors [v0, v0 + NV).
+    ///
+    /// # Safety
+    /// The rows and vectors must lie within the product's buffers.
+    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, r0: usize, v0: usize);
+}
+
+/// Calls `$body` with the const `RN` bound to `$size` (1 ..= 8).
+macro_rules! with_rows {
+    ($size:expr, $rn:ident => $body:expr) => {
+        match $size {
+            1 => {
+                const $rn: usize = 1;
+                $body
+            }
+            2 => {
+                const $rn: usize = 2;
+                $body
+            }
+            3 => {
+                const $rn: usize = 3;
+                $body
+            }
+            4 => {
+                const $rn: usize = 4;
+                $body
+            }
+            5 => {
+                const $rn: usize = 5;
+                $body
+            }
+            6 => {
+                const $rn: usize = 6;
+                $body
+            }
+            7 => {
+                const $rn: usize = 7;
+                $body
+            }
+            8 => {
+                const $rn: usize = 8;
+                $body
+            }
+            _ => unreachable!("tiles have 1 to 8 rows"),
+        }
+    };
+}
+
+/// The rows 0..rows in blocks of at most R (R ≤ 8), as even as can be: (first row, size).
+fn row_blocks<const R: usize>(rows: usize) -> impl Iterator<Item = (usize, usize)> {
+    let blocks = rows.div_ceil(R);
+    (0..blocks).map(move |b| {
+        (
+            rows * b / blocks,
+            rows * (b + 1) / blocks - rows * b / blocks,
+        )
+    })
+}
+
+/// Covers rows × vectors with tiles: rows in even blocks of at most R, vectors in blocks of
+/// NV, then one by one.
 ///
 /// # Safety
-/// As [`Tiles::tile`] for every row < rows and column < dp.
+/// As [`Tiles::tile`] for every row < rows and vector < vectors.
 #[inline(always)]
-unsafe fn for_tiles<S: Simd, K: Tiles<S>, const R2: usize, const R1: usize>(
+unsafe fn for_tiles<S: Simd, K: Tiles<S>, const R: usize, const NV: usize>(
     s: S,
     k: &mut K,
     rows: usize,
-    dp: usize,
+    vectors: usize,
 ) {
-    let lanes = S::LANES;
-    let mut c0 = 0;
-    // SAFETY: every tile lies in rows × dp.
-    unsafe {
-        while c0 + 2 * lanes <= dp {
-            let mut n = 0;
-            while n + R2 <= rows {
-                k.tile::<R2, 2>(s, n, c0);
-                n += R2;
+    for (r0, size) in row_blocks::<R>(rows) {
+        with_rows!(size, RN => {
+            let mut v0 = 0;
+            // SAFETY: every tile lies in rows × vectors.
+            unsafe {
+                while v0 + NV <= vectors {
+                    k.tile::<RN, NV>(s, r0, v0);
+                    v0 += NV;
+                }
+                while v0 < vectors {
+                    k.tile::<RN, 1>(s, r0, v0);
+                    v0 += 1;
+                }
             }
-            if n + 8 <= rows {
-                k.tile::<8, 2>(s, n, c0);
-                n += 8;
-            }
-            if n + 4 <= rows {
-                k.tile::<4, 2>(s, n, c0);
-                n += 4;
-            }
-            if n + 2 <= rows {
-                k.tile::<2, 2>(s, n, c0);
-                n += 2;
-            }
-            while n < rows {
-                k.tile::<1, 2>(s, n, c0);
-                n += 1;
-            }
-            c0 += 2 * lanes;
-        }
-        if c0 < dp {
-            let mut n = 0;
-            while n + R1 <= rows {
-                k.tile::<R1, 1>(s, n, c0);
-                n += R1;
-            }
-            if n + 8 <= rows {
-                k.tile::<8, 1>(s, n, c0);
-                n += 8;
-            }
-            if n + 4 <= rows {
-                k.tile::<4, 1>(s, n, c0);
-                n += 4;
-            }
-            if n + 2 <= rows {
-                k.tile::<2, 1>(s, n, c0);
-                n += 2;
-            }
-            while n < rows {
-                k.tile::<1, 1>(s, n, c0);
-                n += 1;
-            }
-        }
+        })
     }
 }
 
-/// acc[r][v] += Σ_{q < len} X[r, q] · W[q, v], X[r, q] at x + r·x_row + q·x_q and the
-/// vector W[q, v] at w + q·w_q + v·LANES.
+/// acc[r][v] += Σ_{q < len} W[r, q] · X[q, v], the scalar W[r, q] at w + r·w_r + q·w_q and
+/// the vector X[q, v] at x + q·stride + v·LANES.
 ///
 /// # Safety
 /// Every address named must be readable.
@@ -444,95 +541,22 @@ unsafe fn accumulate<S: Simd, const RN: usize, const NV: usize>(
     s: S,
     acc: &mut [[S::V; NV]; RN],
     len: usize,
-    x: *const f32,
-    x_row: usize,
-    x_q: usize,
     w: *const f32,
+    w_r: usize,
     w_q: usize,
+    x: *const f32,
+    stride: usize,
 ) {
     for q in 0..len {
         // SAFETY: the caller's contract.
         unsafe {
+            let xq = x.add(q * stride);
+            let xv: [S::V; NV] = std::array::from_fn(|v| s.load(xq.add(v * S::LANES)));
             let wq = w.add(q * w_q);
-            let wv: [S::V; NV] = std::array::from_fn(|v| s.load(wq.add(v * S::LANES)));
-            let xq = x.add(q * x_q);
             for (r, acc_r) in acc.iter_mut().enumerate() {
-                let xr = s.splat(*xq.add(r * x_row));
+                let wr = s.splat(*wq.add(r * w_r));
                 for v in 0..NV {
-                    acc_r[v] = s.fma(xr, wv[v], acc_r[v]);
-                }
-            }
-        }
-    }
-}
-
-/// h_{k+1} = h_k + δ_k σ(h_k A_kᵀ + b_k) for rows [0, m), keeping σ(z) or z.
-///
-/// # Safety
-/// h, h_out, kept hold m rows of dp; layer k exists in `net`.
-#[inline(always)]
-unsafe fn forward_layer<S: Simd, A: Act, const R2: usize, const R1: usize>(
-    s: S,
-    net: &Net,
-    k: usize,
-    m: usize,
-    h: *const f32,
-    h_out: *mut f32,
-    kept: *mut f32,
-) {
-    let (d, dp) = (net.d, net.dp);
-    let mut kernel = Forward::<A> {
-        d,
-        dp,
-        h,
-        // SAFETY: layer k < L of the [L, d, dp] and [L, dp] weights.
-        at: unsafe { net.at.as_ptr().add(k * d * dp) },
-        b: unsafe { net.b.as_ptr().add(k * dp) },
-        delta: net.deltas[k],
-        h_out,
-        kept,
-        act: PhantomData,
-    };
-    // SAFETY: the caller's contract.
-    unsafe { for_tiles::<S, _, R2, R1>(s, &mut kernel, m, dp) }
-}
-
-struct Forward<A> {
-    d: usize,
-    dp: usize,
-    h: *const f32,
-    at: *const f32,
-    b: *const f32,
-    delta: f32,
-    h_out: *mut f32,
-    kept: *mut f32,
-    act: PhantomData<A>,
-}
-
-impl<S: Simd, A: Act> Tiles<S> for Forward<A> {
-    #[inline(always)]
-    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, n0: usize, c0: usize) {
-        let (dp, lanes) = (self.dp, S::LANES);
-        // SAFETY: rows n0..n0+RN and columns c0..c0+NV·LANES of the layer's buffers.
-        unsafe {
-            let bias: [S::V; NV] = std::array::from_fn(|v| s.load(self.b.add(c0 + v * lanes)));
-            let mut acc = [bias; RN];
-            let x = self.h.add(n0 * dp);
-            accumulate(s, &mut acc, self.d, x, dp, 1, self.at.add(c0), dp);
-            // z goes to memory first and σ is applied in a second loop: a loop over the
-            // accumulators with σ in it is not unrolled, and would keep them in memory.
-            let off0 = n0 * dp + c0;
-            store_tile(s, &acc, self.kept.add(off0), dp);
-            let delta = s.splat(self.delta);
-            for r in 0..RN {
-                for v in 0..NV {
-                    let off = off0 + r * dp + v * lanes;
-                    let (a, kept) = A::forward(s, s.load(self.kept.add(off)));
-                    s.store(self.kept.add(off), kept);
-                    s.store(
-                        self.h_out.add(off),
-                        s.fma(delta, a, s.load(self.h.add(off))),
-                    );
+                    acc_r[v] = s.fma(wr, xv[v], acc_r[v]);
                 }
             }
         }
@@ -542,7 +566,7 @@ impl<S: Simd, A: Act> Tiles<S> for Forward<A> {
 /// Stores a tile at `out` (rows `stride` apart).
 ///
 /// # Safety
-/// The tile's rows and columns at `out` must be writable.
+/// The tile's rows and vectors at `out` must be writable.
 #[inline(always)]
 unsafe fn store_tile<S: Simd, const RN: usize, const NV: usize>(
     s: S,
@@ -558,124 +582,242 @@ unsafe fn store_tile<S: Simd, const RN: usize, const NV: usize>(
     }
 }
 
-/// g ← g + p_k A_k, then, while the tile is in registers, the pointwise step of layer k − 1:
-/// p_{k−1} = δ_{k−1} g ⊙ σ′(z_{k−1}) into `p_out`, Σ_n p_{k−1} added to `grad_b` (zeroed
-/// before) and Σ g ⊙ σ(z_{k−1}) to `grad_delta`.
+/// h_{k+1} = h_k + δ_k σ(A_k h_k + b_k) on every column in use, keeping σ(z) or z.
+///
+/// # Safety
+/// h, h_out hold d rows of cp, kept d rows of cp; layer k exists in `net`.
+#[inline(always)]
+unsafe fn forward_layer<S: Simd, A: Act, const R: usize, const NV: usize>(
+    s: S,
+    net: &Net,
+    shape: Shape,
+    k: usize,
+    h: *const f32,
+    h_out: *mut f32,
+    kept: *mut f32,
+) {
+    let d = shape.d;
+    let mut kernel = Forward::<A> {
+        shape,
+        h,
+        // SAFETY: layer k < L of the [L, d, d] and [L, d] weights.
+        a: unsafe { net.a.as_ptr().add(k * d * d) },
+        b: unsafe { net.b.as_ptr().add(k * d) },
+        delta: net.deltas[k],
+        h_out,
+        kept,
+        act: PhantomData,
+    };
+    // SAFETY: the caller's contract.
+    unsafe { for_tiles::<S, _, R, NV>(s, &mut kernel, d, shape.vectors::<S>()) }
+}
+
+struct Forward<A> {
+    shape: Shape,
+    h: *const f32,
+    a: *const f32,
+    b: *const f32,
+    delta: f32,
+    h_out: *mut f32,
+    kept: *mut f32,
+    act: PhantomData<A>,
+}
+
+impl<S: Simd, A: Act> Tiles<S> for Forward<A> {
+    #[inline(always)]
+    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, i0: usize, v0: usize) {
+        let (d, cp, lanes) = (self.shape.d, self.shape.cp, S::LANES);
+        // SAFETY: rows i0..i0+RN < d and vectors v0..v0+NV of the layer's buffers.
+        unsafe {
+            let mut acc: [[S::V; NV]; RN] =
+                std::array::from_fn(|r| [s.splat(*self.b.add(i0 + r)); NV]);
+            let col0 = v0 * lanes;
+            accumulate(
+                s,
+                &mut acc,
+                d,
+                self.a.add(i0 * d),
+                d,
+                1,
+                self.h.add(col0),
+                cp,
+            );
+            // z goes to memory first and σ is applied in a second loop: a loop over the
+            // accumulators with σ in it is not unrolled, and would keep them in memory.
+            let off0 = i0 * cp + col0;
+            store_tile(s, &acc, self.kept.add(off0), cp);
+            let delta = s.splat(self.delta);
+            for r in 0..RN {
+                for v in 0..NV {
+                    let off = off0 + r * cp + v * lanes;
+                    let (a, kept) = A::forward(s, s.load(self.kept.add(off)));
+                    s.store(self.kept.add(off), kept);
+                    s.store(
+                        self.h_out.add(off),
+                        s.fma(delta, a, s.load(self.h.add(off))),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// g ← g + A_kᵀ p_k, then, while the tile is in registers, the pointwise step of layer
+/// k − 1: p_{k−1} = δ_{k−1} g ⊙ σ′(z_{k−1}) into `p_out`, p_{k−1} added to its row's vector of
+/// partial sums in `col` (zeroed before) and Σ g ⊙ σ(z_{k−1}) to `grad_delta`.
 struct InputGradientThrough<S: Simd, A> {
-    d: usize,
-    dp: usize,
+    shape: Shape,
     p: *const f32,
     a: *const f32,
     g: *mut f32,
     kept: *const f32,
     delta: f32,
     p_out: *mut f32,
-    grad_b: *mut f32,
+    col: *mut f32,
     grad_delta: S::V,
     act: PhantomData<A>,
 }
 
 impl<S: Simd, A: Act> Tiles<S> for InputGradientThrough<S, A> {
     #[inline(always)]
-    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, n0: usize, c0: usize) {
-        let (dp, lanes) = (self.dp, S::LANES);
-        // SAFETY: rows n0..n0+RN and columns c0..c0+NV·LANES of g, p, kept and p_out; rows
-        // of A; columns of grad_b.
+    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, j0: usize, v0: usize) {
+        let (d, cp, lanes) = (self.shape.d, self.shape.cp, S::LANES);
+        // SAFETY: rows j0..j0+RN < d and vectors v0..v0+NV of g, p, kept and p_out; d rows
+        // of A_k; rows of `col`.
         unsafe {
-            let off0 = n0 * dp + c0;
+            let off0 = j0 * cp + v0 * lanes;
             let g = self.g.add(off0);
             let mut acc: [[S::V; NV]; RN] =
-                std::array::from_fn(|r| std::array::from_fn(|v| s.load(g.add(r * dp + v * lanes))));
+                std::array::from_fn(|r| std::array::from_fn(|v| s.load(g.add(r * cp + v * lanes))));
             accumulate(
                 s,
                 &mut acc,
-                self.d,
-                self.p.add(n0 * dp),
-                dp,
+                d,
+                self.a.add(j0),
                 1,
-                self.a.add(c0),
-                dp,
+                d,
+                self.p.add(v0 * lanes),
+                cp,
             );
-            store_tile(s, &acc, g, dp);
+            store_tile(s, &acc, g, cp);
             let delta = s.splat(self.delta);
-            let mut col = [s.splat(0.0); NV];
             let mut grad_delta = self.grad_delta;
             for r in 0..RN {
-                for (v, col) in col.iter_mut().enumerate() {
-                    let off = r * dp + v * lanes;
+                let col = self.col.add((j0 + r) * lanes);
+                let mut sum = s.load(col);
+                for v in 0..NV {
+                    let off = r * cp + v * lanes;
                     let gv = s.load(g.add(off));
                     let (slope, a) = A::backward(s, s.load(self.kept.add(off0 + off)));
                     let pv = s.mul(delta, s.mul(gv, slope));
                     s.store(self.p_out.add(off0 + off), pv);
-                    *col = s.add(*col, pv);
+                    sum = s.add(sum, pv);
                     grad_delta = s.fma(gv, a, grad_delta);
                 }
+                s.store(col, sum);
             }
             self.grad_delta = grad_delta;
-            for (v, col) in col.iter().enumerate() {
-                let gb = self.grad_b.add(c0 + v * lanes);
-                s.store(gb, s.add(s.load(gb), *col));
-            }
         }
     }
 }
 
-/// ∂ℓ/∂A_k[i, :] = Σ_n p[n, i] h_k[n, :] over the worker's m rows (tile rows are i).
-struct WeightGradient {
-    m: usize,
-    dp: usize,
+/// ∂ℓ/∂A_k[i, j] = Σ_n p[i, n] h_k[j, n] over the columns in use, into `out` ([d, d]).
+///
+/// # Safety
+/// p holds d rows of cp, h dr rows of cp, `out` d·d values.
+#[inline(always)]
+unsafe fn weight_gradient<S: Simd, const R: usize, const J: usize>(
+    s: S,
+    shape: Shape,
     p: *const f32,
     h: *const f32,
     out: *mut f32,
+) {
+    let dr = shape.d.div_ceil(PAIR) * PAIR;
+    for (i0, size) in row_blocks::<R>(shape.d) {
+        with_rows!(size, RN => {
+            let mut j0 = 0;
+            // SAFETY: rows i0..i0+RN < d of p, rows j0..j0+J ≤ dr of h.
+            unsafe {
+                while j0 + J <= dr {
+                    weight_tile::<S, RN, J>(s, shape, p, h, out, i0, j0);
+                    j0 += J;
+                }
+                while j0 < dr {
+                    weight_tile::<S, RN, PAIR>(s, shape, p, h, out, i0, j0);
+                    j0 += PAIR;
+                }
+            }
+        })
+    }
 }
 
-impl<S: Simd> Tiles<S> for WeightGradient {
-    #[inline(always)]
-    unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, i0: usize, c0: usize) {
-        let dp = self.dp;
-        // SAFETY: m rows of p and h; rows i0..i0+RN < d of the output.
-        unsafe {
-            let mut acc = [[s.splat(0.0); NV]; RN];
-            accumulate(
-                s,
-                &mut acc,
-                self.m,
-                self.p.add(i0),
-                1,
-                dp,
-                self.h.add(c0),
-                dp,
-            );
-            store_tile(s, &acc, self.out.add(i0 * dp + c0), dp);
+/// The entries (i0..i0+RN) × (j0..j0+JN) of ∂ℓ/∂A_k (those with j < d).
+///
+/// # Safety
+/// As [`weight_gradient`], with i0 + RN ≤ d and j0 + JN ≤ dr.
+#[inline(always)]
+unsafe fn weight_tile<S: Simd, const RN: usize, const JN: usize>(
+    s: S,
+    shape: Shape,
+    p: *const f32,
+    h: *const f32,
+    out: *mut f32,
+    i0: usize,
+    j0: usize,
+) {
+    let Shape { d, cp, cols, .. } = shape;
+    let zero = s.splat(0.0);
+    let mut acc = [[zero; JN]; RN];
+    // SAFETY: the caller's contract.
+    unsafe {
+        let (p, h) = (p.add(i0 * cp), h.add(j0 * cp));
+        for n in (0..cols).step_by(S::LANES) {
+            let hv: [S::V; JN] = std::array::from_fn(|c| s.load(h.add(c * cp + n)));
+            for (r, acc_r) in acc.iter_mut().enumerate() {
+                let pv = s.load(p.add(r * cp + n));
+                for c in 0..JN {
+                    acc_r[c] = s.fma(pv, hv[c], acc_r[c]);
+                }
+            }
+        }
+        // The sums four accumulators at a time; entry f is (i0 + f / JN, j0 + f % JN).
+        let flat = acc.as_flattened();
+        for (f0, four) in (0..flat.len()).step_by(4).map(|f0| (f0, &flat[f0..])) {
+            let v: [S::V; 4] = std::array::from_fn(|e| four.get(e).copied().unwrap_or(zero));
+            for (e, sum) in s.sum4(v).into_iter().enumerate() {
+                let (r, c) = ((f0 + e) / JN, (f0 + e) % JN);
+                if r < RN && j0 + c < d {
+                    *out.add((i0 + r) * d + j0 + c) = sum;
+                }
+            }
         }
     }
 }
 
-/// p = δ_k g ⊙ σ′(z_k) for m rows, ∂ℓ/∂b_k = Σ_n p[n, :] into `grad_b`; returns
+/// p = δ_k g ⊙ σ′(z_k) on every column in use, ∂ℓ/∂b_k = Σ_n p[:, n] into `grad_b`; returns
 /// ∂ℓ/∂δ_k = Σ g ⊙ σ(z_k).
 ///
 /// # Safety
-/// g, kept, p hold m rows of dp; grad_b has dp values.
+/// g, kept, p hold d rows of cp; grad_b has d values.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 unsafe fn pointwise_backward<S: Simd, A: Act>(
     s: S,
-    m: usize,
-    dp: usize,
+    shape: Shape,
     g: *const f32,
     kept: *const f32,
     delta: f32,
     p: *mut f32,
     grad_b: *mut f32,
 ) -> f32 {
+    let Shape { d, cp, cols, .. } = shape;
     let delta = s.splat(delta);
     let mut grad_delta = s.splat(0.0);
     // SAFETY: the caller's contract.
     unsafe {
-        for c in (0..dp).step_by(S::LANES) {
+        for i in 0..d {
             let mut sum = s.splat(0.0);
-            for n in 0..m {
-                let off = n * dp + c;
+            for off in (i * cp..i * cp + cols).step_by(S::LANES) {
                 let gv = s.load(g.add(off));
                 let (slope, a) = A::backward(s, s.load(kept.add(off)));
                 let pv = s.mul(delta, s.mul(gv, slope));
@@ -683,40 +825,38 @@ unsafe fn pointwise_backward<S: Simd, A: Act>(
                 sum = s.add(sum, pv);
                 grad_delta = s.fma(gv, a, grad_delta);
             }
-            s.store(grad_b.add(c), sum);
+            *grad_b.add(i) = s.sum(sum);
         }
     }
     s.sum(grad_delta)
 }
 
-/// Σ ‖h_L − y‖² over m rows (real lanes only), and g = scale (h_L − y), zero on the padding.
+/// Σ ‖h_L − y‖² over the valid columns, and g = scale (h_L − y), zero on the padding.
 ///
 /// # Safety
-/// h, y, g hold m rows of dp; mask has dp values.
+/// h, y, g hold d rows of cp; valid has cp values.
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
 unsafe fn residual<S: Simd>(
     s: S,
-    m: usize,
-    dp: usize,
-    mask: *const f32,
+    shape: Shape,
+    valid: *const f32,
     h: *const f32,
     y: *const f32,
     g: *mut f32,
     scale: f32,
 ) -> f64 {
-    let scale = s.splat(scale);
+    let Shape { d, cp, cols, .. } = shape;
+    let (scale, zero) = (s.splat(scale), s.splat(0.0));
     let mut loss = 0f64;
     // SAFETY: the caller's contract.
     unsafe {
-        for n in 0..m {
-            let mut sum = s.splat(0.0);
-            for c in (0..dp).step_by(S::LANES) {
-                let off = n * dp + c;
-                let r = s.mul(
-                    s.sub(s.load(h.add(off)), s.load(y.add(off))),
-                    s.load(mask.add(c)),
-                );
+        for i in 0..d {
+            let mut sum = zero;
+            for n in (0..cols).step_by(S::LANES) {
+                let off = i * cp + n;
+                let r = s.sub(s.load(h.add(off)), s.load(y.add(off)));
+                // A select, not a product: the loss is the real samples' whatever the padding holds.
+                let r = s.select_gt(s.load(valid.add(n)), zero, r, zero);
                 sum = s.fma(r, r, sum);
                 s.store(g.add(off), s.mul(scale, r));
             }
