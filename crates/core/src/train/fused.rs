@@ -38,11 +38,12 @@ use crate::data::synthetic::Dataset;
 use crate::model::activation::Activation;
 use crate::model::delta::DeltaMode;
 use crate::model::weights::Weights;
-use crate::parallel;
+use crate::parallel::{self, Team};
 use crate::train::checkpoint::{Mismatch, OptimState};
 use crate::train::optim::Rule;
 use crate::train::session::{Stepper, TrainConfig};
 use kernels::{Job, Net, Worker};
+use std::sync::Mutex;
 
 /// Steps with at most this much work (B·L·d², about a sixth of the flops) run on one
 /// thread: below it, starting threads costs more than they save.
@@ -87,6 +88,8 @@ pub struct FusedStepper {
     /// ... and s (Adam); empty where not kept.
     s: State,
     threads: usize,
+    /// The threads that run the workers and the update.
+    team: Team,
     /// Layers per segment of the trace, when not chosen automatically.
     segment: Option<usize>,
     /// The update runs on the worker threads above this many weights.
@@ -164,6 +167,7 @@ impl FusedStepper {
             m: State::default(),
             s: State::default(),
             threads: 0,
+            team: Team::new(0),
             segment: None,
             parallel_update: PARALLEL_UPDATE,
             workers: Vec::new(),
@@ -195,6 +199,9 @@ impl FusedStepper {
                     Worker::new(cap, seg, self.depth, self.d, self.isa.lanes())
                 })
                 .collect();
+            if threads != self.threads {
+                self.team = Team::new(threads - 1);
+            }
             self.threads = threads;
         }
     }
@@ -314,34 +321,18 @@ impl FusedStepper {
             deltas: &self.deltas,
         };
         let (isa, activation) = (self.isa, self.activation);
-        let one = |t: usize, worker: &mut Worker| dispatch(isa, activation, &net, worker, job(t));
-        match self.workers.split_first_mut() {
-            None => 0.0,
-            Some((first, [])) => one(0, first),
-            Some((first, rest)) => {
-                #[cfg(not(target_family = "wasm"))]
-                {
-                    let one = &one;
-                    std::thread::scope(|scope| {
-                        let handles: Vec<_> = rest
-                            .iter_mut()
-                            .enumerate()
-                            .map(|(i, w)| scope.spawn(move || one(i + 1, w)))
-                            .collect();
-                        let mut total = one(0, first);
-                        for h in handles {
-                            total += h.join().expect("a worker panicked");
-                        }
-                        total
-                    })
-                }
-                #[cfg(target_family = "wasm")]
-                {
-                    let _ = (first, rest);
-                    unreachable!("one worker without threads")
-                }
-            }
-        }
+        let workers: Vec<Mutex<&mut Worker>> = self.workers.iter_mut().map(Mutex::new).collect();
+        let totals: Vec<Mutex<f64>> = workers.iter().map(|_| Mutex::new(0.0)).collect();
+        self.team.run(&|t| {
+            let mut worker = workers[t].lock().expect("one thread per worker");
+            let total = dispatch(isa, activation, &net, &mut worker, job(t));
+            *totals[t].lock().expect("one thread per worker") = total;
+        });
+        // Summed in the workers' order, whichever finished first.
+        totals
+            .into_iter()
+            .map(|t| t.into_inner().expect("done"))
+            .sum()
     }
 
     /// The loss on all rows of (x, y), in chunks, split over the workers.
@@ -394,25 +385,19 @@ impl FusedStepper {
                 sa: sa.next().unwrap_or_default(),
                 sb: sb.next().unwrap_or_default(),
             });
-        let update = |layers: Layers| layers.update(workers, d, &rule);
-        if parts == 1 {
-            ranges.for_each(update);
+        let parts: Vec<Mutex<Option<Layers>>> = ranges.map(|l| Mutex::new(Some(l))).collect();
+        let update = |t: usize| {
+            let part = parts
+                .get(t)
+                .and_then(|p| p.lock().expect("one thread a part").take());
+            if let Some(layers) = part {
+                layers.update(workers, d, &rule);
+            }
+        };
+        if parts.len() == 1 {
+            update(0);
         } else {
-            #[cfg(not(target_family = "wasm"))]
-            std::thread::scope(|scope| {
-                let update = &update;
-                let mut ranges = ranges;
-                let own = ranges.next().expect("a range of layers");
-                let handles: Vec<_> = ranges
-                    .map(|layers| scope.spawn(move || update(layers)))
-                    .collect();
-                update(own);
-                for h in handles {
-                    h.join().expect("an update thread panicked");
-                }
-            });
-            #[cfg(target_family = "wasm")]
-            ranges.for_each(update);
+            self.team.run(&update);
         }
         if let Some(delta) = self.delta.as_mut() {
             let grad = &mut self.delta_grad;
