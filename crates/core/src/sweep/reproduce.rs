@@ -4,7 +4,8 @@
 //!
 //! Two scales. `paper`: Appendix A (synthetic N = 10⁴, MNIST N = 6·10⁴, depths ⌊1.2^n⌋ up
 //! to 10⁴, B = 500, ε = 10⁻⁴, Tmax = 10⁵ / 2·10⁵, SGD η = 0.05 / 0.1), a GPU's or a cluster's
-//! work. `quick`: the reference code's setting (N = 1024 + 256, B = 32, init xavier-depth
+//! work, read from the experiment's file in `configs/` (its one source: the init scale, the
+//! loss's interval). `quick`: the reference code's setting (N = 1024 + 256, B = 32, init xavier-depth
 //! with s = 0.01, ε = 10⁻³, at most 200 epochs) at its default depths 3..850 (⌊1.2^n⌋ ≤
 //! 1000), minutes on a laptop. Every experiment runs the seeds 0, 1, 2. Between the two rows
 //! of an experiment the optimiser, its η and its stopping rule differ, each as its source
@@ -38,6 +39,8 @@ pub struct Experiment {
     /// record one), and its regime.
     pub paper_beta: Option<f64>,
     pub paper_regime: Regime,
+    /// `configs/<name>.toml`: the experiment at the paper's scale under SGD.
+    pub paper_config: &'static str,
 }
 
 /// The four experiments: the paper's Figures 1–5 and their MNIST counterparts.
@@ -49,6 +52,7 @@ pub const EXPERIMENTS: [Experiment; 4] = [
         delta: DeltaName::Shared,
         paper_beta: Some(0.2),
         paper_regime: Regime::Smooth,
+        paper_config: include_str!("../../../../configs/synthetic-tanh-shared.toml"),
     },
     Experiment {
         name: "synthetic-relu-per-layer",
@@ -57,6 +61,7 @@ pub const EXPERIMENTS: [Experiment; 4] = [
         delta: DeltaName::PerLayer,
         paper_beta: Some(0.5),
         paper_regime: Regime::Diffusive,
+        paper_config: include_str!("../../../../configs/synthetic-relu-per-layer.toml"),
     },
     Experiment {
         name: "mnist-relu-per-layer",
@@ -65,6 +70,7 @@ pub const EXPERIMENTS: [Experiment; 4] = [
         delta: DeltaName::PerLayer,
         paper_beta: Some(0.4),
         paper_regime: Regime::Diffusive,
+        paper_config: include_str!("../../../../configs/mnist-relu-per-layer.toml"),
     },
     Experiment {
         name: "mnist-tanh-shared",
@@ -74,6 +80,7 @@ pub const EXPERIMENTS: [Experiment; 4] = [
         // The paper's claim for a smooth σ; no exponent of its own in our notes.
         paper_beta: None,
         paper_regime: Regime::Smooth,
+        paper_config: include_str!("../../../../configs/mnist-tanh-shared.toml"),
     },
 ];
 
@@ -114,22 +121,25 @@ impl Experiment {
                 patience: (optimizer == OptimizerName::Adam).then_some(5),
                 ..base
             },
-            Scale::Paper => SweepConfig {
-                n_samples: if mnist { 60_000 } else { 10_000 },
-                n_test: if mnist { 10_000 } else { 2_000 },
-                init: InitName::Xavier,
-                initial_sd: 1e-4,
-                depth_min: Some(3),
-                depth_max: Some(10_000),
-                depth_base: Some(1.2),
-                batch_size: 500,
-                lr,
-                epsilon: 1e-4,
-                max_steps: if mnist { 200_000 } else { 100_000 },
-                log_every: 100,
-                ..base
-            },
+            Scale::Paper => {
+                let paper = self.paper_sgd();
+                SweepConfig {
+                    optimizer,
+                    lr: match optimizer {
+                        OptimizerName::Sgd => paper.lr,
+                        OptimizerName::Adam => lr,
+                    },
+                    seeds: base.seeds,
+                    ..paper
+                }
+            }
         }
+    }
+
+    /// The experiment at the paper's scale under SGD, as `configs/<name>.toml` has it.
+    fn paper_sgd(&self) -> SweepConfig {
+        toml::from_str(self.paper_config)
+            .unwrap_or_else(|e| panic!("configs/{}.toml: {e}", self.name))
     }
 
     /// The run directory of this experiment under `optimizer`.
@@ -253,4 +263,44 @@ pub fn markdown(rows: &[Row]) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `--scale paper` is `configs/<name>.toml` with the row's optimiser and the seeds 0, 1, 2:
+    /// the file is the experiment it names, and its η is the SGD η of the quick scale.
+    #[test]
+    fn the_paper_scale_is_the_experiments_config_file() {
+        for e in EXPERIMENTS {
+            let file = e.paper_sgd();
+            assert_eq!(
+                (file.dataset, file.activation, file.delta),
+                (e.dataset, e.activation, e.delta),
+                "configs/{}.toml",
+                e.name
+            );
+            let sgd = e.config(OptimizerName::Sgd, Scale::Paper);
+            assert_eq!(sgd.seeds, Some(vec![0, 1, 2]), "{}", e.name);
+            assert_eq!(
+                SweepConfig {
+                    seeds: file.seeds.clone(),
+                    ..sgd.clone()
+                },
+                file,
+                "{}",
+                e.name
+            );
+            assert_eq!(
+                sgd.lr,
+                e.config(OptimizerName::Sgd, Scale::Quick).lr,
+                "{}",
+                e.name
+            );
+            let adam = e.config(OptimizerName::Adam, Scale::Paper);
+            assert_eq!((adam.optimizer, adam.lr), (OptimizerName::Adam, 0.01));
+            assert!(sgd.plan().is_ok() && adam.plan().is_ok(), "{}", e.name);
+        }
+    }
 }
