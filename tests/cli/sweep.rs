@@ -31,6 +31,12 @@ fn a_sweep_writes_every_file_and_resumes() {
         said.contains("100% of this process's work done, eta"),
         "{said}"
     );
+    // TINY's ε = 1e-6 is below its data's floor E Var(y | x/‖x‖): said once, before training.
+    assert_eq!(
+        said.matches("is below this data's floor").count(),
+        1,
+        "{said}"
+    );
 
     let config: SweepConfig =
         toml::from_str(&fs::read_to_string(run.join("config.toml")).unwrap()).unwrap();
@@ -70,6 +76,17 @@ fn a_sweep_writes_every_file_and_resumes() {
     // is said, not given a number.
     let analysis = read_analysis(&run);
     assert_eq!(analysis["verdict"]["regime"], "undetermined");
+    // The floor is stored, and the verdict says that ε is below it.
+    assert!(
+        analysis["floor"].as_f64().unwrap() > 1e-6,
+        "{}",
+        analysis["floor"]
+    );
+    let explanation = analysis["verdict"]["explanation"].as_str().unwrap();
+    assert!(
+        explanation.contains("below the data's floor"),
+        "{explanation}"
+    );
     let fit = &analysis["paths"][0]["fits"]["max-norm"];
     assert_eq!(fit["status"], "impossible", "{fit}");
     assert!(fit["reason"].as_str().unwrap().contains("2 usable depths"));

@@ -296,6 +296,13 @@ impl SweepJob {
             plan.depths,
             self.out.display()
         );
+        let epsilon = plan.train.epsilon;
+        if let Some(floor) = plan.data_floor().filter(|f| epsilon < f.mean) {
+            println!(
+                "warning: epsilon = {epsilon:.1e} is below this data's floor {:.2e} ± {:.0e} (E Var(y | x/‖x‖), docs/reproduction.md): no network can reach it, every one runs to Tmax",
+                floor.mean, floor.std_error
+            );
+        }
     }
 
     /// Threads that train at once: the pool's for the fused CPU step, else one network at a

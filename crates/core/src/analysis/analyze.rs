@@ -57,6 +57,9 @@ pub struct Options {
     pub exclude_unconverged: bool,
     /// The trend is averaged over this many of the largest depths.
     pub trend_depths: usize,
+    /// The data's floor, E Var(y | input) per coordinate, where known (the synthetic data:
+    /// `data::floor`).
+    pub floor: Option<f64>,
 }
 
 /// The trend is averaged over this many of the largest depths unless told otherwise.
@@ -87,6 +90,9 @@ pub struct DenoisedLoss {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Analysis {
     pub epsilon: f64,
+    /// The data's floor (see [`Options::floor`]).
+    #[serde(default)]
+    pub floor: Option<f64>,
     pub depths: Vec<DepthEntry>,
     /// The path the experiment's verdict is about.
     pub main_path: PathName,
@@ -228,8 +234,15 @@ fn assemble(
             depths.len()
         );
     }
+    if let Some(floor) = options.floor.filter(|&f| options.epsilon < f) {
+        verdict.explanation += &format!(
+            "; ε = {:.1e} is below the data's floor {floor:.2e} (E Var(y | input)): no network can reach it",
+            options.epsilon
+        );
+    }
     Analysis {
         epsilon: options.epsilon,
+        floor: options.floor,
         depths,
         main_path: options.main_path,
         verdict,
@@ -399,6 +412,7 @@ mod tests {
             epsilon: 1e-3,
             exclude_unconverged: false,
             trend_depths: 3,
+            floor: None,
         }
     }
 

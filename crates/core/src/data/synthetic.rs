@@ -111,11 +111,7 @@ impl SyntheticConfig {
         let mut y = vec![0f32; n * d];
         for (xr, yr) in x.chunks_exact_mut(d).zip(y.chunks_exact_mut(d)) {
             let x0: Vec<f64> = (0..d).map(|_| rng.random_range(-1.0..1.0)).collect();
-            let mut z = x0.clone();
-            flow(&mut z);
-            for zi in z.iter_mut() {
-                *zi += self.noise * rng.sample::<f64, _>(StandardNormal);
-            }
+            let z = self.target(&x0, &mut rng);
             write_unit_row(xr, &x0);
             write_unit_row(yr, &z);
         }
@@ -127,6 +123,18 @@ impl SyntheticConfig {
             x_train: x,
             y_train: y,
         }
+    }
+}
+
+impl SyntheticConfig {
+    /// [`flow`](x0) plus the noise, before scaling.
+    pub(crate) fn target<R: Rng>(&self, x0: &[f64], rng: &mut R) -> Vec<f64> {
+        let mut z = x0.to_vec();
+        flow(&mut z);
+        for zi in z.iter_mut() {
+            *zi += self.noise * rng.sample::<f64, _>(StandardNormal);
+        }
+        z
     }
 }
 

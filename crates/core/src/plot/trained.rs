@@ -230,6 +230,17 @@ fn final_loss(a: &Analysis) -> Figure {
             Mark::Dots,
             3,
         ));
+    let depths = a.depths.iter().map(|d| d.depth as f64);
+    let (lo, hi) = depths.fold((f64::INFINITY, 0f64), |(lo, hi), l| (lo.min(l), hi.max(l)));
+    if let Some(floor) = a.floor.filter(|_| lo <= hi) {
+        let line = vec![(lo, floor), (hi, floor)];
+        fig = fig.with(Series::new(
+            "data floor E Var(y | input)",
+            line,
+            Mark::Line,
+            2,
+        ));
+    }
     fig.shade_below = Some(a.epsilon);
     fig
 }

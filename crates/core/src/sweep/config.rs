@@ -4,6 +4,7 @@
 use crate::analysis::{main_path, Options, PathName, TREND_DEPTHS};
 use crate::conv::resnet as conv_resnet;
 use crate::conv::train::{ClassLoss, ConvTrainConfig};
+use crate::data::floor::Floor;
 use crate::data::mnist::MnistConfig;
 use crate::data::synthetic::SyntheticConfig;
 use crate::model::activation::Activation;
@@ -378,6 +379,16 @@ impl Plan {
             epsilon: self.train.epsilon,
             exclude_unconverged: false,
             trend_depths: TREND_DEPTHS,
+            floor: self.data_floor().map(|f| f.mean),
+        }
+    }
+
+    /// The data's floor E Var(y | input) (see [`crate::data::floor`]): known for the synthetic
+    /// data, `None` for the others.
+    pub fn data_floor(&self) -> Option<Floor> {
+        match &self.data {
+            DataPlan::Synthetic(data) => Some(data.floor()),
+            DataPlan::Mnist(_) | DataPlan::Cifar10 { .. } => None,
         }
     }
 
