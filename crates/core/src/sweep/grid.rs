@@ -1,9 +1,9 @@
 //! Depth grids.
 
 /// How many powers base^n, n = 0, 1, …, [`geometric`] computes to reach `max`:
-/// ln(max + ½) / ln(base) + 1, computed, not counted (base → 1 makes it huge).
+/// ln(max + 1) / ln(base) + 1, computed, not counted (base → 1 makes it huge).
 pub fn powers(max: usize, base: f64) -> f64 {
-    (max as f64 + 0.5).ln() / base.ln() + 1.0
+    (max as f64 + 1.0).ln() / base.ln() + 1.0
 }
 
 /// The distinct values ⌊base^n⌋, n = 0, 1, …, that lie in [min, max], increasing.
@@ -11,7 +11,8 @@ pub fn geometric(min: usize, max: usize, base: f64) -> Vec<usize> {
     assert!(base > 1.0, "a geometric grid needs base > 1");
     let mut depths = Vec::new();
     let mut power = 1.0f64;
-    while power <= max as f64 + 0.5 {
+    // ⌊power⌋ ≤ max while power < max + 1 (1.2^29 = 197.8 gives 197).
+    while power < max as f64 + 1.0 {
         // A relative nudge so that exact integers such as 1.2^n·… = 46.000… do not floor down.
         let depth = (power * (1.0 + 1e-12)).floor() as usize;
         if depth >= min && depth <= max && depths.last() != Some(&depth) {
@@ -41,6 +42,8 @@ mod tests {
     fn bounds_are_inclusive_and_values_distinct() {
         assert_eq!(geometric(1, 8, 2.0), [1, 2, 4, 8]);
         assert_eq!(geometric(1, 3, 1.1), [1, 2, 3]);
+        // ⌊1.2^29⌋ = ⌊197.8⌋ = 197 is the last depth of a grid to 197.
+        assert_eq!(geometric(150, 197, 1.2), [164, 197]);
         assert!(geometric(5, 5, 2.0).is_empty());
     }
 
@@ -49,7 +52,7 @@ mod tests {
         for (max, base) in [(300, 1.2), (9100, 1.2), (8, 2.0), (3, 1.1), (1, 1.5)] {
             let mut count = 0;
             let mut power = 1.0f64;
-            while power <= max as f64 + 0.5 {
+            while power < max as f64 + 1.0 {
                 count += 1;
                 power *= base;
             }

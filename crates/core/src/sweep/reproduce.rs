@@ -2,12 +2,13 @@
 //! and Adam (the reference code's `torch.optim.Adam`), with the paper's numbers beside
 //! ours: what `native reproduce` runs and tabulates.
 //!
-//! Two scales. `paper`: Appendix A (synthetic N = 10⁴, MNIST N = 6·10⁴, depths ⌊1.2^n⌋ up
+//! Three scales. `paper`: Appendix A (synthetic N = 10⁴, MNIST N = 6·10⁴, depths ⌊1.2^n⌋ up
 //! to 10⁴, B = 500, ε = 10⁻⁴, Tmax = 10⁵ / 2·10⁵, SGD η = 0.05 / 0.1), a GPU's or a cluster's
 //! work, read from the experiment's file in `configs/` (its one source: the init scale, the
 //! loss's interval). `quick`: the reference code's setting (N = 1024 + 256, B = 32, init xavier-depth
 //! with s = 0.01, ε = 10⁻³, at most 200 epochs) at its default depths 3..850 (⌊1.2^n⌋ ≤
-//! 1000), minutes on a laptop. Every experiment runs the seeds 0, 1, 2. Between the two rows
+//! 1000), minutes on a laptop. `capped`: the paper's settings at depths capped to fit about 2
+//! hours on 2 cores ([`capped_depth_max`]). Every experiment runs the seeds 0, 1, 2. Between the two rows
 //! of an experiment the optimiser, its η and its stopping rule differ, each as its source
 //! has it: SGD (η = 0.05 synthetic, 0.1 MNIST, the paper's) stops at ε or Tmax, as the paper
 //! says; Adam (η = 0.01, the reference code's) also on the reference code's plateau rule
@@ -25,6 +26,21 @@ use serde::{Deserialize, Serialize};
 pub enum Scale {
     Quick,
     Paper,
+    /// The paper's settings at depths capped to fit the whole table (24 sweeps) in about 2
+    /// hours on 2 cores: see [`capped_depth_max`].
+    Capped,
+}
+
+/// The deepest L of `--scale capped`: 197 for the synthetic data (d = 10, Tmax = 10⁵) and 26
+/// for MNIST (d = 25, Tmax = 2·10⁵, about six times the cost of a synthetic layer). From the
+/// measured speed of the fused step on 2 cores (2026-12-05: a synthetic sweep to L = 197 about
+/// 4.3 minutes, an MNIST one to L = 26 about 5.4, every network to Tmax), 12 sweeps of each make
+/// about 52 and 65 minutes.
+pub fn capped_depth_max(dataset: DatasetName) -> usize {
+    match dataset {
+        DatasetName::Mnist => 26,
+        _ => 197,
+    }
 }
 
 /// One of the paper's fully connected experiments and what the paper reports for it.
@@ -121,8 +137,12 @@ impl Experiment {
                 patience: (optimizer == OptimizerName::Adam).then_some(5),
                 ..base
             },
-            Scale::Paper => {
+            Scale::Paper | Scale::Capped => {
                 let paper = self.paper_sgd();
+                let depth_max = match scale {
+                    Scale::Capped => Some(capped_depth_max(self.dataset)),
+                    _ => paper.depth_max,
+                };
                 SweepConfig {
                     optimizer,
                     lr: match optimizer {
@@ -130,6 +150,7 @@ impl Experiment {
                         OptimizerName::Adam => lr,
                     },
                     seeds: base.seeds,
+                    depth_max,
                     ..paper
                 }
             }
@@ -301,6 +322,10 @@ mod tests {
             let adam = e.config(OptimizerName::Adam, Scale::Paper);
             assert_eq!((adam.optimizer, adam.lr), (OptimizerName::Adam, 0.01));
             assert!(sgd.plan().is_ok() && adam.plan().is_ok(), "{}", e.name);
+            // The capped scale is the paper's but for its deepest L.
+            let capped = e.config(OptimizerName::Sgd, Scale::Capped);
+            let depth_max = Some(capped_depth_max(e.dataset));
+            assert_eq!(capped, SweepConfig { depth_max, ..sgd }, "{}", e.name);
         }
     }
 }
