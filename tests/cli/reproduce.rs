@@ -38,11 +38,11 @@ fn reproduce_runs_both_optimisers_and_writes_the_table() {
     ] {
         assert!(md.contains(row), "{row} in {md}");
     }
-    // Depths 3..7 (⌊1.2^n⌋ ≤ 8), three seeds each.
-    assert!(md.contains("of 15 |"), "15 networks per row: {md}");
-    // The balance per depth, for both rows: depths 3..7.
+    // Depths 3..8 (⌊1.2^n⌋ ≤ 8: ⌊1.2^12⌋ = ⌊8.9⌋ = 8), three seeds each.
+    assert!(md.contains("of 18 |"), "18 networks per row: {md}");
+    // The balance per depth, for both rows: depths 3..8.
     assert_eq!(md.matches("| L | δ² |").count(), 2, "{md}");
-    assert!(md.contains("\n| 7 | "), "{md}");
+    assert!(md.contains("\n| 8 | "), "{md}");
     let html = fs::read_to_string(out.join("reproduction.html")).unwrap();
     assert!(html.contains("synthetic-tanh-shared-adam/figures/max-norm.png"));
     // A second run finds everything done and writes the same table.
