@@ -232,6 +232,7 @@ pub fn run(args: &AnalyzeArgs, choice: BackendChoice) -> Result<Analysis> {
     let options = Options {
         exclude_unconverged: args.exclude_unconverged,
         trend_depths: args.trend_depths,
+        floor: first.plan.data_floor().map(|f| f.mean),
         ..first.plan.analysis_options()
     };
     println!(

@@ -369,7 +369,10 @@ pub struct Unit {
 
 impl Plan {
     /// The analysis defaults of this sweep: its main path (conv1 for the conv ResNet), its ε,
-    /// every depth kept (converged or not), the trend over [`TREND_DEPTHS`] depths.
+    /// every depth kept (converged or not), the trend over [`TREND_DEPTHS`] depths, and no
+    /// floor: [`Plan::data_floor`] is a Monte Carlo estimate of about a second, which the
+    /// caller adds where it can afford it (`native analyze`; not the page's frequent
+    /// snapshots).
     pub fn analysis_options(&self) -> Options {
         Options {
             main_path: match self.network {
@@ -379,7 +382,7 @@ impl Plan {
             epsilon: self.train.epsilon,
             exclude_unconverged: false,
             trend_depths: TREND_DEPTHS,
-            floor: self.data_floor().map(|f| f.mean),
+            floor: None,
         }
     }
 

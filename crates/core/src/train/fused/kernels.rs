@@ -451,39 +451,14 @@ trait Tiles<S: Simd> {
 /// Calls `$body` with the const `RN` bound to `$size` (1 ..= 8).
 macro_rules! with_rows {
     ($size:expr, $rn:ident => $body:expr) => {
+        with_rows!(@arms $size, $rn, $body, 1 2 3 4 5 6 7 8)
+    };
+    (@arms $size:expr, $rn:ident, $body:expr, $($n:literal)*) => {
         match $size {
-            1 => {
-                const $rn: usize = 1;
+            $($n => {
+                const $rn: usize = $n;
                 $body
-            }
-            2 => {
-                const $rn: usize = 2;
-                $body
-            }
-            3 => {
-                const $rn: usize = 3;
-                $body
-            }
-            4 => {
-                const $rn: usize = 4;
-                $body
-            }
-            5 => {
-                const $rn: usize = 5;
-                $body
-            }
-            6 => {
-                const $rn: usize = 6;
-                $body
-            }
-            7 => {
-                const $rn: usize = 7;
-                $body
-            }
-            8 => {
-                const $rn: usize = 8;
-                $body
-            }
+            })*
             _ => unreachable!("tiles have 1 to 8 rows"),
         }
     };
