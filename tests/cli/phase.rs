@@ -61,5 +61,27 @@ fn phase_writes_heat_maps_and_resumes_by_column() {
     refused(&run(), "hursts must be in (0, 1)");
     fs::write(&config, "betas = 3\n").unwrap();
     refused(&run(), "phase.toml:1:");
+    // Marion et al.'s res-3 block, with the seed from the command line.
+    fs::write(
+        &config,
+        "width = 6\ndepths = [20]\nbetas = [0.5]\nhursts = [0.5]\nn_networks = 2\n\
+         n_inputs = 2\nactivation = \"relu\"\nblock = \"res3\"\n",
+    )
+    .unwrap();
+    let res3 = dir.join("res3");
+    let seeded = native(&[
+        "phase",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        res3.to_str().unwrap(),
+        "--seed",
+        "3",
+    ]);
+    assert!(seeded.status.success(), "{}", text(&seeded.stderr));
+    let json = fs::read_to_string(res3.join("phase.json")).unwrap();
+    let results: PhaseResults = serde_json::from_str(&json).unwrap();
+    assert_eq!((results.config.seed, results.cells.len()), (3, 1));
+    assert_eq!(results.config.block, scaling_core::phase::Block::Res3);
     fs::remove_dir_all(&dir).unwrap();
 }

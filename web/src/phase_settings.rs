@@ -4,13 +4,13 @@
 //! mark. Also which of the page's two views the URL asks for.
 
 use crate::settings::{field, Field, FieldError, FieldKind, Form, Settings, Values, MAX_DEPTHS};
-use scaling_core::phase::{Axis, BadKey, PhaseConfig};
+use scaling_core::phase::{Axis, BadKey, Block, PhaseConfig};
 use scaling_core::Activation;
 use serde_json::Value;
 
 /// The fields, in the form's order: width 40, depths 50 and 200, 14 β in [0, 1.3] × 10 H in
-/// [0.05, 0.95], 3 networks × 8 inputs per cell, tanh.
-pub const PHASE_FIELDS: [Field; 12] = [
+/// [0.05, 0.95], 3 networks × 8 inputs per cell, tanh on Eq. (1).
+pub const PHASE_FIELDS: [Field; 13] = [
     field("width", "width d", FieldKind::Count, "40"),
     field("depths", "depths L", FieldKind::Counts, "50,200"),
     field("beta_from", "β from", FieldKind::Real, "0"),
@@ -26,6 +26,12 @@ pub const PHASE_FIELDS: [Field; 12] = [
         "activation σ",
         FieldKind::Select(&Activation::NAMES),
         "tanh",
+    ),
+    field(
+        "block",
+        "block (eq1: σ(A h); res3: V σ(W h))",
+        FieldKind::Select(&Block::NAMES),
+        "eq1",
     ),
     field("seed", "seed", FieldKind::Count, "0"),
 ];
@@ -73,7 +79,8 @@ impl PhaseSettings {
             hursts: self.axis(AXES[1].1)?,
             n_networks: self.count("n_networks")?,
             n_inputs: self.count("n_inputs")?,
-            activation: self.activation()?,
+            activation: self.selected("activation")?,
+            block: self.selected("block")?,
             seed: self.count("seed")? as u64,
         };
         if config.depths.len() > MAX_DEPTHS {
@@ -112,10 +119,11 @@ impl PhaseSettings {
         })
     }
 
-    fn activation(&self) -> Result<Activation, FieldError> {
-        let name = self.0.parse("activation")?.unwrap_or_default();
+    /// The value of a select field, by its name.
+    fn selected<T: serde::de::DeserializeOwned>(&self, key: &'static str) -> Result<T, FieldError> {
+        let name = self.0.parse(key)?.unwrap_or_default();
         serde_json::from_value(name).map_err(|e| FieldError {
-            key: "activation",
+            key,
             message: e.to_string(),
         })
     }
@@ -230,6 +238,7 @@ mod tests {
             n_networks: 3,
             n_inputs: 8,
             activation: Activation::Tanh,
+            block: Block::Eq1,
             seed: 0,
         };
         assert_eq!(config, want);

@@ -102,7 +102,7 @@ pub fn path_figure(probe: &Probe, beta: f64, hurst: f64) -> Figure {
 mod tests {
     use super::*;
     use burn::backend::NdArray;
-    use scaling_core::phase::{probe, Axis, Column, PhaseConfig};
+    use scaling_core::phase::{Axis, Column, PhaseConfig};
 
     fn config() -> PhaseConfig {
         PhaseConfig {
@@ -185,8 +185,9 @@ mod tests {
             depth: 20,
             hurst: 0.7,
         };
-        let (w, x, g) = config.network(column, 0);
-        let p = probe::<NdArray<f32>>(&w, config.activation, 0.5, &x, &g, &Default::default());
+        let network = config.network(column, 0);
+        let mut p = network.probe::<NdArray<f32>>(config.activation, &[0.5], &Default::default());
+        let p = p.pop().unwrap();
         let f = path_figure(&p, 0.5, 0.7);
         assert_eq!(
             f.title,

@@ -16,7 +16,7 @@ use leptos::task::spawn_local;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 use scaling_core::phase::{
-    draw_heat_map, probe, Column, HeatMap, PhaseConfig, PhaseResults, PlotArea, Quantity,
+    draw_heat_map, Column, HeatMap, PhaseConfig, PhaseResults, PlotArea, Quantity,
 };
 use scaling_core::plot::figure::Figure;
 use std::cell::Cell;
@@ -213,9 +213,10 @@ fn show_path(state: State, (depth, beta, hurst): (usize, f64, f64)) {
     let Some(config) = untrack(|| state.shown(|r| r.config.clone())) else {
         return;
     };
-    let (weights, x, g) = config.network(Column { depth, hurst }, 0);
+    let network = config.network(Column { depth, hurst }, 0);
     let device = Default::default();
-    let p = probe::<Cpu>(&weights, config.activation, beta, &x, &g, &device);
+    let mut probes = network.probe::<Cpu>(config.activation, &[beta], &device);
+    let p = probes.pop().expect("one probe per β");
     state.path.set(Some(path_figure(&p, beta, hurst)));
 }
 
@@ -234,7 +235,9 @@ pub fn PhaseView(settings: RwSignal<PhaseSettings>) -> impl IntoView {
             <h1>"At initialisation: the (β, H) phase diagram, live"</h1>
             <p>
                 "Draws networks h" <sub>"k+1"</sub> " = h" <sub>"k"</sub> " + L" <sup>"−β"</sup>
-                " σ(A" <sub>"k"</sub> " h" <sub>"k"</sub> ") whose weights vary along k as a \
+                " σ(A" <sub>"k"</sub> " h" <sub>"k"</sub> ") (Eq. 1; or their res-3 block, L"
+                <sup>"−β"</sup> " V" <sub>"k"</sub> " σ(W" <sub>"k"</sub> " h" <sub>"k"</sub>
+                ") with ReLU) whose weights vary along k as a \
                  fractional Gaussian noise of Hurst index H, and measures at initialisation how \
                  far the output moves from the input and the input gradient from the output \
                  gradient, over a grid of β and H at every depth L (Marion, Fermanian, Biau, \

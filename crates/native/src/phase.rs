@@ -28,6 +28,9 @@ pub struct PhaseArgs {
     /// Columns computed at once (default: the CPUs).
     #[arg(long)]
     threads: Option<usize>,
+    /// The seed of the draws, in place of the config's `seed`.
+    #[arg(long)]
+    seed: Option<u64>,
 }
 
 type Cpu = burn::backend::NdArray<f32>;
@@ -39,7 +42,7 @@ pub fn run(args: &PhaseArgs, choice: BackendChoice) -> Result<()> {
     ) {
         bail!("native phase runs on the CPU (burn's ndarray): leave out --backend or pass --backend cpu");
     }
-    let config = match &args.config {
+    let mut config = match &args.config {
         Some(path) => {
             let config: PhaseConfig = read_toml(path)?;
             config
@@ -49,6 +52,7 @@ pub fn run(args: &PhaseArgs, choice: BackendChoice) -> Result<()> {
         }
         None => PhaseConfig::default(),
     };
+    config.seed = args.seed.unwrap_or(config.seed);
     let out = &args.out;
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let _lock = Lock::acquire(&out.join(".lock"), &out.display().to_string())?;

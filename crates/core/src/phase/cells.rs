@@ -2,7 +2,7 @@
 //! once and probed at every β (as Marion et al. reset the scaling of one network), so that a
 //! column is the unit of parallel work and of resuming.
 
-use super::{probe, Column, PhaseConfig, Probe};
+use super::{Column, PhaseConfig, Probe};
 use crate::model::scan::Scan;
 use serde::{Deserialize, Serialize};
 
@@ -62,9 +62,10 @@ impl PhaseConfig {
         let betas = self.betas.values();
         let mut probes: Vec<Vec<Probe>> = vec![Vec::new(); betas.len()];
         for j in 0..self.n_networks {
-            let (weights, x, g) = self.network(column, j);
-            for (i, &beta) in betas.iter().enumerate() {
-                probes[i].push(probe::<B>(&weights, self.activation, beta, &x, &g, device));
+            let network = self.network(column, j);
+            let at_every_beta = network.probe::<B>(self.activation, &betas, device);
+            for (i, p) in at_every_beta.into_iter().enumerate() {
+                probes[i].push(p);
             }
         }
         let pooled = |p: &[Probe], f: fn(&Probe) -> &Vec<f64>| -> Quantiles {
@@ -130,15 +131,10 @@ mod tests {
             let mut forward = Vec::new();
             let mut backward = Vec::new();
             for j in 0..3 {
-                let (w, x, g) = config.network(column, j);
-                let p = probe::<B>(
-                    &w,
-                    config.activation,
-                    cell.beta,
-                    &x,
-                    &g,
-                    &Default::default(),
-                );
+                let network = config.network(column, j);
+                let mut p =
+                    network.probe::<B>(config.activation, &[cell.beta], &Default::default());
+                let p = p.pop().unwrap();
                 forward.extend(p.forward);
                 backward.extend(p.backward);
             }

@@ -1,7 +1,7 @@
 //! The settings of a phase diagram: the grid over depth L × Hurst index H × β, and the
 //! random draws of every network.
 
-use super::{draw_inputs, draw_weights};
+use super::{Block, Network};
 use crate::model::activation::Activation;
 use crate::model::init::Init;
 use crate::sweep::config::limits;
@@ -33,7 +33,8 @@ impl Axis {
 }
 
 /// One (β, H) phase diagram per depth. Every key has a default: tanh, d = 40 (theirs),
-/// L = 100 and 400, a 14 × 10 grid, 5 networks × 10 inputs per cell; unknown keys are refused.
+/// L = 100 and 400, a 14 × 10 grid, 5 networks × 10 inputs per cell, Eq. (1); unknown keys
+/// are refused.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct PhaseConfig {
@@ -50,6 +51,8 @@ pub struct PhaseConfig {
     /// Inputs h_0 per network.
     pub n_inputs: usize,
     pub activation: Activation,
+    /// The residual block: Eq. (1) or Marion et al.'s res-3 ([`Block`]).
+    pub block: Block,
     pub seed: u64,
 }
 
@@ -71,6 +74,7 @@ impl Default for PhaseConfig {
             n_networks: 5,
             n_inputs: 10,
             activation: Activation::Tanh,
+            block: Block::Eq1,
             seed: 0,
         }
     }
@@ -154,21 +158,16 @@ impl PhaseConfig {
         columns.collect()
     }
 
-    /// Network j of a column: its weights, inputs and output gradients. The generator's
-    /// stream is (L, j), not H, so that the columns of one depth share their random numbers:
-    /// neighbouring H differ by the law, not by the draw.
-    pub fn network(
-        &self,
-        column: Column,
-        j: usize,
-    ) -> (crate::model::weights::Weights, Vec<f32>, Vec<f32>) {
+    /// Network j of a column with its inputs. The generator's stream is (L, j), not H, so
+    /// that the columns of one depth share their random numbers: neighbouring H differ by the
+    /// law, not by the draw.
+    pub fn network(&self, column: Column, j: usize) -> Network {
         let mut rng = crate::model::init::rng(self.seed, ((column.depth as u64) << 20) + j as u64);
         let init = Init::Fgn {
             hurst: column.hurst,
         };
-        let weights = draw_weights(init, column.depth, self.width, &mut rng);
-        let (x, g) = draw_inputs(self.n_inputs, self.width, &mut rng);
-        (weights, x, g)
+        let (l, d, n) = (column.depth, self.width, self.n_inputs);
+        Network::draw(self.block, init, l, d, n, &mut rng)
     }
 }
 

@@ -166,20 +166,23 @@ pub enum PhaseFileError {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::phase::Axis;
+    use crate::model::activation::Activation;
+    use crate::phase::{Axis, Block};
     use crate::testing::TestBackend as B;
 
     /// The grid of `hursts` × `betas` over depths 25, 100, 400, computed whole.
     fn computed(hursts: Vec<f64>, betas: Vec<f64>) -> PhaseResults {
-        computed_with(crate::model::activation::Activation::Tanh, hursts, betas)
+        computed_with(Block::Eq1, Activation::Tanh, hursts, betas)
     }
 
     fn computed_with(
-        activation: crate::model::activation::Activation,
+        block: Block,
+        activation: Activation,
         hursts: Vec<f64>,
         betas: Vec<f64>,
     ) -> PhaseResults {
         let config = PhaseConfig {
+            block,
             activation,
             width: 16,
             depths: vec![25, 100, 400],
@@ -226,14 +229,20 @@ mod tests {
     fn relu_drifts_on_eq_1_up_to_beta_one() {
         // σ(A_k h) ≥ 0 has a mean of norm ‖h‖/√(2π) in every layer: for i.i.d. weights the
         // ratio still grows with L at β = 0.75 (Marion et al.'s res-3 would shrink there).
-        let results = computed_with(
-            crate::model::activation::Activation::Relu,
-            vec![0.5],
-            vec![0.75, 1.25],
-        );
+        let results = computed_with(Block::Eq1, Activation::Relu, vec![0.5], vec![0.75, 1.25]);
         let slope = |b| results.depth_slope(Quantity::Forward, 0.5, b).unwrap();
         assert!(slope(0.75) > 0.1, "{results:?}");
         assert!(slope(1.25) < -0.1, "{results:?}");
+    }
+
+    #[test]
+    fn relu_on_res3_changes_regime_at_one_half() {
+        // V_k σ(W_k h) is zero-mean: no drift, and i.i.d. weights cross over at β = ½.
+        let betas = vec![0.3, 0.75];
+        let results = computed_with(Block::Res3, Activation::Relu, vec![0.5], betas);
+        let slope = |b| results.depth_slope(Quantity::Forward, 0.5, b).unwrap();
+        assert!(slope(0.3) > 0.05, "{results:?}");
+        assert!(slope(0.75) < -0.05, "{results:?}");
     }
 
     #[test]
