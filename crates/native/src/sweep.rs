@@ -299,7 +299,7 @@ impl SweepJob {
         let epsilon = plan.train.epsilon;
         if let Some(floor) = plan.data_floor().filter(|f| epsilon < f.mean) {
             println!(
-                "warning: epsilon = {epsilon:.1e} is below this data's floor {:.2e} ± {:.0e} (E Var(y | x/‖x‖), docs/reproduction.md): no network can reach it, every one runs to Tmax",
+                "warning: epsilon = {epsilon:.1e} is below this data's floor {:.2e} ± {:.0e} (E Var(y | x/‖x‖), docs/reproduction.md): a network reaches it only by fitting the noise of its training samples, the others run to Tmax",
                 floor.mean, floor.std_error
             );
         }

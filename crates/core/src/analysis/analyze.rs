@@ -236,7 +236,7 @@ fn assemble(
     }
     if let Some(floor) = options.floor.filter(|&f| options.epsilon < f) {
         verdict.explanation += &format!(
-            "; ε = {:.1e} is below the data's floor {floor:.2e} (E Var(y | input)): no network can reach it",
+            "; ε = {:.1e} is below the data's floor {floor:.2e} (E Var(y | input)): a network reaches it only by fitting the noise of its training samples, its test loss above the floor",
             options.epsilon
         );
     }

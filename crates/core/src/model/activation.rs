@@ -4,8 +4,9 @@ use burn::tensor::{activation, backend::Backend, Tensor};
 use serde::{Deserialize, Serialize};
 use std::f64::consts::PI;
 
-/// Elementwise activation σ. `Tanh`, `Sigmoid` and `Gelu` are smooth; `Relu` is positively
-/// homogeneous (only the products δ_k A_k are identifiable); `Linear` is the identity.
+/// Elementwise activation σ. `Tanh`, `Sigmoid` and `Gelu` are smooth; `Relu` and `Abs` are
+/// positively homogeneous (only the products δ_k A_k are identifiable); `Linear` is the
+/// identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Activation {
@@ -15,20 +16,24 @@ pub enum Activation {
     Sigmoid,
     /// The exact GELU, σ(z) = z Φ(z) with Φ the standard normal distribution function.
     Gelu,
+    /// σ(z) = |z|, which Yang et al. ("Tensor Programs VI", 2023) find the best of the
+    /// homogeneous activations for depth-μP (it maximises feature diversity); σ'(0) = 0.
+    Abs,
 }
 
 impl Activation {
-    pub const ALL: [Activation; 5] = [
+    pub const ALL: [Activation; 6] = [
         Activation::Tanh,
         Activation::Relu,
         Activation::Linear,
         Activation::Sigmoid,
         Activation::Gelu,
+        Activation::Abs,
     ];
 
     /// The names of [`Activation::ALL`], for the forms that offer them.
-    pub const NAMES: [&'static str; 5] = {
-        let mut names = [""; 5];
+    pub const NAMES: [&'static str; 6] = {
+        let mut names = [""; 6];
         let mut i = 0;
         while i < names.len() {
             names[i] = Activation::ALL[i].name();
@@ -47,11 +52,13 @@ impl Activation {
             Activation::Sigmoid => z.mul_scalar(0.5).tanh().add_scalar(1.0).mul_scalar(0.5),
             // z Φ(z) from elementary operations: burn's gelu has an approximate backward.
             Activation::Gelu => z.clone() * normal_cdf(z),
+            Activation::Abs => z.abs(),
         }
     }
 
     /// σ'(z), elementwise, given z and a = σ(z) (whichever is cheaper is used).
-    /// tanh' = 1 − a², sigmoid' = a(1 − a), relu' = 1{z > 0}, gelu' = Φ(z) + z φ(z).
+    /// tanh' = 1 − a², sigmoid' = a(1 − a), relu' = 1{z > 0}, gelu' = Φ(z) + z φ(z),
+    /// abs' = sign(z) (0 at 0).
     pub fn derivative<B: Backend, const D: usize>(
         self,
         z: Tensor<B, D>,
@@ -71,6 +78,7 @@ impl Activation {
                     .mul_scalar(1.0 / (2.0 * PI).sqrt());
                 normal_cdf(z.clone()) + z * pdf
             }
+            Activation::Abs => z.sign(),
         }
     }
 
@@ -82,6 +90,7 @@ impl Activation {
             Activation::Linear => "linear",
             Activation::Sigmoid => "sigmoid",
             Activation::Gelu => "gelu",
+            Activation::Abs => "abs",
         }
     }
 }

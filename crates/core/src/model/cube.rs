@@ -124,6 +124,7 @@ mod kernel {
     const RELU: u32 = 2;
     const SIGMOID: u32 = 3;
     const GELU: u32 = 4;
+    const ABS: u32 = 5;
 
     pub(super) fn code(activation: Activation) -> u32 {
         match activation {
@@ -132,6 +133,7 @@ mod kernel {
             Activation::Relu => RELU,
             Activation::Sigmoid => SIGMOID,
             Activation::Gelu => GELU,
+            Activation::Abs => ABS,
         }
     }
 
@@ -146,12 +148,15 @@ mod kernel {
             E::new(0.5) * (E::new(1.0) + (E::new(0.5) * z).tanh())
         } else if comptime![act == GELU] {
             z * normal_cdf::<E>(z)
+        } else if comptime![act == ABS] {
+            select(z < E::new(0.0), -z, z)
         } else {
             z
         }
     }
 
-    /// σ'(z): tanh' = 1 − tanh², sigmoid' = s(1 − s), relu' = 1{z > 0}, gelu' = Φ(z) + z φ(z).
+    /// σ'(z): tanh' = 1 − tanh², sigmoid' = s(1 − s), relu' = 1{z > 0}, gelu' = Φ(z) + z φ(z),
+    /// abs' = sign(z) (0 at 0).
     #[cube]
     fn slope<E: Float>(z: E, #[comptime] act: u32) -> E {
         if comptime![act == TANH] {
@@ -165,6 +170,9 @@ mod kernel {
         } else if comptime![act == GELU] {
             let pdf = (E::new(-0.5) * z * z).exp() * E::new(0.398_942_3);
             normal_cdf::<E>(z) + z * pdf
+        } else if comptime![act == ABS] {
+            let sign = select(z < E::new(0.0), E::new(-1.0), E::new(0.0));
+            select(z > E::new(0.0), E::new(1.0), sign)
         } else {
             E::new(1.0)
         }

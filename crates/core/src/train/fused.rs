@@ -617,6 +617,7 @@ fn dispatch(isa: Isa, activation: Activation, net: &Net, worker: &mut Worker, jo
                 Activation::Linear => $run::<math::Linear>(net, worker, job),
                 Activation::Sigmoid => $run::<math::Sigmoid>(net, worker, job),
                 Activation::Gelu => $run::<math::Gelu>(net, worker, job),
+                Activation::Abs => $run::<math::Abs>(net, worker, job),
             }
         };
     }
@@ -915,6 +916,7 @@ mod tests {
             (Activation::Gelu, DeltaMode::Fixed { beta: 1.0 }, &sgd),
             (Activation::Tanh, DeltaMode::Shared, &adam),
             (Activation::Relu, DeltaMode::PerLayer, &adam),
+            (Activation::Abs, DeltaMode::Fixed { beta: 0.5 }, &adam),
         ] {
             let weights = ResNetConfig::new(4, 8, act, mode)
                 .with_initial_sd(0.5)

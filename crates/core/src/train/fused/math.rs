@@ -151,6 +151,8 @@ pub(crate) struct Linear;
 pub(crate) struct Sigmoid;
 #[derive(Clone, Copy)]
 pub(crate) struct Gelu;
+#[derive(Clone, Copy)]
+pub(crate) struct Abs;
 
 impl Act for Tanh {
     #[inline(always)]
@@ -218,6 +220,24 @@ impl Act for Gelu {
             s.splat(0.398_942_3),
         );
         (s.fma(z, pdf, cdf), s.mul(z, cdf))
+    }
+}
+
+impl Act for Abs {
+    /// Keeps z: abs′ needs its sign.
+    #[inline(always)]
+    fn forward<S: Simd>(s: S, z: S::V) -> (S::V, S::V) {
+        (s.max(z, s.sub(s.splat(0.0), z)), z)
+    }
+    /// abs′ = sign(z), 0 at 0.
+    #[inline(always)]
+    fn backward<S: Simd>(s: S, z: S::V) -> (S::V, S::V) {
+        let (zero, one) = (s.splat(0.0), s.splat(1.0));
+        let negative = s.select_gt(zero, z, s.splat(-1.0), zero);
+        (
+            s.select_gt(z, zero, one, negative),
+            s.max(z, s.sub(zero, z)),
+        )
     }
 }
 
