@@ -138,11 +138,14 @@ impl<S: PageStep> DepthRun<S> {
     /// The initialised network of depth L, ready to train on `data`.
     pub fn new(plan: &Plan, data: &Dataset, depth: usize, device: &S::Device) -> Self {
         // The page trains one network per depth, with the first seed.
-        let seed = plan.seeds[0];
-        let train = plan.training(seed);
+        let unit = Unit {
+            depth,
+            seed: plan.seeds[0],
+        };
+        let train = plan.training(unit);
         Self {
             depth,
-            stepper: S::start(&plan.model(Unit { depth, seed }), data, &train, device),
+            stepper: S::start(&plan.model(unit), data, &train, device),
             session: Session::new(data, &train),
             stop: None,
             test_loss: None,
@@ -247,9 +250,12 @@ pub async fn updates_per_second<S: PageStep, P: Future<Output = ()>>(
     now: impl Fn() -> f64,
     pause: impl Fn() -> P,
 ) -> f64 {
-    let seed = plan.seeds[0];
-    let train = plan.training(seed);
-    let mut stepper = S::start(&plan.model(Unit { depth, seed }), data, &train, device);
+    let unit = Unit {
+        depth,
+        seed: plan.seeds[0],
+    };
+    let train = plan.training(unit);
+    let mut stepper = S::start(&plan.model(unit), data, &train, device);
     let mut session = Session::new(data, &train);
     let (mut n, mut counted, mut start) = (1, 0, None);
     loop {

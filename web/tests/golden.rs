@@ -21,9 +21,11 @@ fn driver_trains_as_cores_loop_does<S: PageStep>(device: &S::Device) {
     let data = c.generate();
     let driver = block_on(reference::run::<S>(device));
     for (depth, losses) in driver {
-        let seed = plan.seeds[0];
-        let model = plan.model(Unit { depth, seed });
-        let mut stepper = S::start(&model, &data, &plan.training(seed), device);
+        let unit = Unit {
+            depth,
+            seed: plan.seeds[0],
+        };
+        let mut stepper = S::start(&plan.model(unit), &data, &plan.training(unit), device);
         let outcome = train(&mut stepper, &data, &plan.train, |_, _| {});
         let core: Vec<(usize, f64)> = outcome
             .history

@@ -64,7 +64,7 @@ impl UnitTraining<'_> {
         let weights = config.init_weights();
         write_atomic(&self.dir.init(), &weights.to_safetensors())?;
         let (act, delta, data) = (config.activation, config.delta, self.data);
-        let train = self.plan.training(self.unit.seed);
+        let train = self.plan.training(self.unit);
         match engine {
             Engine::Fused { cores } => {
                 let mut stepper = FusedStepper::on_cores(&weights, act, delta, data, &train, cores);
@@ -84,7 +84,7 @@ impl UnitTraining<'_> {
     /// there is one) under a progress bar, checkpointing as the module says; then writes the
     /// weights and result.json.
     fn train(&self, stepper: &mut impl Stepper, engine: &str) -> Result<DepthResult> {
-        let train = self.plan.training(self.unit.seed);
+        let train = self.plan.training(self.unit);
         let label = label(self.plan, self.unit);
         let (mut session, mut wall_time_s) = match read_checkpoint(self.dir)? {
             Some(c) => {

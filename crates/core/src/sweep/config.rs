@@ -15,7 +15,10 @@ use crate::sweep::grid;
 use crate::train::optim::Optimizer;
 use crate::train::session::TrainConfig;
 
+mod parametrization;
 mod resolve;
+
+pub use parametrization::{DepthScaling, Parametrization};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -183,6 +186,11 @@ pub struct SweepConfig {
     pub delta: DeltaName,
     /// δ = L^{−β} for `delta = "fixed"`.
     pub beta: Option<f64>,
+    /// A named parametrization of depth, which sets `delta`, `beta` and `lr_depth_exponent`
+    /// ([`Parametrization`]).
+    pub parametrization: Option<Parametrization>,
+    /// κ: a network of depth L trains with the learning rate η_L = lr·L^{−κ} (default 0).
+    pub lr_depth_exponent: Option<f64>,
     pub init: InitName,
     pub initial_sd: f64,
     /// RBF length scale ℓ for `init = "smooth"` (default 0.1).
@@ -243,6 +251,8 @@ impl Default for SweepConfig {
             activation: Activation::Tanh,
             delta: DeltaName::Shared,
             beta: None,
+            parametrization: None,
+            lr_depth_exponent: None,
             init: InitName::Xavier,
             initial_sd: 1e-6,
             length_scale: None,
@@ -356,8 +366,11 @@ pub struct Plan {
     pub seeds: Vec<u64>,
     /// Whether the sweep has several seeds' layout, depth_<L>/seed_<s>/ (`seeds` was given).
     pub per_seed_dirs: bool,
-    /// The training of every network, but for its seed (see [`Plan::training`]).
+    /// The training of every network, but for its seed and learning rate (see
+    /// [`Plan::training`]).
     pub train: TrainConfig,
+    /// κ: the network of depth L trains with η_L = η·L^{−κ}, η = `train`'s rate.
+    pub lr_depth_exponent: f64,
 }
 
 /// One network of a sweep: a depth and a seed.
@@ -413,12 +426,15 @@ impl Plan {
             .with_seed(unit.seed)
     }
 
-    /// The training of the network with seed s (its batch order).
-    pub fn training(&self, seed: u64) -> TrainConfig {
-        TrainConfig {
-            seed,
+    /// The training of one network: its seed (the batch order) and its learning rate
+    /// η_L = η·L^{−κ}.
+    pub fn training(&self, unit: Unit) -> TrainConfig {
+        let mut train = TrainConfig {
+            seed: unit.seed,
             ..self.train.clone()
-        }
+        };
+        train.optim.lr *= (unit.depth as f64).powf(-self.lr_depth_exponent);
+        train
     }
 
     /// Tmax, the updates of every network (of the conv ResNet for CIFAR-10).
@@ -460,7 +476,7 @@ impl SweepConfig {
     pub fn plan(&self) -> Result<Plan, ConfigError> {
         let data = self.resolve_data()?;
         let (train, network) = self.resolve_training()?;
-        let (delta, init) = self.resolve_model()?;
+        let (delta, init, lr_depth_exponent) = self.resolve_model()?;
         Ok(Plan {
             data,
             network,
@@ -472,6 +488,7 @@ impl SweepConfig {
             seeds: self.resolve_seeds()?,
             per_seed_dirs: self.seeds.is_some(),
             train,
+            lr_depth_exponent,
         })
     }
 
@@ -865,7 +882,7 @@ mod tests {
         let unit = Unit { depth: 5, seed: 2 };
         assert_eq!(plan.unit_dir(unit), Path::new("depth_5/seed_2"));
         assert_eq!(plan.model(unit).seed, 2);
-        assert_eq!(plan.training(2).seed, 2);
+        assert_eq!(plan.training(Unit { depth: 4, seed: 2 }).seed, 2);
         // The data keeps `seed`.
         assert!(matches!(plan.data, DataPlan::Synthetic(ref c) if c.seed == 7));
         let single = SweepConfig::default().plan().unwrap();
@@ -922,5 +939,99 @@ mod tests {
             }),
             "depth_base"
         );
+    }
+
+    /// ΔA of one full-batch update of the network `unit` of `plan` from its init.
+    fn first_update(plan: &Plan, unit: Unit) -> Vec<f32> {
+        use crate::train::session::Stepper;
+        let DataPlan::Synthetic(data) = &plan.data else {
+            unreachable!("a synthetic sweep")
+        };
+        let data = data.generate();
+        let model = plan.model(unit);
+        let weights = model.init_weights();
+        let train = plan.training(unit);
+        let mut stepper = crate::train::fused::FusedStepper::new(
+            &weights,
+            model.activation,
+            model.delta,
+            &data,
+            &train,
+        );
+        stepper.update(&data.x_train, &data.y_train);
+        let after = stepper.state().weights.a;
+        after.iter().zip(&weights.a).map(|(a, b)| a - b).collect()
+    }
+
+    #[test]
+    fn presets_equal_their_keys_and_kappa_reaches_the_update() {
+        let (depth, lr) = (16, 0.01);
+        let unit = Unit { depth, seed: 0 };
+        for preset in Parametrization::ALL {
+            for optimizer in OptimizerName::ALL {
+                let base = SweepConfig {
+                    n_samples: 64,
+                    n_test: 16,
+                    width: Some(4),
+                    batch_size: 64,
+                    depths: Some(vec![depth]),
+                    // Small weights: A + ΔA rounds to f32 far below ΔA.
+                    initial_sd: 0.01,
+                    optimizer,
+                    lr,
+                    ..SweepConfig::default()
+                };
+                let s = preset.scaling(optimizer);
+                let named = SweepConfig {
+                    parametrization: Some(preset),
+                    ..base.clone()
+                };
+                let keys = SweepConfig {
+                    lr_depth_exponent: Some(s.kappa),
+                    ..keys_config(&base, s)
+                };
+                let (named, keys) = (named.plan().unwrap(), keys.plan().unwrap());
+                let what = format!("{preset:?} {optimizer:?}");
+                assert_eq!(named.delta, keys.delta, "{what}");
+                let lrs = [&named, &keys].map(|p| p.training(unit).optim.lr);
+                assert_eq!(lrs[0], lrs[1], "{what}");
+                let eta_l = lr * (depth as f64).powf(-s.kappa);
+                let moved = first_update(&named, unit);
+                let largest = moved.iter().fold(0f32, |m, v| m.max(v.abs())) as f64;
+                match optimizer {
+                    // Adam's first step is η_L·g/(|g| + ε): η_L for the largest gradients.
+                    OptimizerName::Adam => {
+                        assert!(
+                            (largest / eta_l - 1.0).abs() < 1e-3,
+                            "{what}: {largest} vs {eta_l}"
+                        )
+                    }
+                    // SGD's is η_L·g: L^{−κ} times that of κ = 0 (to f32's rounding of A + ΔA).
+                    OptimizerName::Sgd => {
+                        let plain = SweepConfig {
+                            lr_depth_exponent: Some(0.0),
+                            ..keys_config(&base, s)
+                        };
+                        let plain = first_update(&plain.plan().unwrap(), unit);
+                        for (a, b) in moved.iter().zip(&plain) {
+                            let want = *b as f64 * (eta_l / lr);
+                            assert!(
+                                (*a as f64 - want).abs() <= 1e-3 * want.abs() + 1e-9,
+                                "{what}: {a} vs {want}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `base` with the δ of `s` set by its keys.
+    fn keys_config(base: &SweepConfig, s: DepthScaling) -> SweepConfig {
+        SweepConfig {
+            delta: s.delta,
+            beta: s.beta,
+            ..base.clone()
+        }
     }
 }

@@ -3,8 +3,8 @@
 //! (δ and init), the seeds. An error names the first bad key.
 
 use super::{
-    bad, limits, ConfigError, ConvPlan, DataPlan, DatasetName, DeltaName, InitName, Network,
-    SweepConfig,
+    bad, limits, parametrization, ConfigError, ConvPlan, DataPlan, DatasetName, DeltaName,
+    InitName, Network, SweepConfig,
 };
 use crate::conv::train::{ClassLoss, ConvTrainConfig};
 use crate::data::mnist::{self, MnistConfig};
@@ -153,6 +153,17 @@ impl SweepConfig {
             }
         }
         for (key, set) in [
+            ("parametrization", cifar && self.parametrization.is_some()),
+            (
+                "lr_depth_exponent",
+                cifar && self.lr_depth_exponent.is_some(),
+            ),
+        ] {
+            if set {
+                return Err(bad(key, "is for the fully connected nets, not CIFAR-10's"));
+            }
+        }
+        for (key, set) in [
             ("base_channels", self.base_channels.is_some()),
             ("loss", self.loss.is_some()),
             ("augment", self.augment.is_some()),
@@ -189,9 +200,19 @@ impl SweepConfig {
     }
 
     /// δ and the init of the weights.
-    pub(super) fn resolve_model(&self) -> Result<(DeltaMode, Init), ConfigError> {
+    /// δ, the init and κ of the fully connected nets.
+    pub(super) fn resolve_model(&self) -> Result<(DeltaMode, Init, f64), ConfigError> {
         real("initial_sd", self.initial_sd, self.initial_sd > 0.0, "> 0")?;
-        let delta = match (self.delta, self.beta) {
+        let scaling = parametrization::resolve(
+            self.parametrization,
+            self.optimizer,
+            self.delta,
+            self.beta,
+            self.lr_depth_exponent,
+        )?;
+        let kappa = scaling.kappa;
+        real("lr_depth_exponent", kappa, kappa.abs() <= 4.0, "in [−4, 4]")?;
+        let delta = match (scaling.delta, scaling.beta) {
             (DeltaName::Fixed, None) => return Err(bad("beta", "delta = \"fixed\" needs β")),
             (DeltaName::Fixed, Some(beta)) => DeltaMode::Fixed {
                 beta: real("beta", beta, beta >= 0.0, "≥ 0")?,
@@ -225,7 +246,7 @@ impl SweepConfig {
         if self.hurst.is_some() && !matches!(self.init, InitName::Fbm | InitName::Fgn) {
             return Err(bad("hurst", "is only used with init = \"fbm\" or \"fgn\""));
         }
-        Ok((delta, init))
+        Ok((delta, init, kappa))
     }
 
     /// The seeds of the networks: `seeds`, or `seed` alone.

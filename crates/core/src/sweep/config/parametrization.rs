@@ -1,0 +1,157 @@
+//! Parametrizations of depth: the branch multiplier δ of Eq. (1) (δ = L^{−β} fixed, or the
+//! paper's trained δ) and the learning rate's depth exponent κ, η_L = η·L^{−κ}, set together
+//! by a named preset (`parametrization` in a sweep config).
+//!
+//! | preset | δ | κ, SGD | κ, Adam | source |
+//! |---|---|---|---|---|
+//! | `standard` | 1 | 0 | 0 | the standard parametrization |
+//! | `ode` | 1/L | 0 | 0 | the neural ODE scaling, learning rate untouched |
+//! | `depth-mup` | L^{−½} | 0 | ½ | Yang, Yu, Zhu & Hayou, "Tensor Programs VI" (2023), Table 1 |
+//! | `completep` | 1/L | −1 | 0 | Dey et al., "CompleteP" (2025), Table 1 (AdamW) |
+//! | `trained-shared` | one trained δ | 0 | 0 | the paper's tanh experiments |
+//! | `trained-per-layer` | trained δ_k | 0 | 0 | the paper's ReLU experiments |
+//!
+//! Tensor Programs VI, §1: "For Adam, because it is scale-invariant to the gradient, the
+//! learning rate of W^l is set to be η/√L. On the other hand, the learning rate of W^l for SGD
+//! is set as a constant η because the gradient of W^l is already of size 1/√L due to the
+//! multiplier." Their general rule (footnote 5, §7: learning rate L^{−γ} for Adam, L^{α−γ} for
+//! SGD, α + γ = 1 for a non-trivial stable limit) gives κ = 1 − β for Adam and κ = 1 − 2β for
+//! SGD. CompleteP's Table 1 (and its code, `eta *= depth_multiplier**(depth_alpha_exp-1)`)
+//! states the Adam rule κ = 1 − α for its α = 1: κ = 0. Its SGD rule is not stated (its
+//! experiments are AdamW); κ = −1 is Tensor Programs VI's rule at β = 1, a derivation. For
+//! Adam, `ode` and `completep` are therefore the same parametrization of Eq. (1); they differ
+//! under SGD.
+
+use super::{bad, ConfigError, DeltaName, OptimizerName};
+use serde::{Deserialize, Serialize};
+
+/// A named parametrization of depth (see the module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Parametrization {
+    Standard,
+    Ode,
+    DepthMup,
+    Completep,
+    TrainedShared,
+    TrainedPerLayer,
+}
+
+/// What a parametrization sets: δ (and β when fixed) and κ.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct DepthScaling {
+    pub delta: DeltaName,
+    /// β of δ = L^{−β} when `delta` is fixed.
+    pub beta: Option<f64>,
+    /// κ of η_L = η·L^{−κ}.
+    pub kappa: f64,
+}
+
+impl Parametrization {
+    pub const ALL: [Parametrization; 6] = [
+        Parametrization::Standard,
+        Parametrization::Ode,
+        Parametrization::DepthMup,
+        Parametrization::Completep,
+        Parametrization::TrainedShared,
+        Parametrization::TrainedPerLayer,
+    ];
+
+    /// δ and κ of this parametrization under `optimizer` (the table of the module).
+    pub fn scaling(self, optimizer: OptimizerName) -> DepthScaling {
+        let adam = optimizer == OptimizerName::Adam;
+        let fixed = |beta: f64, kappa: f64| DepthScaling {
+            delta: DeltaName::Fixed,
+            beta: Some(beta),
+            kappa,
+        };
+        let trained = |delta| DepthScaling {
+            delta,
+            beta: None,
+            kappa: 0.0,
+        };
+        match self {
+            Parametrization::Standard => trained(DeltaName::None),
+            Parametrization::Ode => fixed(1.0, 0.0),
+            Parametrization::DepthMup => fixed(0.5, if adam { 0.5 } else { 0.0 }),
+            Parametrization::Completep => fixed(1.0, if adam { 0.0 } else { -1.0 }),
+            Parametrization::TrainedShared => trained(DeltaName::Shared),
+            Parametrization::TrainedPerLayer => trained(DeltaName::PerLayer),
+        }
+    }
+}
+
+/// The δ and κ of a sweep: its preset's, or its explicit keys (δ's default is the shared
+/// trained δ, κ's 0). A preset beside an explicit `delta`, `beta` or `lr_depth_exponent` is
+/// refused: it sets them.
+pub(super) fn resolve(
+    preset: Option<Parametrization>,
+    optimizer: OptimizerName,
+    delta: DeltaName,
+    beta: Option<f64>,
+    kappa: Option<f64>,
+) -> Result<DepthScaling, ConfigError> {
+    let Some(preset) = preset else {
+        return Ok(DepthScaling {
+            delta,
+            beta,
+            kappa: kappa.unwrap_or(0.0),
+        });
+    };
+    for (key, set) in [
+        ("delta", delta != DeltaName::Shared),
+        ("beta", beta.is_some()),
+        ("lr_depth_exponent", kappa.is_some()),
+    ] {
+        if set {
+            return Err(bad(
+                key,
+                "is set by `parametrization`; leave one of them out",
+            ));
+        }
+    }
+    Ok(preset.scaling(optimizer))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn depth_mup_and_completep_follow_their_papers_rules() {
+        // Tensor Programs VI: κ = 1 − β for Adam, 1 − 2β for SGD, for every fixed preset.
+        for p in Parametrization::ALL {
+            for optimizer in OptimizerName::ALL {
+                let s = p.scaling(optimizer);
+                if p == Parametrization::Ode || s.delta != DeltaName::Fixed {
+                    continue;
+                }
+                let beta = s.beta.unwrap();
+                let want = match optimizer {
+                    OptimizerName::Adam => 1.0 - beta,
+                    OptimizerName::Sgd => 1.0 - 2.0 * beta,
+                };
+                assert_eq!(s.kappa, want, "{p:?} {optimizer:?}");
+            }
+        }
+        let names: Vec<String> = Parametrization::ALL
+            .iter()
+            .map(|p| {
+                serde_json::to_value(p)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_string()
+            })
+            .collect();
+        assert_eq!(names[2..4], ["depth-mup", "completep"]);
+        let refused = resolve(
+            Some(Parametrization::Ode),
+            OptimizerName::Sgd,
+            DeltaName::Shared,
+            None,
+            Some(0.5),
+        );
+        assert_eq!(refused.unwrap_err().key, "lr_depth_exponent");
+    }
+}
