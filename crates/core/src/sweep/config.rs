@@ -15,10 +15,8 @@ use crate::sweep::grid;
 use crate::train::optim::Optimizer;
 use crate::train::session::TrainConfig;
 
-mod parametrization;
+pub mod parametrization;
 mod resolve;
-
-pub use parametrization::{DepthScaling, Parametrization};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -187,8 +185,8 @@ pub struct SweepConfig {
     /// δ = L^{−β} for `delta = "fixed"`.
     pub beta: Option<f64>,
     /// A named parametrization of depth, which sets `delta`, `beta` and `lr_depth_exponent`
-    /// ([`Parametrization`]).
-    pub parametrization: Option<Parametrization>,
+    /// ([`parametrization::Parametrization`]).
+    pub parametrization: Option<parametrization::Parametrization>,
     /// κ: a network of depth L trains with the learning rate η_L = lr·L^{−κ} (default 0).
     pub lr_depth_exponent: Option<f64>,
     pub init: InitName,
@@ -666,6 +664,7 @@ impl SweepConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sweep::config::parametrization::Parametrization;
     use std::path::Path;
 
     fn key_of(config: SweepConfig) -> &'static str {
@@ -981,7 +980,12 @@ mod tests {
                     lr,
                     ..SweepConfig::default()
                 };
-                let s = preset.scaling(optimizer);
+                let adam = optimizer == OptimizerName::Adam;
+                let s = preset.scaling(if adam {
+                    Optimizer::ADAM
+                } else {
+                    Optimizer::Sgd
+                });
                 let named = SweepConfig {
                     parametrization: Some(preset),
                     ..base.clone()
@@ -992,7 +996,7 @@ mod tests {
                 };
                 let (named, keys) = (named.plan().unwrap(), keys.plan().unwrap());
                 let what = format!("{preset:?} {optimizer:?}");
-                assert_eq!(named.delta, keys.delta, "{what}");
+                assert_eq!((named.delta, keys.delta), (s.delta, s.delta), "{what}");
                 let lrs = [&named, &keys].map(|p| p.training(unit).optim.lr);
                 assert_eq!(lrs[0], lrs[1], "{what}");
                 let eta_l = lr * (depth as f64).powf(-s.kappa);
@@ -1026,11 +1030,48 @@ mod tests {
         }
     }
 
+    #[test]
+    fn a_preset_beside_the_keys_it_sets_is_refused() {
+        for (config, key) in [
+            (
+                SweepConfig {
+                    lr_depth_exponent: Some(0.5),
+                    ..Default::default()
+                },
+                "lr_depth_exponent",
+            ),
+            (
+                SweepConfig {
+                    delta: DeltaName::PerLayer,
+                    ..Default::default()
+                },
+                "delta",
+            ),
+        ] {
+            let preset = SweepConfig {
+                parametrization: Some(Parametrization::Ode),
+                ..config
+            };
+            assert_eq!(preset.plan().unwrap_err().key, key);
+        }
+        let far = SweepConfig {
+            lr_depth_exponent: Some(5.0),
+            ..Default::default()
+        };
+        assert_eq!(far.plan().unwrap_err().key, "lr_depth_exponent");
+    }
+
     /// `base` with the δ of `s` set by its keys.
-    fn keys_config(base: &SweepConfig, s: DepthScaling) -> SweepConfig {
+    fn keys_config(base: &SweepConfig, s: parametrization::DepthScaling) -> SweepConfig {
+        let (delta, beta) = match s.delta {
+            DeltaMode::None => (DeltaName::None, None),
+            DeltaMode::Shared => (DeltaName::Shared, None),
+            DeltaMode::PerLayer => (DeltaName::PerLayer, None),
+            DeltaMode::Fixed { beta } => (DeltaName::Fixed, Some(beta)),
+        };
         SweepConfig {
-            delta: s.delta,
-            beta: s.beta,
+            delta,
+            beta,
             ..base.clone()
         }
     }

@@ -22,7 +22,8 @@
 //! Adam, `ode` and `completep` are therefore the same parametrization of Eq. (1); they differ
 //! under SGD.
 
-use super::{bad, ConfigError, DeltaName, OptimizerName};
+use crate::model::delta::DeltaMode;
+use crate::train::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 /// A named parametrization of depth (see the module documentation).
@@ -37,12 +38,10 @@ pub enum Parametrization {
     TrainedPerLayer,
 }
 
-/// What a parametrization sets: δ (and β when fixed) and κ.
+/// What a parametrization sets: δ and κ.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct DepthScaling {
-    pub delta: DeltaName,
-    /// β of δ = L^{−β} when `delta` is fixed.
-    pub beta: Option<f64>,
+    pub delta: DeltaMode,
     /// κ of η_L = η·L^{−κ}.
     pub kappa: f64,
 }
@@ -58,59 +57,22 @@ impl Parametrization {
     ];
 
     /// δ and κ of this parametrization under `optimizer` (the table of the module).
-    pub fn scaling(self, optimizer: OptimizerName) -> DepthScaling {
-        let adam = optimizer == OptimizerName::Adam;
+    pub fn scaling(self, optimizer: Optimizer) -> DepthScaling {
+        let adam = matches!(optimizer, Optimizer::Adam { .. });
         let fixed = |beta: f64, kappa: f64| DepthScaling {
-            delta: DeltaName::Fixed,
-            beta: Some(beta),
+            delta: DeltaMode::Fixed { beta },
             kappa,
         };
-        let trained = |delta| DepthScaling {
-            delta,
-            beta: None,
-            kappa: 0.0,
-        };
+        let trained = |delta| DepthScaling { delta, kappa: 0.0 };
         match self {
-            Parametrization::Standard => trained(DeltaName::None),
+            Parametrization::Standard => trained(DeltaMode::None),
             Parametrization::Ode => fixed(1.0, 0.0),
             Parametrization::DepthMup => fixed(0.5, if adam { 0.5 } else { 0.0 }),
             Parametrization::Completep => fixed(1.0, if adam { 0.0 } else { -1.0 }),
-            Parametrization::TrainedShared => trained(DeltaName::Shared),
-            Parametrization::TrainedPerLayer => trained(DeltaName::PerLayer),
+            Parametrization::TrainedShared => trained(DeltaMode::Shared),
+            Parametrization::TrainedPerLayer => trained(DeltaMode::PerLayer),
         }
     }
-}
-
-/// The δ and κ of a sweep: its preset's, or its explicit keys (δ's default is the shared
-/// trained δ, κ's 0). A preset beside an explicit `delta`, `beta` or `lr_depth_exponent` is
-/// refused: it sets them.
-pub(super) fn resolve(
-    preset: Option<Parametrization>,
-    optimizer: OptimizerName,
-    delta: DeltaName,
-    beta: Option<f64>,
-    kappa: Option<f64>,
-) -> Result<DepthScaling, ConfigError> {
-    let Some(preset) = preset else {
-        return Ok(DepthScaling {
-            delta,
-            beta,
-            kappa: kappa.unwrap_or(0.0),
-        });
-    };
-    for (key, set) in [
-        ("delta", delta != DeltaName::Shared),
-        ("beta", beta.is_some()),
-        ("lr_depth_exponent", kappa.is_some()),
-    ] {
-        if set {
-            return Err(bad(
-                key,
-                "is set by `parametrization`; leave one of them out",
-            ));
-        }
-    }
-    Ok(preset.scaling(optimizer))
 }
 
 #[cfg(test)]
@@ -118,20 +80,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn depth_mup_and_completep_follow_their_papers_rules() {
-        // Tensor Programs VI: κ = 1 − β for Adam, 1 − 2β for SGD, for every fixed preset.
+    fn depth_mup_and_completep_follow_tensor_programs_vi() {
+        // κ = 1 − β for Adam, 1 − 2β for SGD, for every fixed δ but the plain ODE scaling.
         for p in Parametrization::ALL {
-            for optimizer in OptimizerName::ALL {
+            // (optimizer, how many β the learning rate's exponent loses)
+            for (optimizer, times) in [(Optimizer::Sgd, 2.0), (Optimizer::ADAM, 1.0)] {
                 let s = p.scaling(optimizer);
-                if p == Parametrization::Ode || s.delta != DeltaName::Fixed {
-                    continue;
+                if let (DeltaMode::Fixed { beta }, false) = (s.delta, p == Parametrization::Ode) {
+                    assert_eq!(s.kappa, 1.0 - times * beta, "{p:?} {optimizer:?}");
                 }
-                let beta = s.beta.unwrap();
-                let want = match optimizer {
-                    OptimizerName::Adam => 1.0 - beta,
-                    OptimizerName::Sgd => 1.0 - 2.0 * beta,
-                };
-                assert_eq!(s.kappa, want, "{p:?} {optimizer:?}");
             }
         }
         let names: Vec<String> = Parametrization::ALL
@@ -145,13 +102,5 @@ mod tests {
             })
             .collect();
         assert_eq!(names[2..4], ["depth-mup", "completep"]);
-        let refused = resolve(
-            Some(Parametrization::Ode),
-            OptimizerName::Sgd,
-            DeltaName::Shared,
-            None,
-            Some(0.5),
-        );
-        assert_eq!(refused.unwrap_err().key, "lr_depth_exponent");
     }
 }

@@ -3,8 +3,8 @@
 //! (δ and init), the seeds. An error names the first bad key.
 
 use super::{
-    bad, limits, parametrization, ConfigError, ConvPlan, DataPlan, DatasetName, DeltaName,
-    InitName, Network, SweepConfig,
+    bad, limits, ConfigError, ConvPlan, DataPlan, DatasetName, DeltaName, InitName, Network,
+    SweepConfig,
 };
 use crate::conv::train::{ClassLoss, ConvTrainConfig};
 use crate::data::mnist::{self, MnistConfig};
@@ -203,25 +203,7 @@ impl SweepConfig {
     /// δ, the init and κ of the fully connected nets.
     pub(super) fn resolve_model(&self) -> Result<(DeltaMode, Init, f64), ConfigError> {
         real("initial_sd", self.initial_sd, self.initial_sd > 0.0, "> 0")?;
-        let scaling = parametrization::resolve(
-            self.parametrization,
-            self.optimizer,
-            self.delta,
-            self.beta,
-            self.lr_depth_exponent,
-        )?;
-        let kappa = scaling.kappa;
-        real("lr_depth_exponent", kappa, kappa.abs() <= 4.0, "in [−4, 4]")?;
-        let delta = match (scaling.delta, scaling.beta) {
-            (DeltaName::Fixed, None) => return Err(bad("beta", "delta = \"fixed\" needs β")),
-            (DeltaName::Fixed, Some(beta)) => DeltaMode::Fixed {
-                beta: real("beta", beta, beta >= 0.0, "≥ 0")?,
-            },
-            (_, Some(_)) => return Err(bad("beta", "is only used with delta = \"fixed\"")),
-            (DeltaName::None, None) => DeltaMode::None,
-            (DeltaName::Shared, None) => DeltaMode::Shared,
-            (DeltaName::PerLayer, None) => DeltaMode::PerLayer,
-        };
+        let (delta, kappa) = self.resolve_depth_scaling()?;
         let init = match self.init {
             InitName::Smooth => {
                 let l = self.length_scale.unwrap_or(0.1);
@@ -247,6 +229,41 @@ impl SweepConfig {
             return Err(bad("hurst", "is only used with init = \"fbm\" or \"fgn\""));
         }
         Ok((delta, init, kappa))
+    }
+
+    /// δ and κ: the preset's (refused beside an explicit `delta`, `beta` or
+    /// `lr_depth_exponent`, which it sets), or the explicit keys (δ's default is the shared
+    /// trained δ, κ's 0).
+    fn resolve_depth_scaling(&self) -> Result<(DeltaMode, f64), ConfigError> {
+        if let Some(preset) = self.parametrization {
+            for (key, set) in [
+                ("delta", self.delta != DeltaName::Shared),
+                ("beta", self.beta.is_some()),
+                ("lr_depth_exponent", self.lr_depth_exponent.is_some()),
+            ] {
+                if set {
+                    return Err(bad(
+                        key,
+                        "is set by `parametrization`; leave one of them out",
+                    ));
+                }
+            }
+            let s = preset.scaling(self.optimizer(self.dataset == DatasetName::Cifar10)?);
+            return Ok((s.delta, s.kappa));
+        }
+        let kappa = self.lr_depth_exponent.unwrap_or(0.0);
+        real("lr_depth_exponent", kappa, kappa.abs() <= 4.0, "in [−4, 4]")?;
+        let delta = match (self.delta, self.beta) {
+            (DeltaName::Fixed, None) => return Err(bad("beta", "delta = \"fixed\" needs β")),
+            (DeltaName::Fixed, Some(beta)) => DeltaMode::Fixed {
+                beta: real("beta", beta, beta >= 0.0, "≥ 0")?,
+            },
+            (_, Some(_)) => return Err(bad("beta", "is only used with delta = \"fixed\"")),
+            (DeltaName::None, None) => DeltaMode::None,
+            (DeltaName::Shared, None) => DeltaMode::Shared,
+            (DeltaName::PerLayer, None) => DeltaMode::PerLayer,
+        };
+        Ok((delta, kappa))
     }
 
     /// The seeds of the networks: `seeds`, or `seed` alone.
