@@ -22,6 +22,23 @@ struct Layers<B: Backend> {
     v: Vec<Tensor<B, 2>>,
 }
 
+impl<B: Backend> Layers<B> {
+    /// W_k from `inner`'s A and V_k from `outer` ([L·d·d] row-major), on `device`.
+    fn new(inner: &Weights, outer: &[f32], device: &B::Device) -> Self {
+        let d = inner.width;
+        let matrices = |values: &[f32]| -> Vec<Tensor<B, 2>> {
+            let layer = values.chunks(d * d);
+            layer
+                .map(|m| host_tensor(m.to_vec(), [d, d], device))
+                .collect()
+        };
+        Self {
+            w: matrices(&inner.a),
+            v: matrices(outer),
+        }
+    }
+}
+
 /// The probes at every β, in order, of the res-3 network with inner W_k (`inner`) and outer
 /// V_k (`outer`, [L·d·d]) on the inputs x and output gradients g ([n·d] row-major each).
 pub(super) fn probe<B: Backend>(
@@ -34,16 +51,7 @@ pub(super) fn probe<B: Backend>(
 ) -> Vec<Probe> {
     let (l, d) = (inner.depth, inner.width);
     let n = x.len() / d;
-    let matrices = |values: &[f32]| -> Vec<Tensor<B, 2>> {
-        let layer = values.chunks(d * d);
-        layer
-            .map(|m| host_tensor(m.to_vec(), [d, d], device))
-            .collect()
-    };
-    let layers = Layers {
-        w: matrices(&inner.a),
-        v: matrices(outer),
-    };
+    let layers = Layers::new(inner, outer, device);
     let per_batch = (STATES / (l * n * d)).max(1);
     let mut probes = Vec::with_capacity(betas.len());
     for batch in betas.chunks(per_batch) {
@@ -147,16 +155,7 @@ mod tests {
     fn loss(net: &Network, act: Activation, beta: f64, h0: &[f64], g: &[f64]) -> f64 {
         let dev = Default::default();
         let d = h0.len();
-        let matrices = |values: &[f32]| {
-            let layer = values.chunks(d * d);
-            layer
-                .map(|m| host_tensor(m.to_vec(), [d, d], &dev))
-                .collect()
-        };
-        let layers = Layers::<B> {
-            w: matrices(&net.weights.a),
-            v: matrices(&net.outer),
-        };
+        let layers = Layers::<B>::new(&net.weights, &net.outer, &dev);
         let x = Tensor::from_data(burn::tensor::TensorData::new(h0.to_vec(), [1, d]), &dev);
         let delta = (net.weights.depth as f64).powf(-beta);
         let delta = Tensor::from_data(burn::tensor::TensorData::new(vec![delta], [1, 1]), &dev);
