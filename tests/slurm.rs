@@ -2,7 +2,8 @@
 //! skip with one line when $SLURM_CONF is unset): sharded arrays give the weights of one
 //! process bit for bit, a task killed mid-depth and requeued resumes from its checkpoint,
 //! a task signalled USR1 (Slurm's warning before a time limit) checkpoints and requeues
-//! itself, the dependent job writes the report, and `native status` counts right meanwhile.
+//! itself, the dependent job writes the report, and `native status` counts right meanwhile;
+//! a transfer grid as an array gives the results of one process.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -343,5 +344,47 @@ fn a_killed_task_requeued_and_a_warned_task_resume_from_their_checkpoints() {
         "the weights of one uninterrupted process"
     );
     assert!(out.join("report.html").exists());
+    fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_transfer_grid_as_an_array_equals_one_process_and_writes_its_report() {
+    if !slurm() {
+        return;
+    }
+    let dir = scratch("transfer");
+    let grid = dir.join("grid.toml");
+    fs::write(
+        &grid,
+        "parametrizations = [\"standard\", \"depth-mup\"]\nlr_min = 0.1\nlr_max = 1.0\n\
+         lr_points = 2\n[sweep]\nn_samples = 200\nn_test = 40\nwidth = 4\n\
+         depths = [2, 4, 8]\nseeds = [0, 1]\nbatch_size = 50\nmax_steps = 40\nlog_every = 20\n",
+    )
+    .unwrap();
+    let (grid, one, out) = (grid.to_str().unwrap(), dir.join("one"), dir.join("array"));
+    native(&["transfer", "--config", grid, "--out", one.to_str().unwrap()]);
+    let printed = native(&[
+        "slurm",
+        "--transfer",
+        grid,
+        "--out",
+        out.to_str().unwrap(),
+        "--shards",
+        "2",
+        "--submit",
+    ]);
+    let after = |key: &str| {
+        let rest = &printed[printed.find(key).unwrap_or_else(|| panic!("{printed}")) + key.len()..];
+        rest.split_whitespace().next().unwrap().to_string()
+    };
+    wait(
+        &format!("{},{}", after("job array "), after("analysis as job ")),
+        || {},
+    );
+    let results = |d: &Path| fs::read_to_string(d.join("transfer.json")).unwrap();
+    assert_eq!(results(&out), results(&one), "the array's grid differs");
+    assert!(out.join("report.html").exists());
+    let script = fs::read_to_string(out.join("slurm/sweep.sbatch")).unwrap();
+    assert!(script.contains(" transfer \\") && script.contains("transfer.toml"));
     fs::remove_dir_all(&dir).unwrap();
 }

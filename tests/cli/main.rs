@@ -1,7 +1,8 @@
 //! End-to-end tests of the `native` command line, one file per command: sweeps, their files,
 //! resume, locks and bad input (sweep); phase diagrams (phase); analyses and reports
-//! (analyze); the paper's reproduction (reproduce); shards (plan); benchmarks and the fused
-//! steps (bench); and the command-line page against `--help` (help).
+//! (analyze); the paper's reproduction (reproduce); learning-rate grids (transfer); shards
+//! (plan); benchmarks and the fused steps (bench); and the command-line page against
+//! `--help` (help).
 
 mod common;
 
@@ -12,3 +13,4 @@ mod phase;
 mod plan;
 mod reproduce;
 mod sweep;
+mod transfer;

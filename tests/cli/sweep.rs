@@ -11,6 +11,7 @@ use scaling_core::model::weights::Weights;
 use scaling_core::phase::PhaseConfig;
 use scaling_core::sweep::config::SweepConfig;
 use scaling_core::train::results::{DepthResult, StopReason, Summary};
+use scaling_core::transfer::grid::TransferConfig;
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -239,15 +240,19 @@ fn the_shipped_configs_are_valid() {
     for entry in fs::read_dir(dir).unwrap() {
         let path = entry.unwrap().path();
         let text = fs::read_to_string(&path).unwrap();
-        if path
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .starts_with("phase-")
-        {
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with("phase-") {
             let config: PhaseConfig = toml::from_str(&text).unwrap();
             config
                 .check()
+                .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            continue;
+        }
+        if name.starts_with("transfer-") {
+            let config: TransferConfig =
+                toml::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+            config
+                .grid()
                 .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
             continue;
         }

@@ -2,7 +2,8 @@
 //! h_{k+1} = h_k + δ_k σ(A_k h_k + b_k), on burn (any backend), trained by SGD or Adam with
 //! the gradient of an explicit adjoint pass or a fused CPU step; the paper's data sets; the
 //! statistics of trained weight paths, their power laws in L and the regime verdict; sweeps
-//! over depth, figures, and the phase diagram at initialisation.
+//! over depth, figures, the phase diagram at initialisation, and learning-rate transfer
+//! across depth.
 //!
 //! The folders are layers; each imports only the layers below it (each folder's module doc
 //! says which; `tests/layout` checks it and that no file imports in a cycle):
@@ -19,6 +20,7 @@
 //! | [`sweep`] | configs and plans, depth grids, budgets, shards, run directories, the paper's experiments | io, model, data, train, analysis, conv |
 //! | [`plot`] | figures as data and their drawing | model, analysis |
 //! | [`phase`] | the (β, H) phase diagram at initialisation | io, model, analysis, plot, sweep |
+//! | [`transfer`] | learning-rate transfer across depth: grids, η*(L), its figures | model, train, analysis, plot, sweep |
 
 pub mod analysis;
 pub mod conv;
@@ -30,6 +32,7 @@ pub mod phase;
 pub mod plot;
 pub mod sweep;
 pub mod train;
+pub mod transfer;
 
 #[cfg(test)]
 mod testing;

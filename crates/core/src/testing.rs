@@ -38,3 +38,10 @@ pub(crate) fn test_data_dir(var: &str, what: &str) -> Option<std::path::PathBuf>
     }
     dir
 }
+
+/// Registers the font native embeds as "sans-serif": plotters' ab_glyph draws text only in a
+/// registered font.
+pub(crate) fn register_font() {
+    let font = include_bytes!("../../native/assets/DejaVuSans.ttf");
+    let _ = plotters::style::register_font("sans-serif", plotters::style::FontStyle::Normal, font);
+}

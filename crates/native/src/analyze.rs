@@ -142,7 +142,11 @@ fn read_run(dir: &Path) -> Result<Run> {
 }
 
 /// A unit's result.json, checked against its depth and Tmax; `None` while it is unfinished.
-fn read_result(unit_dir: &UnitDir, depth: usize, max_steps: usize) -> Result<Option<DepthResult>> {
+pub(crate) fn read_result(
+    unit_dir: &UnitDir,
+    depth: usize,
+    max_steps: usize,
+) -> Result<Option<DepthResult>> {
     let path = unit_dir.result();
     if !path.exists() {
         return Ok(None);
@@ -183,7 +187,12 @@ fn read_norms(unit_dir: &UnitDir, depth: usize) -> Result<Vec<NormPath>> {
 /// A fully connected unit's weights.safetensors, of the plan's width and δ mode, and finite
 /// unless the network diverged (a diverged network's weights may have overflowed; it is left
 /// out of the fits).
-fn read_weights(unit_dir: &UnitDir, plan: &Plan, depth: usize, diverged: bool) -> Result<Weights> {
+pub(crate) fn read_weights(
+    unit_dir: &UnitDir,
+    plan: &Plan,
+    depth: usize,
+    diverged: bool,
+) -> Result<Weights> {
     let path = unit_dir.weights();
     let bytes = fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
     let weights = Weights::from_safetensors(&bytes)

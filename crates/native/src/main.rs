@@ -23,6 +23,7 @@ mod slurm;
 mod status;
 mod sweep;
 mod text;
+mod transfer;
 mod unit;
 
 use anyhow::{Context, Result};
@@ -85,6 +86,10 @@ enum Command {
     /// The (β, H) phase diagram at initialisation (Marion et al.): OUT/phase.json, heat maps
     /// and report.html; resumes into an OUT holding the same diagram.
     Phase(phase::PhaseArgs),
+    /// A learning-rate transfer grid: base η × depths × seeds for each parametrization of
+    /// depth, every network trained for the same updates; then η*(L), its exponent, the
+    /// trained weights at η* and OUT/report.html. Resumes into an OUT holding the same grid.
+    Transfer(transfer::TransferArgs),
     /// Measure SGD steps per second; prints one JSON line.
     Bench(bench::BenchArgs),
     /// Write the browser app's MNIST asset: the first images of real MNIST, embedded in R^25
@@ -185,6 +190,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Report { dir } => report::run(&dir, cli.backend),
         Command::Reproduce(args) => reproduce::run(&args, cli.backend),
         Command::Phase(args) => phase::run(&args, cli.backend),
+        Command::Transfer(args) => transfer::run(&args, cli.backend),
         Command::MnistAsset(args) => mnist_asset(args),
         Command::Bench(args) => {
             println!("{}", bench::run(args, cli.backend)?);

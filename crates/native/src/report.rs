@@ -19,10 +19,14 @@ use std::fs;
 use std::path::Path;
 
 /// Writes DIR/report.html, analysing DIR first when its analysis is missing or stale; for
-/// a phase diagram's directory (phase.json), redraws its figures and report.
+/// a phase diagram's directory (phase.json), redraws its figures and report; for a transfer
+/// grid's (transfer.toml), analyses the finished grid.
 pub fn run(dir: &Path, choice: BackendChoice) -> Result<()> {
     if dir.join(scaling_core::phase::FILE).exists() {
         return crate::phase::report(dir);
+    }
+    if dir.join(scaling_core::transfer::results::CONFIG).exists() {
+        return crate::transfer::report(dir);
     }
     let analysis: Analysis = match fresh_analysis(dir)? {
         Ok(analysis) => analysis,

@@ -1,5 +1,6 @@
-//! `native slurm`: a sweep as a Slurm job array, one task per shard, and its analysis as a
-//! job that runs once every task has succeeded.
+//! `native slurm`: a sweep (or, with `--transfer`, a learning-rate transfer grid) as a Slurm
+//! job array, one task per shard, and its analysis as a job that runs once every task has
+//! succeeded.
 //!
 //! DIR/slurm/sweep.sbatch    the array: `--requeue`, `--signal=USR1@120` (two minutes before
 //!                           the time limit each shard checkpoints and exits 138, and the
@@ -17,10 +18,12 @@
 use crate::backend::BackendChoice;
 use crate::files::write_atomic;
 use crate::sweep::{self, read_config};
+use crate::transfer;
 use anyhow::{bail, ensure, Context, Result};
 use clap::ValueEnum;
 use scaling_core::sweep::config::{Network, SweepConfig};
 use scaling_core::sweep::shard::check_count;
+use scaling_core::transfer::results::CONFIG;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -55,6 +58,10 @@ pub struct SlurmArgs {
     /// Where the MNIST or CIFAR-10 files are or are downloaded to (overrides `data_dir`).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// A learning-rate transfer grid (TOML) instead of a sweep: each task trains its shard of
+    /// every cell, and the analysis job writes the grid's report.
+    #[arg(long, value_name = "FILE")]
+    transfer: Option<PathBuf>,
     /// Submit both scripts with sbatch and print the job ids.
     #[arg(long)]
     submit: bool,
@@ -62,24 +69,7 @@ pub struct SlurmArgs {
 
 /// Writes (and with `--submit` submits) the two scripts.
 pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
-    let mut config = match &args.config {
-        Some(path) => read_config(path)?,
-        None => SweepConfig::default(),
-    };
-    if let Some(seeds) = &args.seeds {
-        config.seeds = Some(seeds.clone());
-    }
-    if let Some(dir) = &args.data_dir {
-        config.data_dir = Some(dir.display().to_string());
-    }
-    config.checkpoint_every = args.checkpoint_every.or(config.checkpoint_every);
-    let plan = config.plan().context("invalid sweep config")?;
     check_words(args)?;
-    let networks = plan.units().len();
-    let shards = check_count(args.shards.min(networks)).map_err(anyhow::Error::msg)?;
-    if shards < args.shards {
-        println!("the sweep has {networks} networks: {shards} shards");
-    }
     let (dir, native) = (
         std::path::absolute(&args.out)?,
         std::env::current_exe().context("finding this binary")?,
@@ -88,17 +78,22 @@ pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
     check_path("--out", &dir)?;
     check_path("this binary's path", &native)?;
     check_path("the working directory", &cwd)?;
-    if matches!(plan.network, Network::Conv(_)) {
-        println!("note: CIFAR-10 networks are not checkpointed inside a depth: give the tasks a --time longer than the largest depth takes (at the time-limit warning such a task exits 1, not requeued)");
+    let (work, networks, checkpoint_every) = match &args.transfer {
+        Some(path) => prepare_transfer(args, path)?,
+        None => prepare_sweep(args)?,
+    };
+    let shards = check_count(args.shards.min(networks)).map_err(anyhow::Error::msg)?;
+    if shards < args.shards {
+        println!("each sweep has {networks} networks: {shards} shards");
     }
-    sweep::prepare_dir(&config, &plan, &args.out)?;
     let scripts = Scripts {
+        work,
         native,
         cwd,
         dir: dir.clone(),
         shards,
         backend: choice,
-        checkpoint_every: config.checkpoint_every(),
+        checkpoint_every,
     };
     let slurm = dir.join("slurm");
     std::fs::create_dir_all(&slurm).with_context(|| format!("creating {}", slurm.display()))?;
@@ -126,6 +121,48 @@ pub fn run(args: &SlurmArgs, choice: BackendChoice) -> Result<()> {
         dir.display()
     );
     Ok(())
+}
+
+/// The sweep's config and run directory, prepared here: what the array trains, its networks
+/// and the seconds between checkpoints.
+fn prepare_sweep(args: &SlurmArgs) -> Result<(Work, usize, f64)> {
+    let mut config = match &args.config {
+        Some(path) => read_config(path)?,
+        None => SweepConfig::default(),
+    };
+    if let Some(seeds) = &args.seeds {
+        config.seeds = Some(seeds.clone());
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = Some(dir.display().to_string());
+    }
+    config.checkpoint_every = args.checkpoint_every.or(config.checkpoint_every);
+    let plan = config.plan().context("invalid sweep config")?;
+    if matches!(plan.network, Network::Conv(_)) {
+        println!("note: CIFAR-10 networks are not checkpointed inside a depth: give the tasks a --time longer than the largest depth takes (at the time-limit warning such a task exits 1, not requeued)");
+    }
+    sweep::prepare_dir(&config, &plan, &args.out)?;
+    Ok((Work::Sweep, plan.units().len(), config.checkpoint_every()))
+}
+
+/// A transfer grid's directory, every cell's run directory prepared here (its data written):
+/// each task trains its shard of every cell.
+fn prepare_transfer(args: &SlurmArgs, path: &Path) -> Result<(Work, usize, f64)> {
+    ensure!(
+        args.config.is_none() && args.seeds.is_none(),
+        "--transfer takes the grid's own sweep: no --config or --seeds beside it"
+    );
+    let grid = transfer::prepare(Some(path), &args.out, args.data_dir.as_deref())?;
+    let checkpoint_every = args
+        .checkpoint_every
+        .unwrap_or(grid.sweep.checkpoint_every());
+    for cell in grid.cells() {
+        let config = grid.config(cell);
+        let plan = config.plan()?;
+        sweep::prepare_dir(&config, &plan, &args.out.join(cell.dir_name()))?;
+    }
+    let networks = grid.depths.len() * grid.seeds.len();
+    Ok((Work::Transfer, networks, checkpoint_every))
 }
 
 /// Refuses values that would not read back as one word of a batch script.
@@ -189,8 +226,17 @@ fn sbatch(options: &[String], script: &Path) -> Result<String> {
     Ok(id)
 }
 
+/// What a job array trains.
+#[derive(Clone, Copy)]
+enum Work {
+    Sweep,
+    /// A transfer grid: each task trains its shard of every cell.
+    Transfer,
+}
+
 /// What both scripts name.
 struct Scripts {
+    work: Work,
     native: PathBuf,
     /// Where the tasks run (relative paths in the config, e.g. `data_dir`, are from there).
     cwd: PathBuf,
@@ -219,13 +265,17 @@ impl Scripts {
 
     fn sweep(&self, args: &SlurmArgs) -> String {
         let (n, dir, native) = (self.shards, self.dir.display(), self.native.display());
+        let (what, command, file) = match self.work {
+            Work::Sweep => ("the sweep", "sweep", "config.toml"),
+            Work::Transfer => ("every cell of the transfer grid", "transfer", CONFIG),
+        };
         let backend = self.backend.to_possible_value().expect("a named backend");
         let gpus = args
             .gpus
             .map_or(String::new(), |g| format!("#SBATCH --gpus={g}\n"));
         format!(
             "#!/bin/bash\n\
-             # Written by `native slurm`: shard $SLURM_ARRAY_TASK_ID of {n} of the sweep in {dir}.\n\
+             # Written by `native slurm`: shard $SLURM_ARRAY_TASK_ID of {n} of {what} in {dir}.\n\
              #SBATCH --job-name=scaling-sweep\n\
              #SBATCH --array=0-{last}\n\
              #SBATCH --requeue\n\
@@ -235,8 +285,8 @@ impl Scripts {
              {resources}{gpus}\
              # USR1, two minutes before the time limit: the shard checkpoints and exits 138;\n\
              # the task is then requeued and resumes from its checkpoint.\n\
-             srun --cpus-per-task=\"$SLURM_CPUS_PER_TASK\" '{native}' --backend {backend} sweep \\\n\
-             \x20   --config '{dir}/config.toml' --out '{dir}' --no-report \\\n\
+             srun --cpus-per-task=\"$SLURM_CPUS_PER_TASK\" '{native}' --backend {backend} {command} \\\n\
+             \x20   --config '{dir}/{file}' --out '{dir}' --no-report \\\n\
              \x20   --shard \"$SLURM_ARRAY_TASK_ID/{n}\" --checkpoint-every {every} \\\n\
              \x20   --jobs \"$SLURM_CPUS_PER_TASK\"\n\
              status=$?\n\
@@ -253,19 +303,27 @@ impl Scripts {
 
     fn analyze(&self, args: &SlurmArgs) -> String {
         let (dir, native) = (self.dir.display(), self.native.display());
+        // A transfer grid's report names the first unfinished network itself.
+        let finished = match self.work {
+            Work::Sweep => format!(
+                "# summary.json exists once every network has finished.\n\
+                 if [ ! -f '{dir}/summary.json' ]; then\n\
+                 \x20   echo 'not every network has finished: see native status {dir}' >&2\n\
+                 \x20   exit 1\n\
+                 fi\n"
+            ),
+            Work::Transfer => String::new(),
+        };
         format!(
             "#!/bin/bash\n\
-             # Written by `native slurm`: the analysis and report of the sweep in {dir}.\n\
+             # Written by `native slurm`: the analysis and report of the run in {dir}.\n\
              #SBATCH --job-name=scaling-analyze\n\
              #SBATCH --open-mode=append\n\
              #SBATCH --output={dir}/slurm/analyze.log\n\
              {resources}\
              # Submitted with --dependency=afterany on the array: a task that was requeued\n\
-             # counts as failed for afterok. summary.json exists once every network has finished.\n\
-             if [ ! -f '{dir}/summary.json' ]; then\n\
-             \x20   echo 'not every network has finished: see native status {dir}' >&2\n\
-             \x20   exit 1\n\
-             fi\n\
+             # counts as failed for afterok.\n\
+             {finished}\
              srun '{native}' --backend cpu report '{dir}'\n",
             resources = self.resources(args),
         )

@@ -235,9 +235,7 @@ mod tests {
             betas.clone(),
             values,
         );
-        // The text is set in the font native embeds (plotters' ab_glyph needs one registered).
-        let font = include_bytes!("../../../native/assets/DejaVuSans.ttf");
-        let _ = plotters::style::register_font("sans-serif", FontStyle::Normal, font);
+        crate::testing::register_font();
         let mut svg = String::new();
         let area = {
             let root = SVGBackend::with_string(&mut svg, (640, 520)).into_drawing_area();

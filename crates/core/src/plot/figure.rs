@@ -14,6 +14,8 @@ pub enum Mark {
     Line,
     /// A fitted law.
     Dashed,
+    /// Crosses: what failed (a network that diverged, drawn at the top of its figure).
+    Cross,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -52,6 +54,18 @@ pub struct Figure {
     pub series: Vec<Series>,
     /// Shade the region below this value of y (the losses below ε).
     pub shade_below: Option<f64>,
+    /// Where the legend goes (upper right unless the top is taken).
+    #[serde(default)]
+    pub legend: Corner,
+}
+
+/// A corner of a figure.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Corner {
+    #[default]
+    UpperRight,
+    LowerLeft,
 }
 
 impl Figure {
@@ -68,6 +82,7 @@ impl Figure {
             log_y: false,
             series: Vec::new(),
             shade_below: None,
+            legend: Corner::UpperRight,
         }
     }
 
@@ -278,12 +293,18 @@ where
             Mark::Dashed => {
                 chart.draw_series(DashedLineSeries::new(points, 8, 5, color.stroke_width(2)))?
             }
+            Mark::Cross => chart.draw_series(
+                points
+                    .iter()
+                    .map(|&p| Cross::new(p, 5, color.stroke_width(2))),
+            )?,
         };
         if !s.label.is_empty() {
             legend = true;
             let mark = s.mark;
             anno.label(&s.label).legend(move |(x, y)| match mark {
                 Mark::Dots => Circle::new((x + 8, y), 3, color.filled()).into_dyn(),
+                Mark::Cross => Cross::new((x + 8, y), 5, color.stroke_width(2)).into_dyn(),
                 _ => PathElement::new([(x, y), (x + 16, y)], color.stroke_width(2)).into_dyn(),
             });
         }
@@ -294,7 +315,10 @@ where
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK.mix(0.4))
             .label_font(("sans-serif", 13))
-            .position(SeriesLabelPosition::UpperRight)
+            .position(match figure.legend {
+                Corner::UpperRight => SeriesLabelPosition::UpperRight,
+                Corner::LowerLeft => SeriesLabelPosition::LowerLeft,
+            })
             .draw()?;
     }
     Ok(())

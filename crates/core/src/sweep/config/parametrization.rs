@@ -56,6 +56,18 @@ impl Parametrization {
         Parametrization::TrainedPerLayer,
     ];
 
+    /// Its name in a config file (serde's spelling, tested).
+    pub const fn name(self) -> &'static str {
+        match self {
+            Parametrization::Standard => "standard",
+            Parametrization::Ode => "ode",
+            Parametrization::DepthMup => "depth-mup",
+            Parametrization::Completep => "completep",
+            Parametrization::TrainedShared => "trained-shared",
+            Parametrization::TrainedPerLayer => "trained-per-layer",
+        }
+    }
+
     /// δ and κ of this parametrization under `optimizer` (the table of the module).
     pub fn scaling(self, optimizer: Optimizer) -> DepthScaling {
         let adam = matches!(optimizer, Optimizer::Adam { .. });
@@ -91,16 +103,13 @@ mod tests {
                 }
             }
         }
-        let names: Vec<String> = Parametrization::ALL
-            .iter()
-            .map(|p| {
-                serde_json::to_value(p)
-                    .unwrap()
-                    .as_str()
-                    .unwrap()
-                    .to_string()
-            })
-            .collect();
-        assert_eq!(names[2..4], ["depth-mup", "completep"]);
+    }
+
+    #[test]
+    fn names_are_serdes_spelling() {
+        for p in Parametrization::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.name(), "{p:?}");
+        }
+        assert_eq!(Parametrization::DepthMup.name(), "depth-mup");
     }
 }
