@@ -88,6 +88,11 @@ fn submit(config: &Path, out: &Path, shards: usize) -> (String, String) {
         "0.5",
         "--submit",
     ]);
+    job_ids(&printed)
+}
+
+/// The (array id, analysis id) that `native slurm --submit` printed.
+fn job_ids(printed: &str) -> (String, String) {
     let after = |key: &str| {
         let rest = &printed[printed.find(key).unwrap_or_else(|| panic!("{printed}")) + key.len()..];
         rest.split_whitespace().next().unwrap().to_string()
@@ -373,14 +378,8 @@ fn a_transfer_grid_as_an_array_equals_one_process_and_writes_its_report() {
         "2",
         "--submit",
     ]);
-    let after = |key: &str| {
-        let rest = &printed[printed.find(key).unwrap_or_else(|| panic!("{printed}")) + key.len()..];
-        rest.split_whitespace().next().unwrap().to_string()
-    };
-    wait(
-        &format!("{},{}", after("job array "), after("analysis as job ")),
-        || {},
-    );
+    let (array, analysis) = job_ids(&printed);
+    wait(&format!("{array},{analysis}"), || {});
     let results = |d: &Path| fs::read_to_string(d.join("transfer.json")).unwrap();
     assert_eq!(results(&out), results(&one), "the array's grid differs");
     assert!(out.join("report.html").exists());
