@@ -14,7 +14,7 @@ use crate::sweep;
 use anyhow::{bail, Context, Result};
 use clap::Args;
 use scaling_core::analysis::fit::PowerLaw;
-use scaling_core::analysis::{analyze, Analysis, Options, Trained};
+use scaling_core::analysis::{analyze, Analysis, Options, PathName, Trained};
 use scaling_core::model::delta::DeltaMode;
 use scaling_core::sweep::run_dir::RunDir;
 use scaling_core::sweep::shard::Shard;
@@ -285,7 +285,7 @@ fn delta_text(delta: DeltaMode) -> String {
 }
 
 /// One row per parametrization: the cells of the table in report.html and of the summary.
-fn rows(results: &TransferResults) -> Vec<[String; 8]> {
+fn rows(results: &TransferResults) -> Vec<[String; 9]> {
     let law = |p: Option<&PowerLaw>| match p {
         Some(p) => format!("{:.2} [{:.2}, {:.2}]", p.beta, p.ci95[0], p.ci95[1]),
         None => "—".into(),
@@ -303,12 +303,18 @@ fn rows(results: &TransferResults) -> Vec<[String; 8]> {
                 .collect();
             let at_best = match &p.at_best {
                 Some(a) => format!(
-                    "{}; {}",
+                    "{} on {}; {}",
                     law(a.verdict.beta.as_ref()),
+                    a.main_path.name(),
                     a.verdict.regime.label()
                 ),
                 None => "—".into(),
             };
+            let residual = p
+                .at_best
+                .as_ref()
+                .and_then(|a| residual_beta(a, t.delta))
+                .map_or("—".into(), |b| law(Some(&b)));
             [
                 t.parametrization.name().to_string(),
                 delta_text(t.delta),
@@ -318,12 +324,31 @@ fn rows(results: &TransferResults) -> Vec<[String; 8]> {
                 format!("{diverged} of {}", t.outcomes.len()),
                 losses.join(" → "),
                 at_best,
+                residual,
             ]
         })
         .collect()
 }
 
-const HEADERS: [&str; 8] = [
+/// β of max_k ‖δ_k A_k‖, the residual branch's weights, from the verdict's β of the main path:
+/// itself where that path is δ_k A_k, β + b for a fixed δ = L^−b on the path A (δ does not
+/// vary with k, so the increments' verdict is the same), and unknown for a trained shared δ
+/// on A (its α is fitted apart).
+fn residual_beta(a: &Analysis, delta: DeltaMode) -> Option<PowerLaw> {
+    let beta = a.verdict.beta.clone()?;
+    let shift = match (a.main_path, delta) {
+        (PathName::DeltaA, _) | (_, DeltaMode::None) => 0.0,
+        (PathName::A, DeltaMode::Fixed { beta }) => beta,
+        _ => return None,
+    };
+    Some(PowerLaw {
+        beta: beta.beta + shift,
+        ci95: beta.ci95.map(|b| b + shift),
+        ..beta
+    })
+}
+
+const HEADERS: [&str; 9] = [
     "parametrization",
     "δ",
     "κ",
@@ -331,7 +356,8 @@ const HEADERS: [&str; 8] = [
     "optima at the grid's edge",
     "diverged networks",
     "training loss at η*, by depth",
-    "at η*: β of max‖W_k‖ [95%]; regime",
+    "at η*: β of max‖W_k‖ [95%] on the verdict's path; regime",
+    "at η*: β of max‖δ_k A_k‖ [95%]",
 ];
 
 /// The table as text, for the terminal.

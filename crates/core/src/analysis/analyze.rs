@@ -234,7 +234,9 @@ fn assemble(
             depths.len()
         );
     }
-    if let Some(floor) = options.floor.filter(|&f| options.epsilon < f) {
+    // ε = 0 is no target (every network makes Tmax updates): nothing to say of it.
+    let epsilon = options.epsilon;
+    if let Some(floor) = options.floor.filter(|&f| epsilon > 0.0 && epsilon < f) {
         verdict.explanation += &format!(
             "; ε = {:.1e} is below the data's floor {floor:.2e} (E Var(y | input)): a network reaches it only by fitting the noise of its training samples, its test loss above the floor",
             options.epsilon
