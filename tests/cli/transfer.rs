@@ -117,6 +117,13 @@ fn bad_grids_are_refused_in_one_line_with_nothing_written() {
         );
         assert!(!out.exists(), "{expected}: wrote {}", out.display());
     }
+    // The command line's checkpoint interval is checked with the grid.
+    fs::write(&config, GRID).unwrap();
+    refused(
+        &transfer(&config, &out, &["--checkpoint-every", "0"]),
+        "checkpoint_every",
+    );
+    assert!(!out.exists());
     // Another grid into a directory that holds one.
     fs::write(&config, GRID.replace("max_steps = 60", "max_steps = 30")).unwrap();
     let output = transfer(&config, &out, &["--no-report"]);

@@ -152,10 +152,12 @@ fn prepare_transfer(args: &SlurmArgs, path: &Path) -> Result<(Work, usize, f64)>
         args.config.is_none() && args.seeds.is_none(),
         "--transfer takes the grid's own sweep: no --config or --seeds beside it"
     );
-    let grid = transfer::prepare(Some(path), &args.out, args.data_dir.as_deref())?;
-    let checkpoint_every = args
-        .checkpoint_every
-        .unwrap_or(grid.sweep.checkpoint_every());
+    let places = transfer::Places {
+        data_dir: args.data_dir.as_deref(),
+        checkpoint_every: args.checkpoint_every,
+    };
+    let grid = transfer::prepare(Some(path), &args.out, places)?;
+    let checkpoint_every = grid.sweep.checkpoint_every();
     for cell in grid.cells() {
         let config = grid.config(cell);
         let plan = config.plan()?;

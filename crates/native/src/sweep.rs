@@ -296,12 +296,10 @@ impl SweepJob {
             plan.depths,
             self.out.display()
         );
-        // ε = 0 is no target: every network makes Tmax updates.
+        // ε = 0 is no target (every network makes Tmax updates): the floor is not estimated.
         let epsilon = plan.train.epsilon;
-        if let Some(floor) = plan
-            .data_floor()
-            .filter(|f| epsilon > 0.0 && epsilon < f.mean)
-        {
+        let floor = (epsilon > 0.0).then(|| plan.data_floor()).flatten();
+        if let Some(floor) = floor.filter(|f| epsilon < f.mean) {
             println!(
                 "warning: epsilon = {epsilon:.1e} is below this data's floor {:.2e} ± {:.0e} (E Var(y | x/‖x‖), docs/reproduction.md): a network reaches it only by fitting the noise of its training samples, the others run to Tmax",
                 floor.mean, floor.std_error

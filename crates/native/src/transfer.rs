@@ -16,9 +16,9 @@ use clap::Args;
 use scaling_core::analysis::fit::PowerLaw;
 use scaling_core::analysis::{analyze, Analysis, Options, PathName, Trained};
 use scaling_core::model::delta::DeltaMode;
-use scaling_core::sweep::run_dir::RunDir;
+use scaling_core::sweep::run_dir::{RunDir, UnitDir};
 use scaling_core::sweep::shard::Shard;
-use scaling_core::train::results::StopReason;
+use scaling_core::train::results::{DepthResult, StopReason};
 use scaling_core::transfer::figures::{best_loss_figure, optimum_figure, transfer_figure, Loss};
 use scaling_core::transfer::grid::{Cell, Grid, TransferConfig};
 use scaling_core::transfer::optimum::{Outcome, Transfer};
@@ -54,7 +54,11 @@ pub struct TransferArgs {
 /// Trains every cell of the grid (or this shard's part of each), then, once every network
 /// has finished, writes transfer.json, the figures and report.html.
 pub fn run(args: &TransferArgs, choice: BackendChoice) -> Result<()> {
-    let grid = prepare(args.config.as_deref(), &args.out, args.data_dir.as_deref())?;
+    let places = Places {
+        data_dir: args.data_dir.as_deref(),
+        checkpoint_every: args.checkpoint_every,
+    };
+    let grid = prepare(args.config.as_deref(), &args.out, places)?;
     println!(
         "transfer: {} parametrizations × {} learning rates × {} depths × {} seeds = {} networks, writing {}",
         grid.parametrizations.len(),
@@ -77,9 +81,7 @@ pub fn run(args: &TransferArgs, choice: BackendChoice) -> Result<()> {
         let sweep_config = grid.config(cell);
         let options = sweep::Options {
             shard: args.shard,
-            checkpoint_every: args
-                .checkpoint_every
-                .unwrap_or(sweep_config.checkpoint_every()),
+            checkpoint_every: sweep_config.checkpoint_every(),
             jobs: args.jobs.get(),
         };
         let dir = args.out.join(cell.dir_name());
@@ -96,10 +98,18 @@ pub fn run(args: &TransferArgs, choice: BackendChoice) -> Result<()> {
     Ok(())
 }
 
+/// What the command line sets beside a grid's file: where the data is and how often a
+/// network is checkpointed, not what is computed.
+#[derive(Clone, Copy)]
+pub struct Places<'a> {
+    pub data_dir: Option<&'a Path>,
+    pub checkpoint_every: Option<f64>,
+}
+
 /// The grid of `config` (checked against the one already in OUT, if any) or, without it, of
-/// OUT, with `data_dir` set; written to OUT/transfer.toml once checked (nothing is written for
-/// a bad grid).
-pub fn prepare(config: Option<&Path>, out: &Path, data_dir: Option<&Path>) -> Result<Grid> {
+/// OUT, with the `places` set in its sweep (and checked with it); written to OUT/transfer.toml
+/// (with `data_dir`, as a sweep's config.toml) once checked: nothing is written for a bad grid.
+pub fn prepare(config: Option<&Path>, out: &Path, places: Places) -> Result<Grid> {
     let stored = out.join(CONFIG);
     let mut grid_config: TransferConfig = match (config, stored.exists()) {
         (Some(path), _) => read_toml(path)?,
@@ -109,13 +119,17 @@ pub fn prepare(config: Option<&Path>, out: &Path, data_dir: Option<&Path>) -> Re
             out.display()
         ),
     };
-    if let Some(dir) = data_dir {
-        let dir = dir.display().to_string();
-        grid_config
-            .sweep
-            .insert("data_dir".into(), toml::Value::String(dir));
+    if let Some(dir) = places.data_dir {
+        let dir = toml::Value::String(dir.display().to_string());
+        grid_config.sweep.insert("data_dir".into(), dir);
     }
-    let grid = grid_config.grid().context("not a valid transfer grid")?;
+    // The interval is checked and used with the grid, but not stored: a rerun takes its own.
+    let mut checked = grid_config.clone();
+    if let Some(seconds) = places.checkpoint_every {
+        let seconds = toml::Value::Float(seconds);
+        checked.sweep.insert("checkpoint_every".into(), seconds);
+    }
+    let grid = checked.grid().context("not a valid transfer grid")?;
     if config.is_some() && stored.exists() {
         let before: TransferConfig = read_toml(&stored)?;
         if without_places(&before) != without_places(&grid_config) {
@@ -150,15 +164,7 @@ pub fn report(dir: &Path) -> Result<()> {
         .collect::<Result<Vec<_>>>()?;
     let mut parametrizations = Vec::new();
     for &p in &grid.parametrizations {
-        let optimizer = grid
-            .plan(Cell {
-                parametrization: p,
-                lr: grid.lrs[0],
-            })?
-            .train
-            .optim
-            .optimizer;
-        let transfer = Transfer::of(&outcomes, p, optimizer);
+        let transfer = Transfer::of(&outcomes, p, grid.optimizer);
         let at_best = analysis_at_best(dir, &grid, &transfer)?;
         parametrizations.push(Parametrized { transfer, at_best });
     }
@@ -189,8 +195,7 @@ fn cell_outcomes(dir: &Path, grid: &Grid, cell: Cell) -> Result<Vec<Outcome>> {
         .into_iter()
         .map(|unit| {
             let unit_dir = run_dir.unit(&plan, unit);
-            let result = read_result(&unit_dir, unit.depth, grid.sweep.max_steps)?
-                .with_context(|| format!("{} has not finished", unit_dir.path().display()))?;
+            let result = finished(&unit_dir, unit.depth, grid)?;
             // A ReLU layer maps NaN to 0 (max(z, 0)), so a network can hold weights that are
             // not finite and still have a finite loss: it has diverged too.
             let weights = read_weights(&unit_dir, &plan, unit.depth, true)?;
@@ -206,6 +211,12 @@ fn cell_outcomes(dir: &Path, grid: &Grid, cell: Cell) -> Result<Vec<Outcome>> {
             })
         })
         .collect()
+}
+
+/// A unit's result.json, or an error naming the unit when it has not finished.
+fn finished(unit_dir: &UnitDir, depth: usize, grid: &Grid) -> Result<DepthResult> {
+    read_result(unit_dir, depth, grid.sweep.max_steps)?
+        .with_context(|| format!("{} has not finished", unit_dir.path().display()))
 }
 
 /// The paper's analysis of the networks at each depth's best η (all seeds).
@@ -224,8 +235,7 @@ fn analysis_at_best(dir: &Path, grid: &Grid, t: &Transfer) -> Result<Option<Anal
         let run_dir = RunDir::new(dir.join(cell(best.lr).dir_name()));
         for unit in plan.units().into_iter().filter(|u| u.depth == best.depth) {
             let unit_dir = run_dir.unit(&plan, unit);
-            let result = read_result(&unit_dir, unit.depth, grid.sweep.max_steps)?
-                .with_context(|| format!("{} has not finished", unit_dir.path().display()))?;
+            let result = finished(&unit_dir, unit.depth, grid)?;
             let weights = read_weights(&unit_dir, &plan, unit.depth, false)?;
             trained.push(Trained {
                 seed: unit.seed,

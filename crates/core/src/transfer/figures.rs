@@ -2,7 +2,7 @@
 //! (the transfer figure; diverged networks drawn as crosses at its top), η*(L) against L with
 //! its fitted law, and the loss at the best η against L, every parametrization in one.
 
-use super::optimum::{Outcome, Transfer};
+use super::optimum::{depths, lrs, Outcome, Transfer};
 use crate::plot::figure::{Corner, Figure, Mark, Series};
 
 /// Which final loss a transfer figure draws.
@@ -51,7 +51,7 @@ pub fn transfer_figure(t: &Transfer, loss: Loss) -> Figure {
         let at_depth: Vec<&Outcome> = t.outcomes.iter().filter(|o| o.depth == depth).collect();
         let mut curve = Vec::new();
         let mut diverged = Vec::new();
-        for lr in lrs(&at_depth) {
+        for lr in lrs(at_depth.iter().copied()) {
             let at: Vec<&&Outcome> = at_depth.iter().filter(|o| o.lr == lr).collect();
             let finite: Vec<f64> = at.iter().filter_map(|o| loss.of(o)).collect();
             if !finite.is_empty() {
@@ -140,20 +140,6 @@ pub fn best_loss_figure(transfers: &[Transfer]) -> Figure {
         ));
     }
     figure
-}
-
-fn depths(outcomes: &[Outcome]) -> Vec<usize> {
-    let mut depths: Vec<usize> = outcomes.iter().map(|o| o.depth).collect();
-    depths.sort_unstable();
-    depths.dedup();
-    depths
-}
-
-fn lrs(outcomes: &[&Outcome]) -> Vec<f64> {
-    let mut lrs: Vec<f64> = outcomes.iter().map(|o| o.lr).collect();
-    lrs.sort_by(f64::total_cmp);
-    lrs.dedup();
-    lrs
 }
 
 #[cfg(test)]

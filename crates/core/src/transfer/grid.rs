@@ -18,6 +18,7 @@
 use crate::analysis::fit::MIN_DEPTHS;
 use crate::sweep::config::parametrization::Parametrization;
 use crate::sweep::config::{ConfigError, OptimizerName, Plan, SweepConfig};
+use crate::train::optim::Optimizer;
 use serde::{Deserialize, Serialize};
 
 /// The sweep keys that a transfer grid sets itself, and why a user may not.
@@ -81,9 +82,11 @@ pub struct Grid {
     pub lrs: Vec<f64>,
     /// The sweep of every cell, before its parametrization and η are set.
     pub sweep: SweepConfig,
-    /// The depths and seeds of every cell (the sweep's plan, as standard parametrization).
+    /// The depths, seeds and optimiser of every cell (the sweep's plan, as standard
+    /// parametrization).
     pub depths: Vec<usize>,
     pub seeds: Vec<u64>,
+    pub optimizer: Optimizer,
 }
 
 /// One sweep of a grid: a parametrization at one base learning rate.
@@ -130,6 +133,7 @@ impl TransferConfig {
             lrs,
             depths: plan.depths.clone(),
             seeds: plan.seeds.clone(),
+            optimizer: plan.train.optim.optimizer,
             sweep,
         };
         for cell in grid.cells() {

@@ -133,9 +133,7 @@ impl Transfer {
             .filter(|(cell, _)| cell.parametrization == parametrization)
             .flat_map(|(_, o)| o.iter().copied())
             .collect();
-        let mut keys: Vec<(usize, u64)> = outcomes.iter().map(|o| (o.depth, o.seed)).collect();
-        keys.sort_unstable();
-        keys.dedup();
+        let keys = distinct(outcomes.iter().map(|o| (o.depth, o.seed)));
         let optima: Vec<Optimum> = keys
             .iter()
             .filter_map(|&(depth, seed)| {
@@ -167,9 +165,7 @@ impl Transfer {
 
 /// η* ≈ C·L^{−κ*} fitted per seed over the optima inside the grid.
 fn fit_optima(optima: &[Optimum]) -> Fit {
-    let mut seeds: Vec<u64> = optima.iter().map(|o| o.seed).collect();
-    seeds.sort_unstable();
-    seeds.dedup();
+    let seeds = distinct(optima.iter().map(|o| o.seed));
     let samples: Vec<Vec<(usize, f64)>> = seeds
         .iter()
         .map(|&s| {
@@ -186,21 +182,12 @@ fn fit_optima(optima: &[Optimum]) -> Fit {
 /// Per depth, the η whose seed-mean training loss is lowest among those where no seed
 /// diverged.
 fn best_per_depth(outcomes: &[Outcome]) -> Vec<Best> {
-    let mut depths: Vec<usize> = outcomes.iter().map(|o| o.depth).collect();
-    depths.sort_unstable();
-    depths.dedup();
     let mean = |v: Vec<f64>| v.iter().sum::<f64>() / v.len() as f64;
-    depths
+    depths(outcomes)
         .into_iter()
         .filter_map(|depth| {
-            let mut lrs: Vec<f64> = outcomes
-                .iter()
-                .filter(|o| o.depth == depth)
-                .map(|o| o.lr)
-                .collect();
-            lrs.sort_by(f64::total_cmp);
-            lrs.dedup();
-            lrs.into_iter()
+            lrs(outcomes.iter().filter(|o| o.depth == depth))
+                .into_iter()
                 .filter_map(|lr| {
                     let at: Vec<&Outcome> = outcomes
                         .iter()
@@ -218,6 +205,27 @@ fn best_per_depth(outcomes: &[Outcome]) -> Vec<Best> {
                 .min_by(|a, b| a.train_loss.total_cmp(&b.train_loss))
         })
         .collect()
+}
+
+/// The distinct values of `items`, increasing.
+fn distinct<T: Ord>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    let mut values: Vec<T> = items.into_iter().collect();
+    values.sort_unstable();
+    values.dedup();
+    values
+}
+
+/// The depths of `outcomes`, increasing.
+pub(super) fn depths(outcomes: &[Outcome]) -> Vec<usize> {
+    distinct(outcomes.iter().map(|o| o.depth))
+}
+
+/// The base learning rates of `outcomes`, increasing.
+pub(super) fn lrs<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Vec<f64> {
+    let mut lrs: Vec<f64> = outcomes.into_iter().map(|o| o.lr).collect();
+    lrs.sort_by(f64::total_cmp);
+    lrs.dedup();
+    lrs
 }
 
 #[cfg(test)]
