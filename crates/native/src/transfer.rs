@@ -18,7 +18,7 @@ use scaling_core::analysis::{analyze, Analysis, Options, PathName, Trained};
 use scaling_core::model::delta::DeltaMode;
 use scaling_core::sweep::run_dir::{RunDir, UnitDir};
 use scaling_core::sweep::shard::Shard;
-use scaling_core::train::results::{DepthResult, StopReason};
+use scaling_core::train::results::DepthResult;
 use scaling_core::transfer::figures::{best_loss_figure, optimum_figure, transfer_figure, Loss};
 use scaling_core::transfer::grid::{Cell, Grid, TransferConfig};
 use scaling_core::transfer::optimum::{Outcome, Transfer};
@@ -196,19 +196,8 @@ fn cell_outcomes(dir: &Path, grid: &Grid, cell: Cell) -> Result<Vec<Outcome>> {
         .map(|unit| {
             let unit_dir = run_dir.unit(&plan, unit);
             let result = finished(&unit_dir, unit.depth, grid)?;
-            // A ReLU layer maps NaN to 0 (max(z, 0)), so a network can hold weights that are
-            // not finite and still have a finite loss: it has diverged too.
             let weights = read_weights(&unit_dir, &plan, unit.depth, true)?;
-            let diverged = result.outcome.stop_reason == StopReason::Diverged
-                || weights.check_finite().is_err();
-            let loss = |l: Option<f64>| l.filter(|_| !diverged);
-            Ok(Outcome {
-                lr: cell.lr,
-                depth: unit.depth,
-                seed: unit.seed,
-                train_loss: loss(result.outcome.final_train_loss),
-                test_loss: loss(result.outcome.final_test_loss),
-            })
+            Ok(Outcome::of(cell.lr, unit, &result.outcome, &weights))
         })
         .collect()
 }
@@ -284,20 +273,10 @@ fn figure_name(t: &Transfer) -> String {
     format!("transfer-{}", t.parametrization.name())
 }
 
-/// δ of a parametrization, in words.
-fn delta_text(delta: DeltaMode) -> String {
-    match delta {
-        DeltaMode::None => "1".into(),
-        DeltaMode::Fixed { beta } => format!("L^−{beta}"),
-        DeltaMode::Shared => "trained, shared".into(),
-        DeltaMode::PerLayer => "trained, per layer".into(),
-    }
-}
-
 /// One row per parametrization: the cells of the table in report.html and of the summary.
 fn rows(results: &TransferResults) -> Vec<[String; 9]> {
     let law = |p: Option<&PowerLaw>| match p {
-        Some(p) => format!("{:.2} [{:.2}, {:.2}]", p.beta, p.ci95[0], p.ci95[1]),
+        Some(p) => p.with_interval(2),
         None => "—".into(),
     };
     results
@@ -327,7 +306,7 @@ fn rows(results: &TransferResults) -> Vec<[String; 9]> {
                 .map_or("—".into(), |b| law(Some(&b)));
             [
                 t.parametrization.name().to_string(),
-                delta_text(t.delta),
+                t.delta.describe(),
                 format!("{}", t.kappa),
                 law(t.fit.power_law()),
                 format!("{} of {}", t.at_edge(), t.optima.len()),

@@ -64,6 +64,15 @@ impl Fit {
 }
 
 impl PowerLaw {
+    /// The exponent and its 95% interval with `decimals` decimals: "0.21 [0.19, 0.24]".
+    pub fn with_interval(&self, decimals: usize) -> String {
+        let [lo, hi] = self.ci95;
+        format!(
+            "{:.decimals$} [{lo:.decimals$}, {hi:.decimals$}]",
+            self.beta
+        )
+    }
+
     /// "β = 0.213 ± 0.012 [0.19, 0.24]".
     pub fn describe(&self) -> String {
         format!(

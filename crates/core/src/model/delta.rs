@@ -17,6 +17,16 @@ pub enum DeltaMode {
 }
 
 impl DeltaMode {
+    /// δ in words: "1", "L^−0.5", "trained, shared", "trained, per layer".
+    pub fn describe(self) -> String {
+        match self {
+            DeltaMode::None => "1".into(),
+            DeltaMode::Fixed { beta } => format!("L^−{beta}"),
+            DeltaMode::Shared => "trained, shared".into(),
+            DeltaMode::PerLayer => "trained, per layer".into(),
+        }
+    }
+
     /// Whether δ is a trainable parameter.
     pub fn trainable(self) -> bool {
         matches!(self, DeltaMode::Shared | DeltaMode::PerLayer)

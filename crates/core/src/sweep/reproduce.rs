@@ -256,9 +256,7 @@ impl Row {
 
 /// "0.213 [0.19, 0.24]", or "no fit".
 fn exponent(p: &Option<PowerLaw>) -> String {
-    p.as_ref().map_or("no fit".into(), |p| {
-        format!("{:.3} [{:.3}, {:.3}]", p.beta, p.ci95[0], p.ci95[1])
-    })
+    p.as_ref().map_or("no fit".into(), |p| p.with_interval(3))
 }
 
 /// The reproduction table in Markdown: one row per experiment and optimiser.

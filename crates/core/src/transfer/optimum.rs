@@ -10,8 +10,11 @@
 use super::grid::Cell;
 use crate::analysis::fit::{fit_power_law, Fit};
 use crate::model::delta::DeltaMode;
+use crate::model::weights::Weights;
 use crate::sweep::config::parametrization::Parametrization;
+use crate::sweep::config::Unit;
 use crate::train::optim::Optimizer;
+use crate::train::results::{StopReason, TrainOutcome};
 use serde::{Deserialize, Serialize};
 
 /// What one network of a grid ended at.
@@ -27,6 +30,23 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// What the network `unit` of the cell trained at base η = `lr` ended at: diverged when
+    /// its training stopped on a loss that was not finite, or when a weight is not finite. A
+    /// ReLU layer maps NaN to 0 (max(z, 0)), so a network can hold weights that are not finite
+    /// and still have a finite loss.
+    pub fn of(lr: f64, unit: Unit, trained: &TrainOutcome, weights: &Weights) -> Self {
+        let diverged =
+            trained.stop_reason == StopReason::Diverged || weights.check_finite().is_err();
+        let loss = |l: Option<f64>| l.filter(|_| !diverged);
+        Self {
+            lr,
+            depth: unit.depth,
+            seed: unit.seed,
+            train_loss: loss(trained.final_train_loss),
+            test_loss: loss(trained.final_test_loss),
+        }
+    }
+
     pub fn diverged(&self) -> bool {
         self.train_loss.is_none()
     }
@@ -300,5 +320,57 @@ mod tests {
         assert!(fit.ci95[0] <= 0.75 && 0.75 <= fit.ci95[1], "{fit:?}");
         assert_eq!(t.best.len(), 6);
         assert!(t.best.iter().all(|b| b.test_loss == 2.0 * b.train_loss));
+    }
+
+    #[test]
+    fn a_network_diverged_when_its_loss_or_a_weight_is_not_finite() {
+        let trained = |stop_reason, loss: Option<f64>| TrainOutcome {
+            steps: 10,
+            stop_reason,
+            final_train_loss: loss,
+            final_test_loss: loss.map(|l| 2.0 * l),
+            final_test_accuracy: None,
+            history: Vec::new(),
+        };
+        let weights = |a: f32| Weights {
+            depth: 1,
+            width: 1,
+            a: vec![a],
+            b: vec![0.0],
+            delta: None,
+        };
+        let unit = Unit { depth: 1, seed: 3 };
+        let fine = Outcome::of(
+            0.5,
+            unit,
+            &trained(StopReason::MaxSteps, Some(0.1)),
+            &weights(1.0),
+        );
+        assert_eq!(
+            (
+                fine.lr,
+                fine.depth,
+                fine.seed,
+                fine.train_loss,
+                fine.test_loss
+            ),
+            (0.5, 1, 3, Some(0.1), Some(0.2))
+        );
+        // A ReLU net with a NaN weight can report a finite loss: it diverged all the same.
+        let nan = Outcome::of(
+            0.5,
+            unit,
+            &trained(StopReason::MaxSteps, Some(0.1)),
+            &weights(f32::NAN),
+        );
+        let stopped = Outcome::of(
+            0.5,
+            unit,
+            &trained(StopReason::Diverged, Some(0.1)),
+            &weights(1.0),
+        );
+        for o in [nan, stopped] {
+            assert!(o.diverged() && o.test_loss.is_none(), "{o:?}");
+        }
     }
 }

@@ -56,6 +56,17 @@ impl Parametrization {
         Parametrization::TrainedPerLayer,
     ];
 
+    /// The names of [`Parametrization::ALL`], for the forms that offer them.
+    pub const NAMES: [&'static str; 6] = {
+        let mut names = [""; 6];
+        let mut i = 0;
+        while i < names.len() {
+            names[i] = Parametrization::ALL[i].name();
+            i += 1;
+        }
+        names
+    };
+
     /// Its name in a config file (serde's spelling, tested).
     pub const fn name(self) -> &'static str {
         match self {
