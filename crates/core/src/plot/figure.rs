@@ -230,16 +230,19 @@ fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
 /// The most decades a log axis labels one by one.
 const MAX_DECADES: i32 = 12;
 
-/// Tick labels: plain numbers in a sensible range, else scientific.
+/// Tick labels: plain numbers in a sensible range, else scientific with up to two significant
+/// digits (the ticks of a narrow log axis have two: 9.3e-4, 9.6e-4).
 fn tick(v: &f64) -> String {
     let a = v.abs();
+    let trim = |s: &str| s.trim_end_matches('0').trim_end_matches('.').to_string();
     if a == 0.0 {
         "0".into()
     } else if (1e-2..1e4).contains(&a) {
-        let s = format!("{v:.3}");
-        s.trim_end_matches('0').trim_end_matches('.').to_string()
+        trim(&format!("{v:.3}"))
     } else {
-        format!("{v:.0e}")
+        let s = format!("{v:.1e}");
+        let (mantissa, exponent) = s.split_once('e').expect("scientific notation");
+        format!("{}e{exponent}", trim(mantissa))
     }
 }
 
@@ -349,6 +352,8 @@ mod tests {
         assert_eq!(tick(&1000.0), "1000");
         assert_eq!(tick(&0.25), "0.25");
         assert_eq!(tick(&1e-4), "1e-4");
+        assert_eq!(tick(&9.3e-4), "9.3e-4");
+        assert_eq!(tick(&-2e5), "-2e5");
         assert_eq!(log_ticks(3.0, 300.0), [5.0, 10.0, 20.0, 50.0, 100.0, 200.0]);
         assert_eq!(log_ticks(0.3, 0.95), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]);
         assert_eq!(log_ticks(1.2, 1.8).len(), 5);
