@@ -7,7 +7,8 @@
 // where the page must say it falls back to the CPU. With WebGPU it then lets the page choose
 // (engine=auto: it times both and must train on the faster) and forces the CPU. Without
 // WebGPU it trains real MNIST, with Reset and a second Start while the data loads. Then the
-// phase view ("At initialisation"), once, on the CPU.
+// phase view ("At initialisation") and the transfer view ("Across depth"), once each, on the
+// CPU.
 //
 // Usage: node tests/e2e/web.mjs DIST_DIR OUT_DIR   (playwright-core on NODE_PATH)
 import { createServer } from "node:http";
@@ -330,10 +331,88 @@ async function checkPhase() {
   await browser.close();
 }
 
+// The transfer view ("Across depth", trained on the CPU): a tiny grid of 4 η × 3 depths × 2
+// seeds fills in; its figures are drawn, the law of η*(L) and the table of best η appear;
+// a bad field is refused; Reset stops a run of the default grid, whose transfer figure has
+// filled in part-way; the view and its settings are in the URL.
+const TRANSFER_QUERY =
+  "view=transfer&n_samples=64&width=4&depths=2,4,8&seeds=0,1&lr_min=0.01&lr_max=100&lr_points=4&batch_size=16&max_steps=40";
+
+async function checkTransfer() {
+  const { browser, page, errors } = await launch(false);
+  const text = (selector) => page.textContent(selector);
+  await page.goto(`${base}?${TRANSFER_QUERY}`);
+  await page.waitForSelector("#transfer-start", { state: "visible", timeout: 60_000 });
+  if (await page.isVisible("#training-view") || await page.isVisible("#phase-view"))
+    fail("transfer: another view is shown for view=transfer");
+  if ((await page.inputValue("#transfer-field-depths")) !== "2,4,8") fail("transfer: depths not read from the URL");
+  const scaling = await text("#transfer-scaling");
+  console.log(`e2e transfer: ${scaling}`);
+  if (!scaling.includes("depth-mup: δ = L^−0.5")) fail(`transfer: scaling line "${scaling}"`);
+
+  // A bad value is refused at its field, and Start is disabled meanwhile.
+  await page.fill("#transfer-field-lr_points", "1");
+  await page.press("#transfer-field-lr_points", "Tab");
+  const refusal = await text("label:has(#transfer-field-lr_points) .error");
+  if (!refusal?.includes("from 2")) fail(`transfer: bad lr_points not refused at the field (${refusal})`);
+  if (!(await page.isDisabled("#transfer-start"))) fail("transfer: Start enabled with a bad field");
+  await page.fill("#transfer-field-lr_points", "4");
+  await page.press("#transfer-field-lr_points", "Tab");
+  if (!page.url().includes("view=transfer") || !page.url().includes("depths=2,4,8"))
+    fail(`transfer: view and settings not in the URL (${page.url()})`);
+  if ((await text("#transfer-progress")) !== "0 of 24 networks") fail(`transfer: progress "${await text("#transfer-progress")}"`);
+
+  const started = Date.now();
+  await page.click("#transfer-start");
+  await page.waitForFunction(() => document.querySelector("#transfer-progress")?.textContent === "24 of 24 networks"
+    && document.querySelector("#transfer-status")?.textContent === "finished", null, { timeout: 120_000 });
+  console.log(`e2e transfer: 24 networks in ${Date.now() - started} ms`);
+  for (const name of ["train", "test", "optimum", "best"]) {
+    const drawn = await ink(page, `#transfer-${name}`);
+    console.log(`e2e transfer: ${name} canvas ${JSON.stringify(drawn)}`);
+    if (drawn.dark < 1000 || drawn.coloured < 100) fail(`transfer: the ${name} figure is not drawn`);
+  }
+  const fit = await text("#transfer-fit");
+  console.log(`e2e transfer: ${fit}`);
+  if (!/κ\* = |no law of η\*\(L\) yet/.test(fit) || !fit.includes("of 24 networks diverged"))
+    fail(`transfer: fit line "${fit}"`);
+  const rows = await page.$$eval("#transfer-best tr.best", (r) => r.map((x) => x.dataset.depth));
+  if (rows.join(",") !== "2,4,8") fail(`transfer: best-η table rows ${rows}`);
+  await page.screenshot({ path: join(out, "web-transfer.png"), fullPage: true });
+
+  // The default grid: the transfer figure fills in as networks finish; Reset stops it.
+  await page.goto(`${base}?view=transfer`);
+  await page.waitForSelector("#transfer-start", { state: "visible", timeout: 60_000 });
+  const t0 = Date.now();
+  await page.click("#transfer-start");
+  await page.waitForFunction(() => /^([4-9]|\d\d) of 165 networks$/.test(document.querySelector("#transfer-progress")?.textContent), null, { timeout: 120_000 });
+  const partway = await text("#transfer-progress");
+  const partial = await ink(page, "#transfer-train");
+  console.log(`e2e transfer: default grid: ${partway} after ${Date.now() - t0} ms; figure ${JSON.stringify(partial)}`);
+  if (partial.dark < 1000) fail("transfer: the figure does not fill in while the grid trains");
+  if (!(await page.isDisabled("#transfer-start"))) fail("transfer: Start enabled while training");
+  await page.click("#transfer-reset");
+  await page.waitForFunction(() => document.querySelector("#transfer-status")?.textContent === "idle", null, { timeout: 10_000 });
+  await page.waitForTimeout(1000);
+  const [status, progress] = [await text("#transfer-status"), await text("#transfer-progress")];
+  if (status !== "idle" || progress !== "0 of 165 networks") fail(`transfer: after Reset: ${status}, ${progress}`);
+  if ((await ink(page, "#transfer-train")).dark > 0) fail("transfer: the figure is not cleared by Reset");
+
+  // The views switch at the top of the page, and the URL follows.
+  await page.click("#view-phase");
+  if (!(await page.isVisible("#phase-start")) || page.url().includes("view=transfer")) fail(`transfer: phase view not shown (${page.url()})`);
+  await page.click("#view-transfer");
+  if (!(await page.isVisible("#transfer-start")) || !page.url().includes("view=transfer")) fail(`transfer: transfer view not shown (${page.url()})`);
+
+  if (errors.length) fail(`transfer: console errors:\n${errors.join("\n")}`);
+  await browser.close();
+}
+
 try {
   await check(true);
   await check(false);
   await checkPhase();
+  await checkTransfer();
 } catch (e) {
   fail(e.stack ?? String(e));
 } finally {

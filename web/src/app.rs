@@ -1,31 +1,29 @@
-//! The page: two views, switched at its top. "Trained weights" (the training view, here): the
-//! settings form, Start / Pause / Reset, the live figures, the verdict and a table of depths
-//! (the training itself: [`crate::task`]). "At initialisation": the (β, H) phase diagram
-//! ([`crate::phase_view`]).
+//! The page: three views, switched at its top. "Trained weights" (the training view, here):
+//! the settings form, Start / Pause / Reset, the live figures, the verdict and a table of
+//! depths (the training itself: [`crate::task`]). "At initialisation": the (β, H) phase
+//! diagram ([`crate::phase_view`]). "Across depth": a learning-rate transfer grid
+//! ([`crate::transfer_view`]).
 
 use crate::browser;
+use crate::canvas;
 use crate::engine::{no_webgpu_line, ready_line, Choice};
 use crate::form::form_fields;
 use crate::gpu::{Chosen, Gpu};
-use crate::phase_settings::{PhaseSettings, View};
+use crate::page::View;
+use crate::phase_settings::PhaseSettings;
 use crate::phase_view::PhaseView;
 use crate::settings::{FieldError, Form, Settings};
 use crate::task::{pause, reset, start, Outputs, Status};
+use crate::transfer_settings::TransferSettings;
+use crate::transfer_view::TransferView;
 use crate::view::{figures, DepthView, Snapshot};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 
 /// Draws the figures on their canvases (`plot-<name>`).
 fn draw_all(s: &Snapshot) {
     for (name, figure) in figures(s) {
-        if let Some(backend) = CanvasBackend::new(&format!("plot-{name}")) {
-            let area = backend.into_drawing_area();
-            let _ = area.fill(&WHITE);
-            let _ = scaling_core::plot::figure::draw(&figure, &area);
-            let _ = area.present();
-        }
+        canvas::draw(&format!("plot-{name}"), Some(&figure));
     }
 }
 
@@ -82,7 +80,7 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
         <p id="data-note">{move || out.note.get()}</p>
         {move || out.error.get().map(|e| view! { <p class="error" id="error">{e}</p> })}
         <p id="verdict">{verdict_line(out)}</p>
-        <div class="plots">{plots()}</div>
+        <div class="plots">{canvas::canvases("plot-", &PLOTS)}</div>
         <table>
             <thead>
                 <tr><th>"L"</th><th>"steps"</th><th>"training loss"</th><th>"test loss"</th><th>"state"</th><th></th></tr>
@@ -261,37 +259,23 @@ fn depth_row(out: Outputs, i: usize, d: &DepthView) -> impl IntoView {
     }
 }
 
-/// The canvases of the live figures, each with its PNG download.
-fn plots() -> impl IntoView {
-    PLOTS
-        .iter()
-        .map(|&(name, caption)| {
-            let id = format!("plot-{name}");
-            let save =
-                move |_| browser::download_canvas(&format!("plot-{name}"), &format!("{name}.png"));
-            view! {
-                <figure>
-                    <canvas id=id width="560" height="360"></canvas>
-                    <figcaption>{caption} " " <button on:click=save>"PNG"</button></figcaption>
-                </figure>
-            }
-        })
-        .collect_view()
-}
-
-/// The page: the two views, one shown at a time (both stay mounted, so that a run in one goes
-/// on while the other is shown), and the URL query of the shown one ([`View::query`]).
+/// The page: the three views, one shown at a time (all stay mounted, so that a run in one
+/// goes on while another is shown), and the URL query of the shown one ([`View::query`]).
 #[component]
 pub fn App() -> impl IntoView {
     let query = browser::query();
     let view = RwSignal::new(View::from_query(&query));
-    let (training, phase) = match view.get_untracked() {
-        View::Training => (Settings::from_query(&query), PhaseSettings::default()),
-        View::Phase => (Settings::default(), PhaseSettings::from_query(&query)),
-    };
-    let (training, phase) = (RwSignal::new(training), RwSignal::new(phase));
+    let shown = view.get_untracked();
+    let read = |which: View| if shown == which { query.as_str() } else { "" };
+    let training = RwSignal::new(Settings::from_query(read(View::Training)));
+    let phase = RwSignal::new(PhaseSettings::from_query(read(View::Phase)));
+    let transfer = RwSignal::new(TransferSettings::from_query(read(View::Transfer)));
     Effect::new(move |_| {
-        let query = training.with(|t| phase.with(|p| view.get().query(t, p)));
+        let query = match view.get() {
+            View::Training => training.with(|s| View::Training.query(s)),
+            View::Phase => phase.with(|s| View::Phase.query(s)),
+            View::Transfer => transfer.with(|s| View::Transfer.query(s)),
+        };
         browser::set_query(&query);
     });
     let tab = move |which: View, id: &'static str, label: &'static str| {
@@ -310,12 +294,16 @@ pub fn App() -> impl IntoView {
         <nav class="views">
             {tab(View::Training, "view-training", "Trained weights")}
             {tab(View::Phase, "view-phase", "At initialisation")}
+            {tab(View::Transfer, "view-transfer", "Across depth")}
         </nav>
         <div id="training-view" hidden=move || view.get() != View::Training>
             <TrainingView settings=training />
         </div>
         <div id="phase-view" hidden=move || view.get() != View::Phase>
             <PhaseView settings=phase />
+        </div>
+        <div id="transfer-view" hidden=move || view.get() != View::Transfer>
+            <TransferView settings=transfer />
         </div>
     }
 }

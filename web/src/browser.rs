@@ -1,6 +1,8 @@
 //! What the page needs from the browser: time, yielding to it, WebGPU, files, the URL.
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
@@ -19,6 +21,37 @@ pub async fn sleep(ms: i32) {
         let _ = window().set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms);
     });
     let _ = JsFuture::from(promise).await;
+}
+
+thread_local! {
+    static GENERATIONS: RefCell<BTreeMap<&'static str, u32>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// The generation of one view's background task: Start and Reset begin a new one, and a task
+/// that finds the generation it began with gone ends at its next check (the page runs on one
+/// thread, so a task is never stopped from outside).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Generation(&'static str);
+
+impl Generation {
+    /// The generation of the view named `view`.
+    pub const fn of(view: &'static str) -> Self {
+        Self(view)
+    }
+
+    pub fn current(self) -> u32 {
+        GENERATIONS.with(|g| g.borrow().get(self.0).copied().unwrap_or(0))
+    }
+
+    /// Begins a new generation, which ends the tasks of the older ones; returns it.
+    pub fn next(self) -> u32 {
+        GENERATIONS.with(|g| {
+            let mut g = g.borrow_mut();
+            let n = g.entry(self.0).or_insert(0);
+            *n += 1;
+            *n
+        })
+    }
 }
 
 /// The name of the browser's WebGPU adapter (vendor, architecture, description, and whether

@@ -1,9 +1,9 @@
 //! The settings of the page's second view, "At initialisation": the grid of the (β, H) phase
 //! diagram as form fields with defaults that finish in seconds on the wasm CPU, their URL
 //! query, and their check by core's [`PhaseConfig::check`], whose errors name the field to
-//! mark. Also which of the page's two views the URL asks for.
+//! mark.
 
-use crate::settings::{field, Field, FieldError, FieldKind, Form, Settings, Values, MAX_DEPTHS};
+use crate::settings::{field, Field, FieldError, FieldKind, Form, Values, MAX_DEPTHS};
 use scaling_core::phase::{Axis, BadKey, Block, PhaseConfig};
 use scaling_core::Activation;
 use serde_json::Value;
@@ -165,47 +165,6 @@ impl PhaseSettings {
     }
 }
 
-/// The page's two views.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum View {
-    /// "Trained weights": the training of several depths side by side.
-    Training,
-    /// "At initialisation": the (β, H) phase diagram.
-    Phase,
-}
-
-impl View {
-    /// The view a URL query asks for: `view=phase`, else the training view.
-    pub fn from_query(query: &str) -> Self {
-        let phase = query
-            .trim_start_matches('?')
-            .split('&')
-            .any(|pair| pair == "view=phase");
-        if phase {
-            View::Phase
-        } else {
-            View::Training
-        }
-    }
-
-    /// The page's URL query while this view is shown: the training view's settings alone,
-    /// exactly as before the phase view existed; `view=phase` then the phase settings. (The
-    /// two forms share keys such as `depths`, so the URL carries the shown one's.)
-    pub fn query(self, training: &Settings, phase: &PhaseSettings) -> String {
-        match self {
-            View::Training => training.to_query(),
-            View::Phase => {
-                let settings = phase.to_query();
-                if settings.is_empty() {
-                    "view=phase".into()
-                } else {
-                    format!("view=phase&{settings}")
-                }
-            }
-        }
-    }
-}
-
 /// A parsed count as a `usize`, or the error that it does not fit one.
 fn usize_of(key: &'static str, value: &Value) -> Result<usize, FieldError> {
     let v = value.as_u64().expect("counts parse to whole numbers");
@@ -271,24 +230,6 @@ mod tests {
             assert!((h - want).abs() < 1e-12, "{hursts:?}");
         }
         assert_eq!(config.activation, Activation::Relu);
-    }
-
-    #[test]
-    fn the_view_is_in_the_url_and_the_training_query_is_unchanged() {
-        assert_eq!(View::from_query(""), View::Training);
-        assert_eq!(View::from_query("?depths=3,6&lr=0.5"), View::Training);
-        assert_eq!(View::from_query("?depths=10,40&view=phase"), View::Phase);
-        let mut training = Settings::default();
-        training.set("depths", "3,6");
-        let mut phase = PhaseSettings::default();
-        assert_eq!(View::Training.query(&training, &phase), "depths=3,6");
-        assert_eq!(View::Phase.query(&training, &phase), "view=phase");
-        phase.set("depths", "10,40");
-        let query = View::Phase.query(&training, &phase);
-        assert_eq!(query, "view=phase&depths=10,40");
-        assert_eq!(PhaseSettings::from_query(&query), phase);
-        // The phase keys do not leak into the training form's reading of a URL.
-        assert_eq!(Settings::from_query("view=phase").to_query(), "");
     }
 
     #[test]

@@ -13,16 +13,20 @@ pub fn progress(results: &PhaseResults) -> (usize, usize) {
 
 /// A ratio with three significant digits; `None` (the value overflowed) as "overflow".
 pub fn ratio(value: Option<f64>) -> String {
+    value.map_or("overflow".into(), significant)
+}
+
+/// A number with three significant digits: plain from 10⁻³ to 10⁴, else scientific.
+pub fn significant(v: f64) -> String {
     // Rounded first, so that 0.99996 reads 1.00, not 1.000.
-    let rounded = value.map(|v| format!("{v:.2e}").parse::<f64>().unwrap_or(v));
+    let rounded = format!("{v:.2e}").parse::<f64>().unwrap_or(v);
     match rounded {
-        None => "overflow".into(),
-        Some(0.0) => "0".into(),
-        Some(v) if (1e-3..1e4).contains(&v.abs()) => {
+        0.0 => "0".into(),
+        v if (1e-3..1e4).contains(&v.abs()) => {
             let decimals = (2 - v.abs().log10().floor() as i32).max(0) as usize;
             format!("{v:.decimals$}")
         }
-        Some(v) => format!("{v:.2e}"),
+        v => format!("{v:.2e}"),
     }
 }
 

@@ -4,7 +4,7 @@
 //! fills in as they finish; hovering a cell reads its three ratios, clicking it draws ‖h_k‖
 //! along one of its networks.
 
-use crate::browser::sleep;
+use crate::browser::{sleep, Generation};
 use crate::form::form_fields;
 use crate::phase_settings::PhaseSettings;
 use crate::phase_summary::{hover_text, path_figure, progress, transition};
@@ -19,7 +19,6 @@ use scaling_core::phase::{
     draw_heat_map, Column, HeatMap, PhaseConfig, PhaseResults, PlotArea, Quantity,
 };
 use scaling_core::plot::figure::Figure;
-use std::cell::Cell;
 
 /// Where the phase diagram is computed: burn's CPU backend compiled to wasm, always, even
 /// where the training view has WebGPU. [`probe`] reads its norms back synchronously
@@ -33,19 +32,9 @@ enum Status {
     Finished,
 }
 
-thread_local! {
-    /// The generation of the phase computation: Start and Reset begin a new one, which ends
-    /// a computation of an older one before its next column.
-    static GENERATION: Cell<u32> = const { Cell::new(0) };
-}
-
-fn generation() -> u32 {
-    GENERATION.with(Cell::get)
-}
-
-fn next_generation() {
-    GENERATION.with(|g| g.set(g.get() + 1));
-}
+/// Start and Reset begin a new generation, which ends a computation of an older one before
+/// its next column.
+const TASK: Generation = Generation::of("phase");
 
 /// The view's signals.
 #[derive(Clone, Copy)]
@@ -108,7 +97,7 @@ fn start(state: State) {
     let Ok(config) = state.settings.with_untracked(PhaseSettings::config) else {
         return;
     };
-    next_generation();
+    TASK.next();
     state.results.set(Some(PhaseResults::new(config.clone())));
     state.path.set(None);
     state.status.set(Status::Running);
@@ -117,7 +106,7 @@ fn start(state: State) {
 
 /// Stops the running computation (of any earlier Start) and clears the grid.
 fn reset(state: State) {
-    next_generation();
+    TASK.next();
     state.status.set(Status::Idle);
     state.results.set(None);
     state.path.set(None);
@@ -126,11 +115,11 @@ fn reset(state: State) {
 /// Computes the missing columns of the grid one at a time, yielding to the browser before
 /// each, until none is missing or a newer generation (Reset, Start) ends it.
 async fn compute(state: State, config: PhaseConfig) {
-    let mine = generation();
+    let mine = TASK.current();
     let device = Default::default();
     loop {
         sleep(0).await;
-        if generation() != mine {
+        if TASK.current() != mine {
             return;
         }
         let next = state

@@ -135,16 +135,18 @@ async fn read_values<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f32> {
 }
 
 impl<S: PageStep> DepthRun<S> {
-    /// The initialised network of depth L, ready to train on `data`.
+    /// The initialised network of depth L, ready to train on `data`, with the plan's first
+    /// seed (the training view trains one network per depth).
     pub fn new(plan: &Plan, data: &Dataset, depth: usize, device: &S::Device) -> Self {
-        // The page trains one network per depth, with the first seed.
-        let unit = Unit {
-            depth,
-            seed: plan.seeds[0],
-        };
+        let seed = plan.seeds[0];
+        Self::of(plan, data, Unit { depth, seed }, device)
+    }
+
+    /// The initialised network `unit` of the plan, ready to train on `data`.
+    pub fn of(plan: &Plan, data: &Dataset, unit: Unit, device: &S::Device) -> Self {
         let train = plan.training(unit);
         Self {
-            depth,
+            depth: unit.depth,
             stepper: S::start(&plan.model(unit), data, &train, device),
             session: Session::new(data, &train),
             stop: None,

@@ -3,7 +3,7 @@
 //! so that the page stays responsive; Pause, Reset and a new Start reach it through a pause
 //! flag and a generation number.
 
-use crate::browser::{self, now, sleep};
+use crate::browser::{self, now, sleep, Generation};
 use crate::engine::Choice;
 use crate::gpu::{choose, Chosen, Engine, Gpu};
 use crate::run::{analyse, DepthRun, PageStep};
@@ -34,16 +34,14 @@ pub enum Status {
 }
 
 thread_local! {
-    /// Pause flag and generation of the training task (Reset starts a new generation, which
-    /// ends the old task at its next chunk).
+    /// Pause flag of the training task.
     static PAUSED: Cell<bool> = const { Cell::new(false) };
-    static GENERATION: Cell<u32> = const { Cell::new(0) };
     static MNIST: RefCell<Option<Dataset>> = const { RefCell::new(None) };
 }
 
-fn generation() -> u32 {
-    GENERATION.with(Cell::get)
-}
+/// The training task's generation: Reset and Start begin a new one, which ends the old task
+/// at its next chunk.
+const TASK: Generation = Generation::of("training");
 
 /// The plan's data set: generated, or the first rows of the MNIST asset.
 pub async fn load_data(plan: &Plan) -> Result<(Dataset, String), String> {
@@ -142,10 +140,10 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
         .collect();
     let (mut shown, mut cost) = (f64::NEG_INFINITY, 0.0);
     loop {
-        while PAUSED.with(Cell::get) && generation() == mine {
+        while PAUSED.with(Cell::get) && TASK.current() == mine {
             sleep(100).await;
         }
-        if generation() != mine {
+        if TASK.current() != mine {
             return;
         }
         let mut active = false;
@@ -153,7 +151,7 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
             run.advance(&data, now).await;
             active = true;
             sleep(0).await;
-            if generation() != mine {
+            if TASK.current() != mine {
                 return;
             }
         }
@@ -161,7 +159,7 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
         if !active || now() - shown > wait {
             let start = now();
             let snapshot = snapshot(&plan, &data, &runs).await;
-            if generation() != mine {
+            if TASK.current() != mine {
                 return;
             }
             out.snapshot.set(snapshot);
@@ -223,8 +221,7 @@ pub fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outp
             };
             let choice = settings.with_untracked(Settings::engine);
             PAUSED.with(|p| p.set(false));
-            GENERATION.with(|g| g.set(g.get() + 1));
-            let mine = generation();
+            let mine = TASK.next();
             out.error.set(None);
             out.status.set(Status::Loading);
             spawn_local(load_and_drive(plan, (choice, gpu), out, mine));
@@ -238,7 +235,7 @@ pub fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outp
 async fn load_and_drive(plan: Plan, (choice, gpu): (Choice, Gpu), out: Outputs, mine: u32) {
     let _task = Task::new(out);
     let loaded = load_data(&plan).await;
-    if generation() != mine {
+    if TASK.current() != mine {
         return;
     }
     let (data, note) = match loaded {
@@ -250,7 +247,7 @@ async fn load_and_drive(plan: Plan, (choice, gpu): (Choice, Gpu), out: Outputs, 
         out.status.set(Status::Timing);
     }
     let chosen = choose(choice, &gpu, &plan, &data).await;
-    if generation() != mine {
+    if TASK.current() != mine {
         return;
     }
     let chosen = match chosen {
@@ -283,7 +280,7 @@ pub fn pause(out: Outputs) {
 /// Reset: a new generation, which ends the task at its next chunk (or after its data load or
 /// engine timing), and a cleared view.
 pub fn reset(out: Outputs) {
-    GENERATION.with(|g| g.set(g.get() + 1));
+    TASK.next();
     PAUSED.with(|p| p.set(false));
     out.status.set(Status::Idle);
     out.snapshot.set(Snapshot::default());

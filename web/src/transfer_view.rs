@@ -1,0 +1,266 @@
+//! The page's third view, "Across depth": a learning-rate transfer grid of one parametrization
+//! ([`scaling_core::transfer`]) trained live on the CPU, network after network
+//! ([`GridRun`]), yielding to the browser every [`SLICE`] seconds, with the transfer figure,
+//! η*(L) and its law filling in as the networks finish.
+
+use crate::browser::{now, sleep, Generation};
+use crate::canvas;
+use crate::form::form_fields;
+use crate::phase_summary::significant;
+use crate::settings::FieldError;
+use crate::task::load_data;
+use crate::transfer_run::{fit_line, scaling_line, GridRun};
+use crate::transfer_settings::TransferSettings;
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use scaling_core::plot::figure::Figure;
+use scaling_core::transfer::figures::{best_loss_figure, optimum_figure, transfer_figure, Loss};
+use scaling_core::transfer::grid::Grid;
+use scaling_core::transfer::optimum::Transfer;
+
+/// Start and Reset begin a new generation, which ends the training of an older one at its
+/// next yield.
+const TASK: Generation = Generation::of("transfer");
+
+/// The longest the view trains before it yields to the browser, in seconds.
+const SLICE: f64 = 0.03;
+
+/// The figures, by canvas (`transfer-<name>`): name, caption, the figure of a transfer.
+const PLOTS: [(&str, &str); 4] = [
+    (
+        "train",
+        "final training loss against the base η, one curve per depth (×: a seed diverged)",
+    ),
+    ("test", "final test loss against the base η"),
+    (
+        "optimum",
+        "η*(L) of every seed (the parabola's vertex around the grid's best η) and its fitted law",
+    ),
+    (
+        "best",
+        "final training loss at each depth's best η against L",
+    ),
+];
+
+fn figure(name: &str, t: &Transfer) -> Figure {
+    match name {
+        "train" => transfer_figure(t, Loss::Train),
+        "test" => transfer_figure(t, Loss::Test),
+        "optimum" => optimum_figure(std::slice::from_ref(t)),
+        _ => best_loss_figure(std::slice::from_ref(t)),
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Status {
+    Idle,
+    Loading,
+    Running,
+    Finished,
+}
+
+/// The view's signals.
+#[derive(Clone, Copy)]
+struct State {
+    settings: RwSignal<TransferSettings>,
+    status: RwSignal<Status>,
+    /// The transfer of the networks done so far: `None` before Start and after Reset.
+    transfer: RwSignal<Option<Transfer>>,
+    /// (networks done, networks in the grid) of the run.
+    progress: RwSignal<Option<(usize, usize)>>,
+    note: RwSignal<String>,
+    error: RwSignal<Option<String>>,
+}
+
+/// Starts training the settings' grid, unless one is loading or training or the settings
+/// are invalid.
+fn start(state: State) {
+    if matches!(
+        state.status.get_untracked(),
+        Status::Loading | Status::Running
+    ) {
+        return;
+    }
+    let Ok(grid) = state.settings.with_untracked(TransferSettings::grid) else {
+        return;
+    };
+    let mine = TASK.next();
+    state.transfer.set(None);
+    state.error.set(None);
+    state.progress.set(Some((0, grid.networks())));
+    state.status.set(Status::Loading);
+    spawn_local(train(state, grid, mine));
+}
+
+/// Stops the training (of any earlier Start) and clears the figures.
+fn reset(state: State) {
+    TASK.next();
+    state.status.set(Status::Idle);
+    state.transfer.set(None);
+    state.progress.set(None);
+    state.note.set(String::new());
+}
+
+/// Loads the grid's data, then trains its networks one chunk after another, publishing the
+/// transfer whenever a network has finished, until all have or a newer generation ends it.
+async fn train(state: State, grid: Grid, mine: u32) {
+    let plan = grid.plan(grid.cells()[0]).expect("a checked grid");
+    let loaded = load_data(&plan).await;
+    if TASK.current() != mine {
+        return;
+    }
+    let data = match loaded {
+        Ok((data, note)) => {
+            state.note.set(note);
+            data
+        }
+        Err(e) => {
+            state.error.set(Some(e));
+            state.status.set(Status::Idle);
+            return;
+        }
+    };
+    state.status.set(Status::Running);
+    let mut run = GridRun::new(grid);
+    while !run.finished() {
+        let (slice, mut finished_one) = (now(), false);
+        while !run.finished() && now() - slice < SLICE {
+            finished_one |= run.advance(&data, now).await;
+        }
+        if finished_one {
+            state.transfer.set(Some(run.transfer()));
+            state.progress.set(Some(run.progress()));
+        }
+        sleep(0).await;
+        if TASK.current() != mine {
+            return;
+        }
+    }
+    state.status.set(Status::Finished);
+}
+
+/// The view: its heading, the settings, Start / Reset with the progress, the law of η*(L)
+/// so far, the figures and the table of the best η per depth.
+#[component]
+pub fn TransferView(settings: RwSignal<TransferSettings>) -> impl IntoView {
+    let state = State {
+        settings,
+        status: RwSignal::new(Status::Idle),
+        transfer: RwSignal::new(None),
+        progress: RwSignal::new(None),
+        note: RwSignal::new(String::new()),
+        error: RwSignal::new(None),
+    };
+    let field_error = Memo::new(move |_| settings.with(|s| s.grid().err()));
+    let editable = move || matches!(state.status.get(), Status::Idle | Status::Finished);
+    Effect::new(move |_| {
+        state.transfer.with(|t| {
+            for (name, _) in PLOTS {
+                let shown = t.as_ref().map(|t| figure(name, t));
+                canvas::draw(&format!("transfer-{name}"), shown.as_ref());
+            }
+        })
+    });
+    view! {
+        <header>
+            <h1>"Across depth: learning-rate transfer, live"</h1>
+            <p>
+                "Trains h" <sub>"k+1"</sub> " = h" <sub>"k"</sub> " + δ σ(A" <sub>"k"</sub> " h"
+                <sub>"k"</sub> " + b" <sub>"k"</sub> ") with the learning rate η" <sub>"L"</sub>
+                " = η·L" <sup>"−κ"</sup> ", δ and κ set by a parametrization of depth (standard; \
+                 the neural ODE's δ = 1/L; depth-μP, Yang et al. 2023; CompleteP, Dey et al. 2025; \
+                 the paper's trained δ), over a grid of base learning rates η and depths L, every \
+                 network for the same number of updates, and finds where the best η lies at each \
+                 depth: η* ≈ C·L" <sup>"−κ*"</sup> ". κ* ≈ 0 means that the learning rate \
+                 transfers across depth."
+            </p>
+            <p id="transfer-engine">
+                "Every network trains on the CPU (wasm, core's fused step), one after another, \
+                 each η's depths and seeds before the next η."
+            </p>
+            <p id="transfer-scaling">{move || settings.with(|s| s.grid().ok().map(|g| scaling_line(&g)))}</p>
+        </header>
+        <form class="settings" on:submit=|ev| ev.prevent_default()>
+            {form_fields("transfer-field-", settings, field_error, editable)}
+        </form>
+        {controls(state, field_error)}
+        <p id="transfer-note">{move || state.note.get()}</p>
+        {move || state.error.get().map(|e| view! { <p class="error" id="transfer-error">{e}</p> })}
+        <p id="transfer-fit">{move || state.transfer.with(|t| t.as_ref().map(fit_line))}</p>
+        <div class="plots">{canvas::canvases("transfer-", &PLOTS)}</div>
+        {best_table(state)}
+    }
+}
+
+/// Start, Reset, the state and the progress "k of n networks".
+fn controls(state: State, error: Memo<Option<FieldError>>) -> impl IntoView {
+    let status = move || match state.status.get() {
+        Status::Idle => "idle",
+        Status::Loading => "loading data",
+        Status::Running => "training",
+        Status::Finished => "finished",
+    };
+    let progress = move || {
+        let planned = || {
+            state
+                .settings
+                .with(|s| s.grid().ok().map(|g| (0, g.networks())))
+        };
+        let (done, total) = state.progress.get().or_else(planned)?;
+        Some(format!("{done} of {total} networks"))
+    };
+    let busy = move || matches!(state.status.get(), Status::Loading | Status::Running);
+    view! {
+        <div class="controls">
+            <button id="transfer-start" on:click=move |_| start(state) disabled=move || busy() || error.get().is_some()>
+                "Start"
+            </button>
+            <button id="transfer-reset" on:click=move |_| reset(state)>"Reset"</button>
+            <span id="transfer-status">{status}</span>
+            <span id="transfer-progress">{progress}</span>
+        </div>
+    }
+}
+
+/// Per depth: the grid's best η (the lowest training loss averaged over the seeds), its
+/// losses, and η* of every seed (in brackets: at the grid's edge, a bound only).
+fn best_table(state: State) -> impl IntoView {
+    move || {
+        state.transfer.with(|t| {
+            t.as_ref().map(|t| {
+                let rows = t
+                    .best
+                    .iter()
+                    .map(|b| {
+                        let optima: Vec<String> = t
+                            .optima
+                            .iter()
+                            .filter(|o| o.depth == b.depth)
+                            .map(|o| match o.at_edge {
+                                true => format!("({})", significant(o.lr)),
+                                false => significant(o.lr),
+                            })
+                            .collect();
+                        view! {
+                            <tr class="best" data-depth=b.depth>
+                                <td>{b.depth}</td>
+                                <td>{significant(b.lr)}</td>
+                                <td>{significant(b.train_loss)}</td>
+                                <td>{significant(b.test_loss)}</td>
+                                <td>{optima.join(", ")}</td>
+                            </tr>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <table id="transfer-best">
+                        <thead>
+                            <tr><th>"L"</th><th>"best η on the grid"</th><th>"training loss"</th><th>"test loss"</th><th>"η* per seed"</th></tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                }
+            })
+        })
+    }
+}
