@@ -331,10 +331,11 @@ async function checkPhase() {
   await browser.close();
 }
 
-// The transfer view ("Across depth", trained on the CPU): a tiny grid of 4 η × 3 depths × 2
-// seeds fills in; its figures are drawn, the law of η*(L) and the table of best η appear;
-// a bad field is refused; Reset stops a run of the default grid, whose transfer figure has
-// filled in part-way; the view and its settings are in the URL.
+// The transfer view ("Across depth", trained on the CPU in Web Workers): a tiny grid of 4 η ×
+// 3 depths × 2 seeds fills in, on every worker and on one, to the same numbers; its figures
+// are drawn, the law of η*(L) and the table of best η appear; a bad field is refused; Reset
+// stops a run of the default grid, whose transfer figure has filled in part-way while frames
+// kept coming; the view and its settings are in the URL.
 const TRANSFER_QUERY =
   "view=transfer&n_samples=64&width=4&depths=2,4,8&seeds=0,1&lr_min=0.01&lr_max=100&lr_points=4&batch_size=16&max_steps=40";
 
@@ -362,27 +363,49 @@ async function checkTransfer() {
     fail(`transfer: view and settings not in the URL (${page.url()})`);
   if ((await text("#transfer-progress")) !== "0 of 24 networks") fail(`transfer: progress "${await text("#transfer-progress")}"`);
 
-  const started = Date.now();
-  await page.click("#transfer-start");
-  await page.waitForFunction(() => document.querySelector("#transfer-progress")?.textContent === "24 of 24 networks"
-    && document.querySelector("#transfer-status")?.textContent === "finished", null, { timeout: 120_000 });
-  console.log(`e2e transfer: 24 networks in ${Date.now() - started} ms`);
-  for (const name of ["train", "test", "optimum", "best"]) {
-    const drawn = await ink(page, `#transfer-${name}`);
-    console.log(`e2e transfer: ${name} canvas ${JSON.stringify(drawn)}`);
-    if (drawn.dark < 1000 || drawn.coloured < 100) fail(`transfer: the ${name} figure is not drawn`);
+  // Trained by every worker (one per core), then by one: the same numbers.
+  const results = [];
+  for (const workers of ["0", "1"]) {
+    await page.fill("#transfer-field-workers", workers);
+    await page.press("#transfer-field-workers", "Tab");
+    const started = Date.now();
+    await page.click("#transfer-start");
+    await page.waitForFunction(() => document.querySelector("#transfer-progress")?.textContent === "24 of 24 networks"
+      && document.querySelector("#transfer-status")?.textContent === "finished", null, { timeout: 120_000 });
+    const used = Number(await page.getAttribute("#transfer-workers", "data-workers"));
+    console.log(`e2e transfer: 24 networks in ${Date.now() - started} ms on ${used} workers (workers=${workers})`);
+    if (workers === "0" && used < 2) fail(`transfer: ${used} worker(s) on a machine with several cores`);
+    if (workers === "1" && used !== 1) fail(`transfer: ${used} workers for workers=1`);
+    results.push([await text("#transfer-fit"), await text("#transfer-best")]);
+    if (workers === "0") {
+      for (const name of ["train", "test", "optimum", "best"]) {
+        const drawn = await ink(page, `#transfer-${name}`);
+        console.log(`e2e transfer: ${name} canvas ${JSON.stringify(drawn)}`);
+        if (drawn.dark < 1000 || drawn.coloured < 100) fail(`transfer: the ${name} figure is not drawn`);
+      }
+      await page.screenshot({ path: join(out, "web-transfer.png"), fullPage: true });
+    }
   }
-  const fit = await text("#transfer-fit");
+  const [fit] = results[0];
   console.log(`e2e transfer: ${fit}`);
   if (!/κ\* = |no law of η\*\(L\) yet/.test(fit) || !fit.includes("of 24 networks diverged"))
     fail(`transfer: fit line "${fit}"`);
+  if (results[0].join() !== results[1].join())
+    fail(`transfer: one worker and several disagree:\n${results[0].join("\n")}\n${results[1].join("\n")}`);
   const rows = await page.$$eval("#transfer-best tr.best", (r) => r.map((x) => x.dataset.depth));
   if (rows.join(",") !== "2,4,8") fail(`transfer: best-η table rows ${rows}`);
-  await page.screenshot({ path: join(out, "web-transfer.png"), fullPage: true });
 
-  // The default grid: the transfer figure fills in as networks finish; Reset stops it.
+  // While the default grid trains, animation frames keep coming (the workers train, the
+  // main thread draws): the largest gap between frames, with a bound for a loaded machine.
   await page.goto(`${base}?view=transfer`);
   await page.waitForSelector("#transfer-start", { state: "visible", timeout: 60_000 });
+  await page.evaluate(() => {
+    window.gaps = [];
+    let last = performance.now();
+    const frame = (t) => { window.gaps.push(t - last); last = t; requestAnimationFrame(frame); };
+    requestAnimationFrame(frame);
+  });
+  // The default grid: the transfer figure fills in as networks finish; Reset stops it.
   const t0 = Date.now();
   await page.click("#transfer-start");
   await page.waitForFunction(() => /^([4-9]|\d\d) of 165 networks$/.test(document.querySelector("#transfer-progress")?.textContent), null, { timeout: 120_000 });
@@ -390,6 +413,9 @@ async function checkTransfer() {
   const partial = await ink(page, "#transfer-train");
   console.log(`e2e transfer: default grid: ${partway} after ${Date.now() - t0} ms; figure ${JSON.stringify(partial)}`);
   if (partial.dark < 1000) fail("transfer: the figure does not fill in while the grid trains");
+  const gaps = await page.evaluate(() => window.gaps.slice(1).sort((a, b) => b - a).slice(0, 3));
+  console.log(`e2e transfer: largest gaps between frames while training: ${gaps.map(Math.round)} ms`);
+  if (gaps[0] > 500) fail(`transfer: a frame gap of ${Math.round(gaps[0])} ms while training`);
   if (!(await page.isDisabled("#transfer-start"))) fail("transfer: Start enabled while training");
   await page.click("#transfer-reset");
   await page.waitForFunction(() => document.querySelector("#transfer-status")?.textContent === "idle", null, { timeout: 10_000 });

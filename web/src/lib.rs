@@ -30,3 +30,5 @@ pub mod phase_view;
 pub mod task;
 #[cfg(target_arch = "wasm32")]
 pub mod transfer_view;
+#[cfg(target_arch = "wasm32")]
+pub mod worker;

@@ -1,9 +1,16 @@
-//! The browser app's entry point (`trunk serve` builds it for wasm32).
+//! The browser app's entry point (`trunk serve` builds it for wasm32), in the page and in its
+//! workers.
 
+/// In the page: mounts the app. In one of its workers (which run this same module): answers
+/// the page's jobs.
 #[cfg(target_arch = "wasm32")]
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(web::app::App);
+    if web::worker::in_worker() {
+        web::worker::serve();
+    } else {
+        leptos::mount::mount_to_body(web::app::App);
+    }
 }
 
 #[cfg(not(target_arch = "wasm32"))]

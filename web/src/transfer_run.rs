@@ -1,27 +1,62 @@
 //! The training of a transfer grid in the page ("Across depth"): every network of one
-//! parametrization's grid, η by η (each η's depths and seeds before the next, so that the
-//! transfer figure's curves grow from the left), trained one chunk at a time with core's
-//! fused step on the CPU, and what each ended at ([`Outcome`]), as `native transfer` records
-//! it. Also the lines the view prints about the grid's [`Transfer`].
+//! parametrization's grid in order, η by η (each η's depths and seeds before the next, so that
+//! the transfer figure's curves grow from the left), dealt as [`NetworkJob`]s to the page's
+//! workers, each of which trains its network with core's fused step on one thread
+//! ([`train_network`]) and answers what it ended at ([`Outcome`], as `native transfer`
+//! records it). Also the lines the view prints about the grid's [`Transfer`].
 
-use crate::run::DepthRun;
 use scaling_core::analysis::fit::Fit;
 use scaling_core::data::synthetic::Dataset;
-use scaling_core::sweep::config::{Plan, Unit};
+use scaling_core::sweep::config::{ConfigError, SweepConfig, Unit};
 use scaling_core::train::fused::FusedStepper;
+use scaling_core::train::session::train;
 use scaling_core::transfer::grid::{Cell, Grid};
 use scaling_core::transfer::optimum::{Outcome, Transfer};
+use serde::{Deserialize, Serialize};
 
-/// A grid in training: the networks in their order, the one training now, and the outcomes
-/// of those done.
+/// One network of a grid, as a worker receives it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetworkJob {
+    /// Its place in the grid's training order.
+    pub index: usize,
+    /// The sweep of its cell: the grid's, with the cell's parametrization and base η.
+    pub config: SweepConfig,
+    pub depth: usize,
+    pub seed: u64,
+}
+
+/// Trains the network of `job` on `data` to the end of its budget, as core trains a network
+/// of a sweep (one thread), and says what it ended at.
+pub fn train_network(job: &NetworkJob, data: &Dataset) -> Result<Outcome, ConfigError> {
+    let plan = job.config.plan()?;
+    let unit = Unit {
+        depth: job.depth,
+        seed: job.seed,
+    };
+    let (model, config) = (plan.model(unit), plan.training(unit));
+    let mut stepper = FusedStepper::new(
+        &model.init_weights(),
+        model.activation,
+        model.delta,
+        data,
+        &config,
+    );
+    let trained = train(&mut stepper, data, &config, |_, _| {});
+    Ok(Outcome::of(
+        job.config.lr,
+        unit,
+        &trained,
+        &stepper.to_weights(),
+    ))
+}
+
+/// A grid in training: its networks in order and the outcomes of those done.
 pub struct GridRun {
     grid: Grid,
     /// Every network of the grid, in training order.
     order: Vec<(Cell, Unit)>,
-    /// The network training now: its index in `order`, its cell's plan, its training.
-    current: Option<(usize, Plan, DepthRun<FusedStepper>)>,
-    /// What the networks done ended at, by cell.
-    outcomes: Vec<(Cell, Vec<Outcome>)>,
+    /// What each network ended at, once done.
+    outcomes: Vec<Option<Outcome>>,
 }
 
 impl GridRun {
@@ -29,7 +64,7 @@ impl GridRun {
     /// parametrization (its form names one).
     pub fn new(grid: Grid) -> Self {
         let parametrization = grid.parametrizations[0];
-        let mut order = Vec::with_capacity(grid.lrs.len() * grid.depths.len() * grid.seeds.len());
+        let mut order = Vec::with_capacity(grid.networks());
         for &lr in &grid.lrs {
             let cell = Cell {
                 parametrization,
@@ -39,67 +74,45 @@ impl GridRun {
                 order.extend(grid.seeds.iter().map(|&seed| (cell, Unit { depth, seed })));
             }
         }
+        let outcomes = vec![None; order.len()];
         Self {
             grid,
             order,
-            current: None,
-            outcomes: Vec::new(),
+            outcomes,
         }
+    }
+
+    /// The job of the network at `index` of the training order.
+    pub fn job(&self, index: usize) -> NetworkJob {
+        let (cell, unit) = self.order[index];
+        NetworkJob {
+            index,
+            config: self.grid.config(cell),
+            depth: unit.depth,
+            seed: unit.seed,
+        }
+    }
+
+    /// Records what the network at `index` ended at.
+    pub fn record(&mut self, index: usize, outcome: Outcome) {
+        self.outcomes[index] = Some(outcome);
     }
 
     /// (networks done, networks in the grid).
     pub fn progress(&self) -> (usize, usize) {
-        let done = self.outcomes.iter().map(|(_, o)| o.len()).sum();
+        let done = self.outcomes.iter().flatten().count();
         (done, self.order.len())
-    }
-
-    pub fn finished(&self) -> bool {
-        let (done, total) = self.progress();
-        done == total
-    }
-
-    /// Trains the network in training up to its next loss measurement (starting the next
-    /// network first if none is); `true` when this finished it. `now()` gives seconds.
-    pub async fn advance(&mut self, data: &Dataset, now: impl Fn() -> f64) -> bool {
-        if self.finished() {
-            return false;
-        }
-        let (index, _, run) = match &mut self.current {
-            Some(current) => current,
-            None => {
-                let index = self.progress().0;
-                let (cell, unit) = self.order[index];
-                let plan = self.grid.plan(cell).expect("the grid's cells were checked");
-                let run = DepthRun::of(&plan, data, unit, &());
-                self.current.insert((index, plan, run))
-            }
-        };
-        run.advance(data, now).await;
-        if run.stop.is_none() {
-            return false;
-        }
-        let (cell, unit) = self.order[*index];
-        let outcome = Outcome::of(cell.lr, unit, &run.result().outcome, &run.weights().await);
-        match self.outcomes.last_mut() {
-            Some((last, outcomes)) if *last == cell => outcomes.push(outcome),
-            _ => self.outcomes.push((cell, vec![outcome])),
-        }
-        self.current = None;
-        true
-    }
-
-    /// The outcomes so far, by cell.
-    pub fn outcomes(&self) -> &[(Cell, Vec<Outcome>)] {
-        &self.outcomes
     }
 
     /// The transfer of the networks done so far: η*(L), its law and the best η per depth.
     pub fn transfer(&self) -> Transfer {
-        Transfer::of(
-            &self.outcomes,
-            self.grid.parametrizations[0],
-            self.grid.optimizer,
-        )
+        let done: Vec<(Cell, Vec<Outcome>)> = self
+            .order
+            .iter()
+            .zip(&self.outcomes)
+            .filter_map(|((cell, _), o)| Some((*cell, vec![(*o)?])))
+            .collect();
+        Transfer::of(&done, self.grid.parametrizations[0], self.grid.optimizer)
     }
 }
 
@@ -138,14 +151,12 @@ pub fn fit_line(t: &Transfer) -> String {
     )
 }
 
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
 mod tests {
     use super::*;
     use crate::settings::Form;
     use crate::transfer_settings::TransferSettings;
-    use futures::executor::block_on;
     use scaling_core::sweep::config::DataPlan;
-    use scaling_core::train::session::train;
 
     fn settings(pairs: &[(&str, &str)]) -> TransferSettings {
         let mut s = TransferSettings::default();
@@ -181,25 +192,16 @@ mod tests {
     }
 
     #[test]
-    fn the_page_trains_every_network_as_core_does_in_one_go() {
+    fn every_network_is_a_job_a_worker_trains_as_core_does() {
         let grid = small().grid().unwrap();
         let data = data(&grid);
         let mut run = GridRun::new(grid.clone());
         assert_eq!(run.progress(), (0, 18));
-        let (mut chunks, mut order) = (0, Vec::new());
-        while !run.finished() {
-            chunks += 1;
-            if block_on(run.advance(&data, || 0.0)) {
-                let (cell, outcomes) = run.outcomes().last().unwrap();
-                let o = outcomes.last().unwrap();
-                order.push((cell.lr, o.depth, o.seed));
-            }
-        }
-        // 30 updates with the loss every 20: two chunks per network, one if it diverged at
-        // the first measurement after 0.
-        assert!((18 + 1..=18 * 2).contains(&chunks), "{chunks}");
-        assert!(!block_on(run.advance(&data, || 0.0)));
         // η by η, each over its depths then seeds.
+        let order: Vec<(f64, usize, u64)> = (0..18)
+            .map(|i| run.job(i))
+            .map(|j| (j.config.lr, j.depth, j.seed))
+            .collect();
         let want: Vec<(f64, usize, u64)> = grid
             .lrs
             .iter()
@@ -210,28 +212,24 @@ mod tests {
             })
             .collect();
         assert_eq!(order, want);
-        // Each outcome is core's one-go training of the same network.
-        for (cell, outcomes) in run.outcomes() {
-            let plan = grid.plan(*cell).unwrap();
-            for o in outcomes {
-                let unit = Unit {
-                    depth: o.depth,
-                    seed: o.seed,
-                };
-                let model = plan.model(unit);
-                let train_config = plan.training(unit);
-                let mut stepper = FusedStepper::new(
-                    &model.init_weights(),
-                    model.activation,
-                    model.delta,
-                    &data,
-                    &train_config,
-                );
-                let trained = train(&mut stepper, &data, &train_config, |_, _| {});
-                let want = Outcome::of(cell.lr, unit, &trained, &stepper.to_weights());
-                assert_eq!(*o, want);
-            }
+        // Done out of order, as workers finish: each outcome is core's training of the cell's
+        // network, and the job survives its trip to a worker as JSON.
+        for index in (0..18).rev() {
+            let job = run.job(index);
+            let sent: NetworkJob =
+                serde_json::from_str(&serde_json::to_string(&job).unwrap()).unwrap();
+            assert_eq!(sent, job);
+            let outcome = train_network(&sent, &data).unwrap();
+            let (cell, _) = run.order[index];
+            let plan = grid.plan(cell).unwrap();
+            assert_eq!(plan.train.optim.lr, cell.lr);
+            assert_eq!(
+                (outcome.lr, outcome.depth, outcome.seed),
+                (cell.lr, job.depth, job.seed)
+            );
+            run.record(index, outcome);
         }
+        assert_eq!(run.progress(), (18, 18));
         let t = run.transfer();
         assert_eq!(t.outcomes.len(), 18);
         let diverged = t.outcomes.iter().filter(|o| o.diverged()).count();
@@ -247,6 +245,31 @@ mod tests {
             line.contains(&format!("{diverged} of 18 networks diverged")),
             "{line}"
         );
+    }
+
+    #[test]
+    #[cfg(not(target_arch = "wasm32"))]
+    fn a_worker_trains_as_the_page_did_in_chunks_on_its_main_thread() {
+        use crate::run::DepthRun;
+        use futures::executor::block_on;
+        let grid = small().grid().unwrap();
+        let data = data(&grid);
+        let run = GridRun::new(grid);
+        for index in [1, 7, 17] {
+            let job = run.job(index);
+            let unit = Unit {
+                depth: job.depth,
+                seed: job.seed,
+            };
+            let plan = job.config.plan().unwrap();
+            let mut chunked = DepthRun::<FusedStepper>::of(&plan, &data, unit, &());
+            while chunked.stop.is_none() {
+                block_on(chunked.advance(&data, || 0.0));
+            }
+            let weights = block_on(chunked.weights());
+            let want = Outcome::of(job.config.lr, unit, &chunked.result().outcome, &weights);
+            assert_eq!(train_network(&job, &data).unwrap(), want, "network {index}");
+        }
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The settings of the page's third view, "Across depth": a small learning-rate transfer grid
 //! (base η × depths L × seeds) of one parametrization, as form fields whose defaults train in
-//! seconds on the wasm CPU, their URL query, and their check by core's
-//! [`TransferConfig::grid`], whose errors name the field to mark.
+//! seconds on the wasm CPU, and how many workers train it; their URL query, and their check by
+//! core's [`TransferConfig::grid`], whose errors name the field to mark.
 
 use crate::settings::{field, Field, FieldError, FieldKind, Form, Values, MAX_DEPTHS};
 use scaling_core::sweep::config::parametrization::Parametrization;
@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 /// The fields, in the form's order: depth-μP under SGD on the synthetic data (d = 10, tanh,
 /// N = 1000) from the standard init A_ij ~ N(0, 1/d) (s = √d), η from 10⁻² to 10³ in half
 /// decades, L = 4..64, seeds 0, 1, 2, 200 updates of batch 100 each: 495 networks.
-pub const TRANSFER_FIELDS: [Field; 15] = [
+pub const TRANSFER_FIELDS: [Field; 16] = [
     field(
         "parametrization",
         "parametrization",
@@ -64,7 +64,16 @@ pub const TRANSFER_FIELDS: [Field; 15] = [
     ),
     field("batch_size", "batch size B", FieldKind::Count, "100"),
     field("max_steps", "updates per network", FieldKind::Count, "200"),
+    field(
+        "workers",
+        "workers (0: one per core)",
+        FieldKind::Count,
+        "0",
+    ),
 ];
+
+/// The fields about the page rather than the grid: how many workers train it.
+const PAGE_KEYS: [&str; 1] = ["workers"];
 
 /// The fields that are keys of the grid file itself; the others are keys of its `[sweep]`.
 const GRID_KEYS: [&str; 3] = ["lr_min", "lr_max", "lr_points"];
@@ -73,6 +82,9 @@ const GRID_KEYS: [&str; 3] = ["lr_min", "lr_max", "lr_points"];
 /// chunks of this many updates (or fewer, for shorter trainings). The final losses, measured
 /// after the last update, do not depend on it.
 pub const LOG_EVERY: u64 = 20;
+
+/// The most workers a page starts.
+pub const MAX_WORKERS: usize = 64;
 
 /// The value of every field of the transfer form, as typed.
 #[derive(Clone, Debug, PartialEq)]
@@ -110,7 +122,10 @@ impl TransferSettings {
     /// `[sweep]`, and the page's [`LOG_EVERY`].
     pub fn config(&self) -> Result<TransferConfig, FieldError> {
         let (mut grid, mut sweep) = (Map::new(), Map::new());
-        for f in TRANSFER_FIELDS.iter().filter(|f| self.applies(f.key)) {
+        let grid_fields = TRANSFER_FIELDS
+            .iter()
+            .filter(|f| !PAGE_KEYS.contains(&f.key));
+        for f in grid_fields.filter(|f| self.applies(f.key)) {
             let value = self.0.parse(f.key)?.expect("no optional field");
             match f.key {
                 "parametrization" => grid.insert("parametrizations".into(), vec![value].into()),
@@ -127,9 +142,23 @@ impl TransferSettings {
         })
     }
 
-    /// The grid, checked by core (and the page's limit on depths); the error names the
-    /// first bad field.
+    /// The workers asked for (0: one per core).
+    pub fn workers(&self) -> Result<usize, FieldError> {
+        let value = self.0.parse("workers")?.expect("a count");
+        let n = value.as_u64().expect("counts parse to whole numbers");
+        match usize::try_from(n) {
+            Ok(n) if n <= MAX_WORKERS => Ok(n),
+            _ => Err(FieldError {
+                key: "workers",
+                message: format!("at most {MAX_WORKERS}"),
+            }),
+        }
+    }
+
+    /// The grid, checked by core (and the page's limits); the error names the first bad
+    /// field.
     pub fn grid(&self) -> Result<Grid, FieldError> {
+        self.workers()?;
         let grid = self.config()?.grid().map_err(|e| {
             let key = e.key.trim_start_matches("sweep.");
             let field = TRANSFER_FIELDS.iter().find(|f| f.key == key);
@@ -191,12 +220,15 @@ mod tests {
             ("depths", "3,6,12"),
             ("seeds", "5"),
             ("max_steps", "10"),
+            ("workers", "1"),
         ] {
             s.set(key, value);
         }
         let back = TransferSettings::from_query(&format!("?view=transfer&{}&x=1", s.to_query()));
         assert_eq!(back, s);
         let grid = back.grid().unwrap();
+        assert_eq!(back.workers(), Ok(1));
+        assert_eq!(TransferSettings::default().workers(), Ok(0));
         assert_eq!(grid.parametrizations, [Parametrization::Standard]);
         assert_eq!((grid.lrs.len(), grid.lrs[3]), (4, 0.1));
         assert_eq!(
@@ -223,6 +255,8 @@ mod tests {
             ("batch_size", "0", "at least 1"),
             ("max_steps", "0", "at least 1"),
             ("initial_sd", "-1", "> 0"),
+            ("workers", "65", "at most 64"),
+            ("workers", "all", "not a whole number"),
         ];
         for (key, value, says) in cases {
             let mut s = TransferSettings::default();

@@ -1,9 +1,9 @@
 //! The page's third view, "Across depth": a learning-rate transfer grid of one parametrization
-//! ([`scaling_core::transfer`]) trained live on the CPU, network after network
-//! ([`GridRun`]), yielding to the browser every [`SLICE`] seconds, with the transfer figure,
-//! η*(L) and its law filling in as the networks finish.
+//! ([`scaling_core::transfer`]) trained live on the CPU by the page's workers, one network
+//! each at a time, in the grid's order ([`GridRun`]), the main thread only dealing networks
+//! and drawing; the transfer figure, η*(L) and its law fill in as networks finish.
 
-use crate::browser::{now, sleep, Generation};
+use crate::browser::{now, Generation};
 use crate::canvas;
 use crate::form::form_fields;
 use crate::phase_summary::significant;
@@ -11,19 +11,27 @@ use crate::settings::FieldError;
 use crate::task::load_data;
 use crate::transfer_run::{fit_line, scaling_line, GridRun};
 use crate::transfer_settings::TransferSettings;
+use crate::worker::{workers_for, Pool, Reply};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use scaling_core::plot::figure::Figure;
 use scaling_core::transfer::figures::{best_loss_figure, optimum_figure, transfer_figure, Loss};
 use scaling_core::transfer::grid::Grid;
 use scaling_core::transfer::optimum::Transfer;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
 
 /// Start and Reset begin a new generation, which ends the training of an older one at its
-/// next yield.
+/// next reply.
 const TASK: Generation = Generation::of("transfer");
 
-/// The longest the view trains before it yields to the browser, in seconds.
-const SLICE: f64 = 0.03;
+/// The shortest time between two redraws of the figures, in seconds (and once at the end).
+const REDRAW_EVERY: f64 = 0.2;
+
+thread_local! {
+    /// The workers of the running Start, for Reset to stop.
+    static POOL: RefCell<Option<Rc<Pool>>> = const { RefCell::new(None) };
+}
 
 /// The figures, by canvas (`transfer-<name>`): name, caption, the figure of a transfer.
 const PLOTS: [(&str, &str); 4] = [
@@ -68,6 +76,8 @@ struct State {
     transfer: RwSignal<Option<Transfer>>,
     /// (networks done, networks in the grid) of the run.
     progress: RwSignal<Option<(usize, usize)>>,
+    /// The workers of the run, once started.
+    workers: RwSignal<Option<usize>>,
     note: RwSignal<String>,
     error: RwSignal<Option<String>>,
 }
@@ -81,7 +91,8 @@ fn start(state: State) {
     ) {
         return;
     }
-    let Ok(grid) = state.settings.with_untracked(TransferSettings::grid) else {
+    let settings = state.settings.get_untracked();
+    let (Ok(grid), Ok(workers)) = (settings.grid(), settings.workers()) else {
         return;
     };
     let mine = TASK.next();
@@ -89,21 +100,42 @@ fn start(state: State) {
     state.error.set(None);
     state.progress.set(Some((0, grid.networks())));
     state.status.set(Status::Loading);
-    spawn_local(train(state, grid, mine));
+    spawn_local(train(state, grid, workers, mine));
 }
 
-/// Stops the training (of any earlier Start) and clears the figures.
+/// Stops the training (of any earlier Start): its workers end at once; the figures clear.
 fn reset(state: State) {
     TASK.next();
+    if let Some(pool) = POOL.with(|p| p.borrow_mut().take()) {
+        pool.stop();
+    }
     state.status.set(Status::Idle);
     state.transfer.set(None);
     state.progress.set(None);
+    state.workers.set(None);
     state.note.set(String::new());
 }
 
-/// Loads the grid's data, then trains its networks one chunk after another, publishing the
-/// transfer whenever a network has finished, until all have or a newer generation ends it.
-async fn train(state: State, grid: Grid, mine: u32) {
+/// Ends a Start with an error shown.
+fn fail(state: State, error: String) {
+    reset(state);
+    state.error.set(Some(error));
+}
+
+/// The networks of a run, shared by its workers' lanes.
+struct Shared {
+    run: RefCell<GridRun>,
+    /// The next network to deal, in training order.
+    next: Cell<usize>,
+    /// Lanes still dealing.
+    lanes: Cell<usize>,
+    /// When the figures were last redrawn, in seconds.
+    shown: Cell<f64>,
+}
+
+/// Loads the grid's data, starts the workers and gives them the data, then deals the networks
+/// in order, one lane per worker, until all are done or a newer generation ends the run.
+async fn train(state: State, grid: Grid, workers: usize, mine: u32) {
     let plan = grid.plan(grid.cells()[0]).expect("a checked grid");
     let loaded = load_data(&plan).await;
     if TASK.current() != mine {
@@ -114,29 +146,67 @@ async fn train(state: State, grid: Grid, mine: u32) {
             state.note.set(note);
             data
         }
-        Err(e) => {
-            state.error.set(Some(e));
-            state.status.set(Status::Idle);
-            return;
-        }
+        Err(e) => return fail(state, e),
     };
+    let run = GridRun::new(grid);
+    let n = workers_for(workers, run.progress().1);
+    let pool = match Pool::start(n).await {
+        Ok(pool) => Rc::new(pool),
+        Err(e) if TASK.current() == mine => return fail(state, e),
+        Err(_) => return,
+    };
+    if TASK.current() != mine {
+        return;
+    }
+    pool.share(&data);
+    POOL.with(|p| *p.borrow_mut() = Some(pool.clone()));
+    state.workers.set(Some(n));
     state.status.set(Status::Running);
-    let mut run = GridRun::new(grid);
-    while !run.finished() {
-        let (slice, mut finished_one) = (now(), false);
-        while !run.finished() && now() - slice < SLICE {
-            finished_one |= run.advance(&data, now).await;
-        }
-        if finished_one {
-            state.transfer.set(Some(run.transfer()));
-            state.progress.set(Some(run.progress()));
-        }
-        sleep(0).await;
+    let shared = Rc::new(Shared {
+        run: RefCell::new(run),
+        next: Cell::new(0),
+        lanes: Cell::new(n),
+        shown: Cell::new(f64::NEG_INFINITY),
+    });
+    for lane in 0..n {
+        spawn_local(deal(state, pool.clone(), shared.clone(), lane, mine));
+    }
+}
+
+/// One worker's lane: sends it the next network, records the reply, until none is left; the
+/// last lane to end finishes the run.
+async fn deal(state: State, pool: Rc<Pool>, shared: Rc<Shared>, lane: usize, mine: u32) {
+    let total = shared.run.borrow().progress().1;
+    while shared.next.get() < total {
+        let index = shared.next.get();
+        shared.next.set(index + 1);
+        let job = shared.run.borrow().job(index);
+        let reply = pool.call(lane, &job).await;
         if TASK.current() != mine {
             return;
         }
+        match reply {
+            Ok(Reply::Network { index, outcome }) => shared.run.borrow_mut().record(index, outcome),
+            Ok(Reply::Failed(e)) | Err(e) => return fail(state, format!("worker {lane}: {e}")),
+        }
+        if now() - shared.shown.get() > REDRAW_EVERY {
+            publish(state, &shared);
+        }
     }
-    state.status.set(Status::Finished);
+    shared.lanes.set(shared.lanes.get() - 1);
+    if shared.lanes.get() == 0 {
+        publish(state, &shared);
+        POOL.with(|p| p.borrow_mut().take());
+        state.status.set(Status::Finished);
+    }
+}
+
+/// Shows the networks done so far: the progress, the transfer and its figures.
+fn publish(state: State, shared: &Shared) {
+    let run = shared.run.borrow();
+    state.transfer.set(Some(run.transfer()));
+    state.progress.set(Some(run.progress()));
+    shared.shown.set(now());
 }
 
 /// The view: its heading, the settings, Start / Reset with the progress, the law of η*(L)
@@ -148,6 +218,7 @@ pub fn TransferView(settings: RwSignal<TransferSettings>) -> impl IntoView {
         status: RwSignal::new(Status::Idle),
         transfer: RwSignal::new(None),
         progress: RwSignal::new(None),
+        workers: RwSignal::new(None),
         note: RwSignal::new(String::new()),
         error: RwSignal::new(None),
     };
@@ -175,8 +246,9 @@ pub fn TransferView(settings: RwSignal<TransferSettings>) -> impl IntoView {
                  transfers across depth."
             </p>
             <p id="transfer-engine">
-                "Every network trains on the CPU (wasm, core's fused step), one after another, \
-                 each η's depths and seeds before the next η."
+                "Every network trains on the CPU (wasm, core's fused step, one thread) in one of \
+                 the page's Web Workers, one per core unless the workers field says otherwise, \
+                 in the grid's order: each η's depths and seeds before the next η."
             </p>
             <p id="transfer-scaling">{move || settings.with(|s| s.grid().ok().map(|g| scaling_line(&g)))}</p>
         </header>
@@ -196,9 +268,13 @@ pub fn TransferView(settings: RwSignal<TransferSettings>) -> impl IntoView {
 fn controls(state: State, error: Memo<Option<FieldError>>) -> impl IntoView {
     let status = move || match state.status.get() {
         Status::Idle => "idle",
-        Status::Loading => "loading data",
+        Status::Loading => "loading data, starting the workers",
         Status::Running => "training",
         Status::Finished => "finished",
+    };
+    let workers = move || {
+        let n = state.workers.get()?;
+        Some(format!("on {n} worker{}", if n == 1 { "" } else { "s" }))
     };
     let progress = move || {
         let planned = || {
@@ -218,6 +294,7 @@ fn controls(state: State, error: Memo<Option<FieldError>>) -> impl IntoView {
             <button id="transfer-reset" on:click=move |_| reset(state)>"Reset"</button>
             <span id="transfer-status">{status}</span>
             <span id="transfer-progress">{progress}</span>
+            <span id="transfer-workers" data-workers=move || state.workers.get().map(|n| n.to_string())>{workers}</span>
         </div>
     }
 }

@@ -1,0 +1,222 @@
+//! The page's Web Workers: each runs this same wasm module (the page posts it its compiled
+//! `WebAssembly.Module`), so that networks train on every core while the main thread only
+//! draws and handles the controls. The worker's side ([`serve`]) answers one request at a time;
+//! the page's side ([`Pool`]) starts the workers and sends them requests.
+//!
+//! Messages: the page posts the module to a new worker (to a small loader script, which
+//! initialises it; the module's `main` then calls [`serve`]), the worker answers "ready";
+//! then a data set (its safetensors bytes, a `Uint8Array`), which the worker keeps for the
+//! jobs that follow, or a job as JSON ([`NetworkJob`]), which it answers with JSON
+//! ([`Reply`]).
+
+use crate::transfer_run::{train_network, NetworkJob};
+use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
+use scaling_core::data::synthetic::Dataset;
+use scaling_core::transfer::optimum::Outcome;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Worker, WorkerOptions, WorkerType};
+
+/// A worker's answer to a job.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Reply {
+    /// The job's network and what it ended at.
+    Network { index: usize, outcome: Outcome },
+    /// Why the job could not be done.
+    Failed(String),
+}
+
+/// The message a worker sends once it can take requests.
+const READY: &str = "ready";
+
+/// Whether this code runs in a dedicated worker (else in the page).
+pub fn in_worker() -> bool {
+    js_sys::global().is_instance_of::<DedicatedWorkerGlobalScope>()
+}
+
+thread_local! {
+    /// The data set of the jobs (the worker's side).
+    static DATA: RefCell<Option<Dataset>> = const { RefCell::new(None) };
+}
+
+/// The worker's side: answers every message as the module documentation says, then says it is
+/// ready.
+pub fn serve() {
+    let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
+    let answer_to = scope.clone();
+    let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
+        if let Some(reply) = answer(event.data()) {
+            let text = serde_json::to_string(&reply).expect("replies serialise");
+            let _ = answer_to.post_message(&text.into());
+        }
+    });
+    scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+    on_message.forget();
+    let _ = scope.post_message(&READY.into());
+}
+
+/// The reply to one message (none to a data set).
+fn answer(message: JsValue) -> Option<Reply> {
+    if let Some(bytes) = message.dyn_ref::<Uint8Array>() {
+        let data = Dataset::from_safetensors(&bytes.to_vec());
+        return match data {
+            Ok(data) => {
+                DATA.with(|d| *d.borrow_mut() = Some(data));
+                None
+            }
+            Err(e) => Some(Reply::Failed(format!("the data set is malformed: {e}"))),
+        };
+    }
+    let job: NetworkJob = match message.as_string().map(|t| serde_json::from_str(&t)) {
+        Some(Ok(job)) => job,
+        _ => return Some(Reply::Failed("a message that is not a job".into())),
+    };
+    let outcome = DATA.with(|d| match d.borrow().as_ref() {
+        Some(data) => train_network(&job, data).map_err(|e| e.to_string()),
+        None => Err("a job before its data set".into()),
+    });
+    Some(match outcome {
+        Ok(outcome) => Reply::Network {
+            index: job.index,
+            outcome,
+        },
+        Err(e) => Reply::Failed(e),
+    })
+}
+
+/// The loader of a worker: it waits for the module, then initialises it with the page's
+/// wasm-bindgen script (whose URL replaces `SCRIPT`), which runs the module's `main`.
+const LOADER: &str = r#"self.onmessage = async (event) => {
+  self.onmessage = null;
+  const { default: init } = await import("SCRIPT");
+  await init({ module_or_path: event.data });
+};"#;
+
+/// Workers of the page, each running this module, each doing one request at a time.
+pub struct Pool {
+    workers: Vec<Worker>,
+    /// Per worker, the rejection of the request it is answering (Reset ends it).
+    pending: Vec<RefCell<Option<Function>>>,
+}
+
+impl Pool {
+    /// `n` workers, each ready to take requests.
+    pub async fn start(n: usize) -> Result<Self, String> {
+        let loader = loader_url()?;
+        let options = WorkerOptions::new();
+        options.set_type(WorkerType::Module);
+        let mut workers = Vec::with_capacity(n);
+        for _ in 0..n {
+            let worker = Worker::new_with_options(&loader, &options)
+                .map_err(|e| format!("starting a worker: {e:?}"))?;
+            workers.push(worker);
+        }
+        let pool = Self {
+            pending: workers.iter().map(|_| RefCell::new(None)).collect(),
+            workers,
+        };
+        for i in 0..n {
+            let ready = pool.exchange(i, &wasm_bindgen::module()).await?;
+            if ready.as_string().as_deref() != Some(READY) {
+                return Err(format!("worker {i} did not start: {ready:?}"));
+            }
+        }
+        Ok(pool)
+    }
+
+    /// Gives every worker the data set of the jobs that follow.
+    pub fn share(&self, data: &Dataset) {
+        let bytes = Uint8Array::from(data.to_safetensors().as_slice());
+        for worker in &self.workers {
+            let _ = worker.post_message(&bytes);
+        }
+    }
+
+    /// Sends `job` to worker `i` and waits for its reply.
+    pub async fn call(&self, i: usize, job: &NetworkJob) -> Result<Reply, String> {
+        let text = serde_json::to_string(job).expect("jobs serialise");
+        let reply = self.exchange(i, &text.into()).await?;
+        let reply = reply.as_string().ok_or("a reply that is not text")?;
+        serde_json::from_str(&reply).map_err(|e| format!("a malformed reply: {e}"))
+    }
+
+    /// Posts `message` to worker `i` and waits for the next message it sends.
+    async fn exchange(&self, i: usize, message: &JsValue) -> Result<JsValue, String> {
+        let worker = &self.workers[i];
+        let promise = Promise::new(&mut |resolve, reject| {
+            worker.set_onmessage(Some(&resolve));
+            worker.set_onerror(Some(&reject));
+            *self.pending[i].borrow_mut() = Some(reject);
+        });
+        worker
+            .post_message(message)
+            .map_err(|e| format!("posting to worker {i}: {e:?}"))?;
+        let answer = JsFuture::from(promise).await;
+        self.pending[i].borrow_mut().take();
+        let event: MessageEvent = answer
+            .map_err(|e| format!("worker {i} failed: {}", error_text(&e)))?
+            .unchecked_into();
+        Ok(event.data())
+    }
+
+    /// Stops every worker at once; the requests they were answering fail.
+    pub fn stop(&self) {
+        for (worker, pending) in self.workers.iter().zip(&self.pending) {
+            worker.terminate();
+            if let Some(reject) = pending.borrow_mut().take() {
+                let _ = reject.call1(&JsValue::NULL, &"stopped".into());
+            }
+        }
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// The number of workers for `asked` (0: one per core the browser reports), at most `jobs`.
+pub fn workers_for(asked: usize, jobs: usize) -> usize {
+    let cores = web_sys::window()
+        .map(|w| w.navigator().hardware_concurrency() as usize)
+        .unwrap_or(1);
+    let n = if asked == 0 { cores } else { asked };
+    n.clamp(1, jobs.max(1))
+}
+
+/// A `blob:` URL of the [`LOADER`] with the page's wasm-bindgen script, which trunk names in
+/// the page's `<link rel="modulepreload">`.
+fn loader_url() -> Result<String, String> {
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let link = document
+        .query_selector("link[rel=modulepreload]")
+        .ok()
+        .flatten()
+        .ok_or("the page names no wasm-bindgen script (link rel=modulepreload)")?;
+    let script = Reflect::get(&link, &"href".into())
+        .ok()
+        .and_then(|h| h.as_string())
+        .ok_or("the page's script has no URL")?;
+    let source = LOADER.replace("SCRIPT", &script);
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("text/javascript");
+    let blob =
+        web_sys::Blob::new_with_str_sequence_and_options(&Array::of1(&source.into()), &options)
+            .map_err(|e| format!("the worker's loader: {e:?}"))?;
+    web_sys::Url::create_object_url_with_blob(&blob).map_err(|e| format!("{e:?}"))
+}
+
+/// The message of a worker's error event, or the value.
+fn error_text(e: &JsValue) -> String {
+    Reflect::get(e, &"message".into())
+        .ok()
+        .and_then(|m| m.as_string())
+        .or_else(|| e.as_string())
+        .unwrap_or_else(|| format!("{e:?}"))
+}
