@@ -285,7 +285,9 @@ async function checkPhase() {
   await page.click("#phase-start");
   await page.waitForFunction(() => document.querySelector("#phase-progress")?.textContent === "6 of 6 columns"
     && document.querySelector("#phase-status")?.textContent === "finished", null, { timeout: 120_000 });
-  console.log(`e2e phase: 6 columns in ${Date.now() - started} ms`);
+  const used = Number(await page.getAttribute("#phase-workers", "data-workers"));
+  console.log(`e2e phase: 6 columns in ${Date.now() - started} ms on ${used} workers`);
+  if (used < 2) fail(`phase: ${used} worker(s) on a machine with several cores`);
   const after = await ink(page, "#phase-map");
   console.log(`e2e phase: heat map pixels before ${JSON.stringify(before)}, after ${JSON.stringify(after)}`);
   if (after.dark < 2000 || after.coloured < before.coloured + 2000) fail("phase: the heat map is not filled in");

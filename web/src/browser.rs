@@ -30,7 +30,7 @@ thread_local! {
 /// The generation of one view's background task: Start and Reset begin a new one, and a task
 /// that finds the generation it began with gone ends at its next check (the page runs on one
 /// thread, so a task is never stopped from outside).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Generation(&'static str);
 
 impl Generation {

@@ -3,14 +3,14 @@
 //! query, and their check by core's [`PhaseConfig::check`], whose errors name the field to
 //! mark.
 
-use crate::settings::{field, Field, FieldError, FieldKind, Form, Values, MAX_DEPTHS};
+use crate::settings::{field, Field, FieldError, FieldKind, Form, Values, MAX_DEPTHS, WORKERS};
 use scaling_core::phase::{Axis, BadKey, Block, PhaseConfig};
 use scaling_core::Activation;
 use serde_json::Value;
 
 /// The fields, in the form's order: width 40, depths 50 and 200, 14 β in [0, 1.3] × 10 H in
-/// [0.05, 0.95], 3 networks × 8 inputs per cell, tanh on Eq. (1).
-pub const PHASE_FIELDS: [Field; 13] = [
+/// [0.05, 0.95], 3 networks × 8 inputs per cell, tanh on Eq. (1); one worker per core.
+pub const PHASE_FIELDS: [Field; 14] = [
     field("width", "width d", FieldKind::Count, "40"),
     field("depths", "depths L", FieldKind::Counts, "50,200"),
     field("beta_from", "β from", FieldKind::Real, "0"),
@@ -34,6 +34,7 @@ pub const PHASE_FIELDS: [Field; 13] = [
         "eq1",
     ),
     field("seed", "seed", FieldKind::Count, "0"),
+    WORKERS,
 ];
 
 /// The grid's axes: core's key, and the fields of their `from`, `to` and `count`.
@@ -72,6 +73,7 @@ impl PhaseSettings {
     /// The phase diagram these settings describe, checked by core; the error names the first
     /// bad field.
     pub fn config(&self) -> Result<PhaseConfig, FieldError> {
+        self.workers()?;
         let config = PhaseConfig {
             width: self.count("width")?,
             depths: self.counts("depths")?,
@@ -91,6 +93,11 @@ impl PhaseSettings {
         }
         config.check().map_err(|e| self.field_error(&config, e))?;
         Ok(config)
+    }
+
+    /// The workers asked for (0: one per core).
+    pub fn workers(&self) -> Result<usize, FieldError> {
+        self.0.workers()
     }
 
     /// A whole number that fits a `usize` of this machine (wasm32's has 32 bits).
@@ -266,6 +273,7 @@ mod tests {
             (&[("n_inputs", "0")], "n_inputs", "must be in"),
             (&[("activation", "swish")], "activation", "one of"),
             (&[("seed", "-1")], "seed", "not a whole number"),
+            (&[("workers", "65")], "workers", "at most 64"),
         ];
         for &(set, at, says) in cases {
             let mut s = PhaseSettings::default();

@@ -1,14 +1,15 @@
 //! The page's second view, "At initialisation": the (β, H) phase diagram of Marion,
-//! Fermanian, Biau & Vert ([`scaling_core::phase`]) computed live. Start computes the grid one
-//! (L, H) column at a time and yields to the browser between columns, so that the heat map
-//! fills in as they finish; hovering a cell reads its three ratios, clicking it draws ‖h_k‖
-//! along one of its networks.
+//! Fermanian, Biau & Vert ([`scaling_core::phase`]) computed live. Start deals the grid's
+//! (L, H) columns to the page's workers, one column each at a time, so that the heat map fills
+//! in as they finish while the main thread draws; hovering a cell reads its three ratios,
+//! clicking it draws ‖h_k‖ along one of its networks.
 
-use crate::browser::{sleep, Generation};
+use crate::browser::Generation;
 use crate::form::form_fields;
 use crate::phase_settings::PhaseSettings;
 use crate::phase_summary::{hover_text, path_figure, progress, transition};
 use crate::settings::FieldError;
+use crate::worker::{self, deal, workers_for, Job, Reply};
 use burn::backend::NdArray;
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -32,8 +33,8 @@ enum Status {
     Finished,
 }
 
-/// Start and Reset begin a new generation, which ends a computation of an older one before
-/// its next column.
+/// Start and Reset begin a new generation, which ends a computation of an older one (its
+/// workers stop at once).
 const TASK: Generation = Generation::of("phase");
 
 /// The view's signals.
@@ -53,6 +54,9 @@ struct State {
     hover: RwSignal<Option<(usize, f64, f64)>>,
     /// ‖h_k‖ along a network of the cell clicked last.
     path: RwSignal<Option<Figure>>,
+    /// The workers of the run, once started.
+    workers: RwSignal<Option<usize>>,
+    error: RwSignal<Option<String>>,
 }
 
 impl State {
@@ -66,6 +70,8 @@ impl State {
             drawn: StoredValue::new(None),
             hover: RwSignal::new(None),
             path: RwSignal::new(None),
+            workers: RwSignal::new(None),
+            error: RwSignal::new(None),
         }
     }
 
@@ -94,48 +100,71 @@ fn start(state: State) {
     if state.status.get_untracked() == Status::Running {
         return;
     }
-    let Ok(config) = state.settings.with_untracked(PhaseSettings::config) else {
+    let settings = state.settings.get_untracked();
+    let (Ok(config), Ok(workers)) = (settings.config(), settings.workers()) else {
         return;
     };
-    TASK.next();
+    let mine = TASK.next();
     state.results.set(Some(PhaseResults::new(config.clone())));
     state.path.set(None);
+    state.error.set(None);
     state.status.set(Status::Running);
-    spawn_local(compute(state, config));
+    spawn_local(compute(state, config, workers, mine));
 }
 
-/// Stops the running computation (of any earlier Start) and clears the grid.
+/// Stops the running computation (of any earlier Start): its workers end at once; the grid
+/// clears.
 fn reset(state: State) {
     TASK.next();
+    worker::stop(TASK);
     state.status.set(Status::Idle);
     state.results.set(None);
     state.path.set(None);
+    state.workers.set(None);
 }
 
-/// Computes the missing columns of the grid one at a time, yielding to the browser before
-/// each, until none is missing or a newer generation (Reset, Start) ends it.
-async fn compute(state: State, config: PhaseConfig) {
-    let mine = TASK.current();
-    let device = Default::default();
-    loop {
-        sleep(0).await;
-        if TASK.current() != mine {
-            return;
+/// Deals the grid's columns in order to the workers, each column's cells added as they come,
+/// until all are done or a newer generation (Reset, Start) ends it.
+async fn compute(state: State, config: PhaseConfig, workers: usize, mine: u32) {
+    let columns = config.columns();
+    let n = workers_for(workers, columns.len());
+    let pool = match worker::start(TASK, n, mine).await {
+        Ok(Some(pool)) => pool,
+        Ok(None) => return,
+        Err(e) => return fail(state, e),
+    };
+    state.workers.set(Some(n));
+    let jobs: Vec<Job> = columns
+        .into_iter()
+        .map(|column| Job::Column {
+            config: config.clone(),
+            column,
+        })
+        .collect();
+    let record = |_, reply| {
+        if let Reply::Column(cells) = reply {
+            state.results.update(|r| {
+                if let Some(r) = r {
+                    r.add(cells);
+                }
+            });
         }
-        let next = state
-            .results
-            .with_untracked(|r| r.as_ref().and_then(|r| r.missing().first().copied()));
-        let Some(column) = next else {
-            break;
-        };
-        let cells = config.column::<Cpu>(column, &device);
-        state.results.update(|r| {
-            if let Some(r) = r {
-                r.add(cells);
-            }
-        });
+    };
+    let dealt = deal(&pool, &jobs, record, || TASK.current() != mine).await;
+    if TASK.current() != mine {
+        return;
     }
-    state.status.set(Status::Finished);
+    worker::stop(TASK);
+    match dealt {
+        Ok(()) => state.status.set(Status::Finished),
+        Err(e) => fail(state, e),
+    }
+}
+
+/// Ends a Start with an error shown.
+fn fail(state: State, error: String) {
+    reset(state);
+    state.error.set(Some(error));
 }
 
 /// Draws the heat map of the shown depth and ratio on `canvas` (cells not computed yet in
@@ -233,9 +262,10 @@ pub fn PhaseView(settings: RwSignal<PhaseSettings>) -> impl IntoView {
                  Vert, JMLR 2025: the regimes meet at β = H)."
             </p>
             <p id="phase-engine">
-                "Every cell is computed on the CPU (wasm) with burn's NdArray backend, one (L, H) \
-                 column at a time: the probe reads its tensors back synchronously, which WebGPU \
-                 in the browser cannot do."
+                "Every cell is computed on the CPU (wasm) with burn's NdArray backend, in the \
+                 page's Web Workers, one per core unless the workers field says otherwise, each \
+                 one (L, H) column at a time: the probe reads its tensors back synchronously, \
+                 which WebGPU in the browser cannot do."
             </p>
         </header>
         <form class="settings" on:submit=|ev| ev.prevent_default()>
@@ -293,7 +323,11 @@ fn controls(state: State, error: Memo<Option<FieldError>>) -> impl IntoView {
             <button id="phase-reset" on:click=move |_| reset(state)>"Reset"</button>
             <span id="phase-status">{status}</span>
             <span id="phase-progress">{progress}</span>
+            <span id="phase-workers" data-workers=move || state.workers.get().map(|n| n.to_string())>
+                {move || state.workers.get().map(worker::on_workers)}
+            </span>
         </div>
+        {move || state.error.get().map(|e| view! { <p class="error" id="phase-error">{e}</p> })}
     }
 }
 

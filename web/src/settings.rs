@@ -53,6 +53,18 @@ pub const fn field(
 /// The most depths one page trains side by side.
 pub const MAX_DEPTHS: usize = 12;
 
+/// How many Web Workers a view starts (0: one per core the browser reports), a field of the
+/// views that compute in workers.
+pub const WORKERS: Field = field(
+    "workers",
+    "workers (0: one per core)",
+    FieldKind::Count,
+    "0",
+);
+
+/// The most workers a view starts.
+pub const MAX_WORKERS: usize = 64;
+
 /// The fields, in the form's order. The defaults train tanh nets with a shared δ at 7 depths
 /// 4..256 on 2000 synthetic samples: the smooth regime, in a minute on a laptop's GPU. All
 /// but [`PAGE_FIELDS`] are keys of core's sweep configuration.
@@ -202,6 +214,21 @@ impl Values {
             }
         };
         Ok(Some(value))
+    }
+}
+
+impl Values {
+    /// The [`WORKERS`] field: how many workers to start (0: one per core).
+    pub fn workers(&self) -> Result<usize, FieldError> {
+        let value = self.parse(WORKERS.key)?.expect("a count");
+        let n = value.as_u64().expect("counts parse to whole numbers");
+        match usize::try_from(n) {
+            Ok(n) if n <= MAX_WORKERS => Ok(n),
+            _ => Err(FieldError {
+                key: WORKERS.key,
+                message: format!("at most {MAX_WORKERS}"),
+            }),
+        }
     }
 }
 

@@ -3,7 +3,7 @@
 //! seconds on the wasm CPU, and how many workers train it; their URL query, and their check by
 //! core's [`TransferConfig::grid`], whose errors name the field to mark.
 
-use crate::settings::{field, Field, FieldError, FieldKind, Form, Values, MAX_DEPTHS};
+use crate::settings::{field, Field, FieldError, FieldKind, Form, Values, MAX_DEPTHS, WORKERS};
 use scaling_core::sweep::config::parametrization::Parametrization;
 use scaling_core::sweep::config::{InitName, OptimizerName};
 use scaling_core::transfer::grid::{Grid, TransferConfig};
@@ -64,12 +64,7 @@ pub const TRANSFER_FIELDS: [Field; 16] = [
     ),
     field("batch_size", "batch size B", FieldKind::Count, "100"),
     field("max_steps", "updates per network", FieldKind::Count, "200"),
-    field(
-        "workers",
-        "workers (0: one per core)",
-        FieldKind::Count,
-        "0",
-    ),
+    WORKERS,
 ];
 
 /// The fields about the page rather than the grid: how many workers train it.
@@ -82,9 +77,6 @@ const GRID_KEYS: [&str; 3] = ["lr_min", "lr_max", "lr_points"];
 /// chunks of this many updates (or fewer, for shorter trainings). The final losses, measured
 /// after the last update, do not depend on it.
 pub const LOG_EVERY: u64 = 20;
-
-/// The most workers a page starts.
-pub const MAX_WORKERS: usize = 64;
 
 /// The value of every field of the transfer form, as typed.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,15 +136,7 @@ impl TransferSettings {
 
     /// The workers asked for (0: one per core).
     pub fn workers(&self) -> Result<usize, FieldError> {
-        let value = self.0.parse("workers")?.expect("a count");
-        let n = value.as_u64().expect("counts parse to whole numbers");
-        match usize::try_from(n) {
-            Ok(n) if n <= MAX_WORKERS => Ok(n),
-            _ => Err(FieldError {
-                key: "workers",
-                message: format!("at most {MAX_WORKERS}"),
-            }),
-        }
+        self.0.workers()
     }
 
     /// The grid, checked by core (and the page's limits); the error names the first bad

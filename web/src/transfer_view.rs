@@ -11,7 +11,7 @@ use crate::settings::FieldError;
 use crate::task::load_data;
 use crate::transfer_run::{fit_line, scaling_line, GridRun};
 use crate::transfer_settings::TransferSettings;
-use crate::worker::{workers_for, Pool, Reply};
+use crate::worker::{self, deal, workers_for, Job, Reply};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use scaling_core::plot::figure::Figure;
@@ -19,7 +19,6 @@ use scaling_core::transfer::figures::{best_loss_figure, optimum_figure, transfer
 use scaling_core::transfer::grid::Grid;
 use scaling_core::transfer::optimum::Transfer;
 use std::cell::{Cell, RefCell};
-use std::rc::Rc;
 
 /// Start and Reset begin a new generation, which ends the training of an older one at its
 /// next reply.
@@ -27,11 +26,6 @@ const TASK: Generation = Generation::of("transfer");
 
 /// The shortest time between two redraws of the figures, in seconds (and once at the end).
 const REDRAW_EVERY: f64 = 0.2;
-
-thread_local! {
-    /// The workers of the running Start, for Reset to stop.
-    static POOL: RefCell<Option<Rc<Pool>>> = const { RefCell::new(None) };
-}
 
 /// The figures, by canvas (`transfer-<name>`): name, caption, the figure of a transfer.
 const PLOTS: [(&str, &str); 4] = [
@@ -106,9 +100,7 @@ fn start(state: State) {
 /// Stops the training (of any earlier Start): its workers end at once; the figures clear.
 fn reset(state: State) {
     TASK.next();
-    if let Some(pool) = POOL.with(|p| p.borrow_mut().take()) {
-        pool.stop();
-    }
+    worker::stop(TASK);
     state.status.set(Status::Idle);
     state.transfer.set(None);
     state.progress.set(None);
@@ -122,19 +114,8 @@ fn fail(state: State, error: String) {
     state.error.set(Some(error));
 }
 
-/// The networks of a run, shared by its workers' lanes.
-struct Shared {
-    run: RefCell<GridRun>,
-    /// The next network to deal, in training order.
-    next: Cell<usize>,
-    /// Lanes still dealing.
-    lanes: Cell<usize>,
-    /// When the figures were last redrawn, in seconds.
-    shown: Cell<f64>,
-}
-
-/// Loads the grid's data, starts the workers and gives them the data, then deals the networks
-/// in order, one lane per worker, until all are done or a newer generation ends the run.
+/// Loads the grid's data, starts the workers and gives them the data, then deals them the
+/// networks in order until all are done or a newer generation ends the run.
 async fn train(state: State, grid: Grid, workers: usize, mine: u32) {
     let plan = grid.plan(grid.cells()[0]).expect("a checked grid");
     let loaded = load_data(&plan).await;
@@ -149,64 +130,46 @@ async fn train(state: State, grid: Grid, workers: usize, mine: u32) {
         Err(e) => return fail(state, e),
     };
     let run = GridRun::new(grid);
-    let n = workers_for(workers, run.progress().1);
-    let pool = match Pool::start(n).await {
-        Ok(pool) => Rc::new(pool),
-        Err(e) if TASK.current() == mine => return fail(state, e),
-        Err(_) => return,
+    let total = run.progress().1;
+    let n = workers_for(workers, total);
+    let pool = match worker::start(TASK, n, mine).await {
+        Ok(Some(pool)) => pool,
+        Ok(None) => return,
+        Err(e) => return fail(state, e),
     };
+    state.workers.set(Some(n));
+    state.status.set(Status::Running);
+    pool.share(&data);
+    let jobs: Vec<Job> = (0..total)
+        .map(|i| Job::Network(Box::new(run.job(i))))
+        .collect();
+    let (run, shown) = (RefCell::new(run), Cell::new(f64::NEG_INFINITY));
+    let publish = || {
+        let run = run.borrow();
+        state.transfer.set(Some(run.transfer()));
+        state.progress.set(Some(run.progress()));
+        shown.set(now());
+    };
+    let record = |_, reply| {
+        if let Reply::Network { index, outcome } = reply {
+            run.borrow_mut().record(index, outcome);
+        }
+        if now() - shown.get() > REDRAW_EVERY {
+            publish();
+        }
+    };
+    let dealt = deal(&pool, &jobs, record, || TASK.current() != mine).await;
     if TASK.current() != mine {
         return;
     }
-    pool.share(&data);
-    POOL.with(|p| *p.borrow_mut() = Some(pool.clone()));
-    state.workers.set(Some(n));
-    state.status.set(Status::Running);
-    let shared = Rc::new(Shared {
-        run: RefCell::new(run),
-        next: Cell::new(0),
-        lanes: Cell::new(n),
-        shown: Cell::new(f64::NEG_INFINITY),
-    });
-    for lane in 0..n {
-        spawn_local(deal(state, pool.clone(), shared.clone(), lane, mine));
-    }
-}
-
-/// One worker's lane: sends it the next network, records the reply, until none is left; the
-/// last lane to end finishes the run.
-async fn deal(state: State, pool: Rc<Pool>, shared: Rc<Shared>, lane: usize, mine: u32) {
-    let total = shared.run.borrow().progress().1;
-    while shared.next.get() < total {
-        let index = shared.next.get();
-        shared.next.set(index + 1);
-        let job = shared.run.borrow().job(index);
-        let reply = pool.call(lane, &job).await;
-        if TASK.current() != mine {
-            return;
+    worker::stop(TASK);
+    match dealt {
+        Ok(()) => {
+            publish();
+            state.status.set(Status::Finished);
         }
-        match reply {
-            Ok(Reply::Network { index, outcome }) => shared.run.borrow_mut().record(index, outcome),
-            Ok(Reply::Failed(e)) | Err(e) => return fail(state, format!("worker {lane}: {e}")),
-        }
-        if now() - shared.shown.get() > REDRAW_EVERY {
-            publish(state, &shared);
-        }
+        Err(e) => fail(state, e),
     }
-    shared.lanes.set(shared.lanes.get() - 1);
-    if shared.lanes.get() == 0 {
-        publish(state, &shared);
-        POOL.with(|p| p.borrow_mut().take());
-        state.status.set(Status::Finished);
-    }
-}
-
-/// Shows the networks done so far: the progress, the transfer and its figures.
-fn publish(state: State, shared: &Shared) {
-    let run = shared.run.borrow();
-    state.transfer.set(Some(run.transfer()));
-    state.progress.set(Some(run.progress()));
-    shared.shown.set(now());
 }
 
 /// The view: its heading, the settings, Start / Reset with the progress, the law of η*(L)
@@ -272,10 +235,7 @@ fn controls(state: State, error: Memo<Option<FieldError>>) -> impl IntoView {
         Status::Running => "training",
         Status::Finished => "finished",
     };
-    let workers = move || {
-        let n = state.workers.get()?;
-        Some(format!("on {n} worker{}", if n == 1 { "" } else { "s" }))
-    };
+    let workers = move || state.workers.get().map(worker::on_workers);
     let progress = move || {
         let planned = || {
             state

@@ -1,30 +1,47 @@
 //! The page's Web Workers: each runs this same wasm module (the page posts it its compiled
-//! `WebAssembly.Module`), so that networks train on every core while the main thread only
-//! draws and handles the controls. The worker's side ([`serve`]) answers one request at a time;
-//! the page's side ([`Pool`]) starts the workers and sends them requests.
+//! `WebAssembly.Module`), so that the work of a view runs on every core while the main thread
+//! only draws and handles the controls. The worker's side ([`serve`]) answers one job at a
+//! time; the page's side ([`Pool`]) starts the workers, and [`deal`] hands them a view's jobs.
 //!
 //! Messages: the page posts the module to a new worker (to a small loader script, which
 //! initialises it; the module's `main` then calls [`serve`]), the worker answers "ready";
 //! then a data set (its safetensors bytes, a `Uint8Array`), which the worker keeps for the
-//! jobs that follow, or a job as JSON ([`NetworkJob`]), which it answers with JSON
-//! ([`Reply`]).
+//! network jobs that follow, or a [`Job`] as JSON, which it answers with a [`Reply`] as JSON.
 
+use crate::browser::Generation;
 use crate::transfer_run::{train_network, NetworkJob};
+use burn::backend::NdArray;
+use futures::future::join_all;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use scaling_core::data::synthetic::Dataset;
+use scaling_core::phase::{Column, PhaseCell, PhaseConfig};
 use scaling_core::transfer::optimum::Outcome;
 use serde::{Deserialize, Serialize};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Worker, WorkerOptions, WorkerType};
 
+/// What a worker is asked to do.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum Job {
+    /// Train a network of a transfer grid on the data set shared before.
+    Network(Box<NetworkJob>),
+    /// Compute one (L, H) column of a phase diagram, on burn's NdArray (the probe reads its
+    /// tensors back synchronously).
+    Column { config: PhaseConfig, column: Column },
+}
+
 /// A worker's answer to a job.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Reply {
-    /// The job's network and what it ended at.
+    /// The network's place in its grid and what it ended at.
     Network { index: usize, outcome: Outcome },
+    /// The cells of the column, one per β.
+    Column(Vec<PhaseCell>),
     /// Why the job could not be done.
     Failed(String),
 }
@@ -40,6 +57,8 @@ pub fn in_worker() -> bool {
 thread_local! {
     /// The data set of the jobs (the worker's side).
     static DATA: RefCell<Option<Dataset>> = const { RefCell::new(None) };
+    /// The workers of each view's running Start, by the view's task (the page's side).
+    static RUNNING: RefCell<BTreeMap<Generation, Rc<Pool>>> = const { RefCell::new(BTreeMap::new()) };
 }
 
 /// The worker's side: answers every message as the module documentation says, then says it is
@@ -70,20 +89,27 @@ fn answer(message: JsValue) -> Option<Reply> {
             Err(e) => Some(Reply::Failed(format!("the data set is malformed: {e}"))),
         };
     }
-    let job: NetworkJob = match message.as_string().map(|t| serde_json::from_str(&t)) {
+    let job: Job = match message.as_string().map(|t| serde_json::from_str(&t)) {
         Some(Ok(job)) => job,
         _ => return Some(Reply::Failed("a message that is not a job".into())),
     };
-    let outcome = DATA.with(|d| match d.borrow().as_ref() {
-        Some(data) => train_network(&job, data).map_err(|e| e.to_string()),
-        None => Err("a job before its data set".into()),
-    });
-    Some(match outcome {
-        Ok(outcome) => Reply::Network {
-            index: job.index,
-            outcome,
-        },
-        Err(e) => Reply::Failed(e),
+    Some(match job {
+        Job::Network(job) => {
+            let outcome = DATA.with(|d| match d.borrow().as_ref() {
+                Some(data) => train_network(&job, data).map_err(|e| e.to_string()),
+                None => Err("a network before its data set".into()),
+            });
+            match outcome {
+                Ok(outcome) => Reply::Network {
+                    index: job.index,
+                    outcome,
+                },
+                Err(e) => Reply::Failed(e),
+            }
+        }
+        Job::Column { config, column } => {
+            Reply::Column(config.column::<NdArray<f32>>(column, &Default::default()))
+        }
     })
 }
 
@@ -136,7 +162,7 @@ impl Pool {
     }
 
     /// Sends `job` to worker `i` and waits for its reply.
-    pub async fn call(&self, i: usize, job: &NetworkJob) -> Result<Reply, String> {
+    pub async fn call(&self, i: usize, job: &Job) -> Result<Reply, String> {
         let text = serde_json::to_string(job).expect("jobs serialise");
         let reply = self.exchange(i, &text.into()).await?;
         let reply = reply.as_string().ok_or("a reply that is not text")?;
@@ -177,6 +203,63 @@ impl Drop for Pool {
     fn drop(&mut self) {
         self.stop();
     }
+}
+
+/// Starts `n` workers for the Start of generation `mine` of a view's `task`, kept until
+/// [`stop`]; `None` when a newer generation began meanwhile.
+pub async fn start(task: Generation, n: usize, mine: u32) -> Result<Option<Rc<Pool>>, String> {
+    let started = Pool::start(n).await;
+    if task.current() != mine {
+        return Ok(None);
+    }
+    let pool = Rc::new(started?);
+    RUNNING.with(|r| r.borrow_mut().insert(task, pool.clone()));
+    Ok(Some(pool))
+}
+
+/// Stops the workers of a view's `task` at once (Reset, or the end of its run); the jobs they
+/// were doing fail.
+pub fn stop(task: Generation) {
+    if let Some(pool) = RUNNING.with(|r| r.borrow_mut().remove(&task)) {
+        pool.stop();
+    }
+}
+
+/// Deals `jobs` in order to the pool's workers, each doing one at a time, and hands every
+/// reply to `record` as it comes, with its job's index, until all are done (`Ok`), a job
+/// fails (the first error), or `ended()` says to stop (checked after every reply).
+pub async fn deal(
+    pool: &Pool,
+    jobs: &[Job],
+    record: impl Fn(usize, Reply),
+    ended: impl Fn() -> bool,
+) -> Result<(), String> {
+    let next = Cell::new(0);
+    let lane = |worker: usize| {
+        let (next, record, ended) = (&next, &record, &ended);
+        async move {
+            while next.get() < jobs.len() {
+                let index = next.get();
+                next.set(index + 1);
+                let reply = pool.call(worker, &jobs[index]).await;
+                if ended() {
+                    return Ok(());
+                }
+                match reply? {
+                    Reply::Failed(e) => return Err(format!("worker {worker}: {e}")),
+                    reply => record(index, reply),
+                }
+            }
+            Ok(())
+        }
+    };
+    let lanes = join_all((0..pool.workers.len()).map(lane)).await;
+    lanes.into_iter().collect()
+}
+
+/// "on 2 workers": what a view says of its workers.
+pub fn on_workers(n: usize) -> String {
+    format!("on {n} worker{}", if n == 1 { "" } else { "s" })
 }
 
 /// The number of workers for `asked` (0: one per core the browser reports), at most `jobs`.

@@ -89,7 +89,7 @@ pub struct BadKey {
 }
 
 /// A unit of work: every β at one depth and Hurst index.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Column {
     pub depth: usize,
     pub hurst: f64,
