@@ -3,7 +3,7 @@
 //! each at a time, in the grid's order ([`GridRun`]), the main thread only dealing networks
 //! and drawing; the transfer figure, η*(L) and its law fill in as networks finish.
 
-use crate::browser::{now, Generation};
+use crate::browser::{now, sleep, Generation};
 use crate::canvas;
 use crate::form::form_fields;
 use crate::phase_summary::significant;
@@ -188,12 +188,20 @@ pub fn TransferView(settings: RwSignal<TransferSettings>) -> impl IntoView {
     let field_error = Memo::new(move |_| settings.with(|s| s.grid().err()));
     let editable = move || matches!(state.status.get(), Status::Idle | Status::Finished);
     Effect::new(move |_| {
-        state.transfer.with(|t| {
-            for (name, _) in PLOTS {
-                let shown = t.as_ref().map(|t| figure(name, t));
+        let figures: Vec<(&str, Option<Figure>)> = state.transfer.with(|t| {
+            let figure = |name| t.as_ref().map(|t| figure(name, t));
+            PLOTS
+                .iter()
+                .map(|&(name, _)| (name, figure(name)))
+                .collect()
+        });
+        // One canvas a task, so that the page can draw a frame between two.
+        spawn_local(async move {
+            for (name, shown) in figures {
+                sleep(0).await;
                 canvas::draw(&format!("transfer-{name}"), shown.as_ref());
             }
-        })
+        });
     });
     view! {
         <header>
