@@ -148,6 +148,8 @@ async function check(webgpu) {
   }
   const trained = await page.$eval("#engine", (e) => [e.dataset.engine, e.textContent]);
   console.log(`e2e ${name}: ${trained[1]}`);
+  const workers = Number(await page.getAttribute("#status", "data-workers"));
+  if (!webgpu && workers < 2) fail(`${name}: trained on ${workers} worker(s) on a machine with several cores`);
   if (trained[0] !== name || !trained[1].includes(webgpu ? "WebGPU (burn-wgpu)" : "training on the CPU"))
     fail(`${name}: trained on ${JSON.stringify(trained)}`);
   // The page answers while it trains: Pause takes effect at once.

@@ -17,6 +17,7 @@ use crate::task::{pause, reset, start, Outputs, Status};
 use crate::transfer_settings::TransferSettings;
 use crate::transfer_view::TransferView;
 use crate::view::{figures, DepthView, Snapshot};
+use crate::worker;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -50,6 +51,7 @@ pub fn TrainingView(settings: RwSignal<Settings>) -> impl IntoView {
         error: RwSignal::new(None),
         chosen: RwSignal::new(None),
         tasks: RwSignal::new(0),
+        workers: RwSignal::new(None),
     };
     let gpu: RwSignal<Option<Gpu>> = RwSignal::new(None);
     spawn_local(async move { gpu.set(Some(crate::gpu::find().await)) });
@@ -106,8 +108,13 @@ fn controls(
             Status::Paused => "paused",
             Status::Finished => "finished",
         };
+        let workers = out
+            .workers
+            .get()
+            .map(|n| format!(" {}", worker::on_workers(n)));
         format!(
-            "{state} · {:.1} updates/s",
+            "{state}{} · {:.1} updates/s",
+            workers.unwrap_or_default(),
             out.snapshot.get().steps_per_sec
         )
     };
@@ -119,7 +126,13 @@ fn controls(
             </button>
             <button id="pause" on:click=move |_| pause(out)>"Pause"</button>
             <button id="reset" on:click=move |_| reset(out)>"Reset"</button>
-            <span id="status" data-tasks=move || out.tasks.get().to_string()>{status_line}</span>
+            <span
+                id="status"
+                data-tasks=move || out.tasks.get().to_string()
+                data-workers=move || out.workers.get().map(|n| n.to_string())
+            >
+                {status_line}
+            </span>
         </div>
     }
 }

@@ -66,7 +66,10 @@ impl Kind {
     pub fn describe(self) -> &'static str {
         match self {
             Kind::Gpu => "the GPU through WebGPU (burn-wgpu)",
-            Kind::Cpu => "the CPU (core's fused step compiled to wasm, on one thread)",
+            Kind::Cpu => {
+                "the CPU (core's fused step compiled to wasm, one thread per depth, in the \
+                 page's Web Workers)"
+            }
         }
     }
 }

@@ -29,6 +29,8 @@ pub mod phase_view;
 #[cfg(target_arch = "wasm32")]
 pub mod task;
 #[cfg(target_arch = "wasm32")]
+pub mod task_workers;
+#[cfg(target_arch = "wasm32")]
 pub mod transfer_view;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

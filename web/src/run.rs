@@ -3,6 +3,7 @@
 //! and the stopping rule are core's [`Session`]; the step is a [`PageStep`]: core's
 //! [`BurnStepper`] on WebGPU, core's [`FusedStepper`] on the CPU.
 
+use crate::view::{DepthView, Snapshot};
 use burn::backend::NdArray;
 use burn::tensor::{backend::Backend, Tensor};
 use scaling_core::analysis::{self, Analysis, Trained};
@@ -11,10 +12,11 @@ use scaling_core::model::resnet::ResNetConfig;
 use scaling_core::model::weights::Weights;
 use scaling_core::sweep::config::{Plan, Unit};
 use scaling_core::train::fused::FusedStepper;
-use scaling_core::train::results::{DepthResult, StopReason};
+use scaling_core::train::results::{DepthResult, LossPoint, StopReason};
 use scaling_core::train::session::{matrix, BurnStepper, Session, Stepper, TrainConfig};
 use scaling_core::ResNet;
 use scaling_core::Scan;
+use serde::{Deserialize, Serialize};
 use std::future::Future;
 
 /// A training step the page can drive: core's [`Stepper`], built on a device, with its
@@ -114,6 +116,82 @@ pub struct DepthRun<S: PageStep> {
     pub seconds: f64,
 }
 
+/// A depth in training as the page shows it: its result so far (steps, losses), why it stopped
+/// (once it has), its test loss (then), and its weights where they were read.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct DepthReport {
+    pub result: DepthResult,
+    pub stop: Option<StopReason>,
+    pub test_loss: Option<f64>,
+    /// Sent apart from the rest by a worker (safetensors bytes: a diverged network's weights
+    /// are not finite, which JSON cannot carry).
+    #[serde(skip)]
+    pub weights: Option<Weights>,
+}
+
+impl DepthReport {
+    /// The depth's row and curves in the page, with `weights`.
+    pub fn view(&self, weights: Weights) -> DepthView {
+        let outcome = &self.result.outcome;
+        DepthView {
+            depth: self.result.depth,
+            steps: outcome.steps,
+            losses: losses(&outcome.history),
+            stop: self.stop,
+            test_loss: self.test_loss,
+            weights,
+        }
+    }
+}
+
+/// (step, training loss) of the measurements with a finite loss.
+fn losses(history: &[LossPoint]) -> Vec<(usize, f64)> {
+    history
+        .iter()
+        .filter_map(|p| Some((p.step, p.train_loss?)))
+        .collect()
+}
+
+/// The page's view of its depths (each report with the latest weights read of it), with
+/// core's analysis of those weights ([`analyse`]); `seconds` have passed training them.
+pub fn snapshot(
+    plan: &Plan,
+    data: &Dataset,
+    depths: Vec<(DepthReport, Weights)>,
+    seconds: f64,
+) -> Snapshot {
+    let steps: usize = depths.iter().map(|(r, _)| r.result.outcome.steps).sum();
+    let nets = depths
+        .iter()
+        .map(|(r, w)| (r.result.clone(), w.clone()))
+        .collect();
+    Snapshot {
+        depths: depths.into_iter().map(|(r, w)| r.view(w)).collect(),
+        analysis: Some(analyse(plan, data, nets)),
+        steps_per_sec: if seconds > 0.0 {
+            steps as f64 / seconds
+        } else {
+            0.0
+        },
+        epsilon: plan.train.epsilon,
+    }
+}
+
+/// The depths dealt to `n` workers, largest first, each to the worker with the fewest layers
+/// so far (a depth's chunks cost about L).
+pub fn deal_depths(depths: &[usize], n: usize) -> Vec<Vec<usize>> {
+    let mut sorted = depths.to_vec();
+    sorted.sort_unstable_by(|a, b| b.cmp(a));
+    let mut dealt: Vec<Vec<usize>> = vec![Vec::new(); n.max(1)];
+    for depth in sorted {
+        let lightest = (0..dealt.len())
+            .min_by_key(|&i| dealt[i].iter().sum::<usize>())
+            .expect("at least one worker");
+        dealt[lightest].push(depth);
+    }
+    dealt
+}
+
 /// Reads a one-element tensor without blocking.
 pub async fn read_scalar<B: Backend>(t: Tensor<B, 1>) -> f64 {
     match t.into_data_async().await {
@@ -159,15 +237,6 @@ impl<S: PageStep> DepthRun<S> {
         self.session.step()
     }
 
-    /// (step, training loss) so far.
-    pub fn losses(&self) -> Vec<(usize, f64)> {
-        self.session
-            .history()
-            .iter()
-            .filter_map(|p| Some((p.step, p.train_loss?)))
-            .collect()
-    }
-
     /// Trains until the next loss measurement (at most `log_every` updates) and records it;
     /// at the end, reads the test loss too. `now()` gives seconds, for the timing.
     pub async fn advance(&mut self, data: &Dataset, now: impl Fn() -> f64) {
@@ -197,6 +266,21 @@ impl<S: PageStep> DepthRun<S> {
     /// The current weights, read without blocking.
     pub async fn weights(&self) -> Weights {
         self.stepper.read_weights().await
+    }
+
+    /// (step, training loss) so far.
+    pub fn losses(&self) -> Vec<(usize, f64)> {
+        losses(self.session.history())
+    }
+
+    /// What the page shows of it, without its weights (a worker sends them apart).
+    pub fn report(&self) -> DepthReport {
+        DepthReport {
+            result: self.result(),
+            stop: self.stop,
+            test_loss: self.test_loss,
+            weights: None,
+        }
     }
 
     /// The result so far, for the analysis (a depth still training counts as not converged).
@@ -287,6 +371,17 @@ mod tests {
     use futures::executor::block_on;
     use scaling_core::sweep::config::DataPlan;
     use std::cell::Cell;
+
+    #[test]
+    fn depths_are_dealt_largest_first_to_the_lightest_worker() {
+        let dealt = deal_depths(&[4, 8, 16, 32, 64, 128, 256], 2);
+        assert_eq!(dealt, [vec![256], vec![128, 64, 32, 16, 8, 4]]);
+        let dealt = deal_depths(&[10, 10, 10, 30], 3);
+        assert_eq!(dealt, [vec![30], vec![10, 10], vec![10]]);
+        // More workers than depths: some idle; none at all still deals to one.
+        assert_eq!(deal_depths(&[5, 3], 3), [vec![5], vec![3], vec![]]);
+        assert_eq!(deal_depths(&[5, 3], 0), [vec![5, 3]]);
+    }
 
     #[test]
     fn updates_per_second_times_the_rounds_after_the_first() {

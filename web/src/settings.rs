@@ -68,7 +68,7 @@ pub const MAX_WORKERS: usize = 64;
 /// The fields, in the form's order. The defaults train tanh nets with a shared δ at 7 depths
 /// 4..256 on 2000 synthetic samples: the smooth regime, in a minute on a laptop's GPU. All
 /// but [`PAGE_FIELDS`] are keys of core's sweep configuration.
-pub const FIELDS: [Field; 17] = [
+pub const FIELDS: [Field; 18] = [
     field(
         "dataset",
         "data set",
@@ -121,10 +121,12 @@ pub const FIELDS: [Field; 17] = [
         FieldKind::Select(&Choice::NAMES),
         "auto",
     ),
+    WORKERS,
 ];
 
-/// The fields about the page rather than the sweep: where it trains ([`crate::engine`]).
-pub const PAGE_FIELDS: [&str; 1] = ["engine"];
+/// The fields about the page rather than the sweep: where it trains ([`crate::engine`]) and
+/// on how many workers.
+pub const PAGE_FIELDS: [&str; 2] = ["engine", "workers"];
 
 /// The values of a form's fields, as typed, with the fields they belong to: the training
 /// form's [`Settings`] and the phase diagram's
@@ -318,6 +320,7 @@ impl Settings {
         for key in PAGE_FIELDS {
             self.0.parse(key)?;
         }
+        self.workers()?;
         let config = self.config()?;
         let plan = config.plan()?;
         if plan.depths.len() > MAX_DEPTHS {
@@ -327,6 +330,11 @@ impl Settings {
             });
         }
         Ok(plan)
+    }
+
+    /// The workers asked for to train on the CPU (0: one per core).
+    pub fn workers(&self) -> Result<usize, FieldError> {
+        self.0.workers()
     }
 
     /// Where the settings ask to train.

@@ -6,15 +6,16 @@
 use crate::browser::{self, now, sleep, Generation};
 use crate::engine::Choice;
 use crate::gpu::{choose, Chosen, Engine, Gpu};
-use crate::run::{analyse, DepthRun, PageStep};
+use crate::run::{self, DepthRun, PageStep};
 use crate::settings::Settings;
-use crate::view::{DepthView, Snapshot};
+use crate::task_workers;
+use crate::view::Snapshot;
+use crate::worker::{self, workers_for};
 use burn::backend::Wgpu;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use scaling_core::data::synthetic::Dataset;
-use scaling_core::sweep::config::{DataPlan, Plan};
-use scaling_core::train::fused::FusedStepper;
+use scaling_core::sweep::config::{DataPlan, Plan, SweepConfig};
 use scaling_core::train::session::BurnStepper;
 use std::cell::{Cell, RefCell};
 
@@ -41,7 +42,12 @@ thread_local! {
 
 /// The training task's generation: Reset and Start begin a new one, which ends the old task
 /// at its next chunk.
-const TASK: Generation = Generation::of("training");
+pub(crate) const TASK: Generation = Generation::of("training");
+
+/// Whether Pause holds the training.
+pub(crate) fn paused() -> bool {
+    PAUSED.with(Cell::get)
+}
 
 /// The plan's data set: generated, or the first rows of the MNIST asset.
 pub async fn load_data(plan: &Plan) -> Result<(Dataset, String), String> {
@@ -102,6 +108,8 @@ pub struct Outputs {
     /// Training tasks alive (loading, timing or training): one, once a Start has settled (an
     /// older one ends after its data load or its engine timing).
     pub tasks: RwSignal<u32>,
+    /// The workers training on the CPU, once started.
+    pub workers: RwSignal<Option<usize>>,
 }
 
 /// A training task, counted in [`Outputs::tasks`] while it lives.
@@ -121,12 +129,12 @@ impl Drop for Task {
 }
 
 /// The shortest time between two snapshots, in seconds.
-const SNAPSHOT_EVERY: f64 = 0.5;
+pub(crate) const SNAPSHOT_EVERY: f64 = 0.5;
 
 /// The largest share of the page's time spent building snapshots: the analysis, with its
 /// denoised evaluation on the whole training set, grows with the networks (about 0.24 s
 /// natively for the default settings once trained), and must not slow the training down.
-const SNAPSHOT_SHARE: f64 = 0.2;
+pub(crate) const SNAPSHOT_SHARE: f64 = 0.2;
 
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
 /// (weights, losses, analysis) at most every [`SNAPSHOT_EVERY`] seconds and at most
@@ -177,32 +185,11 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
 async fn snapshot<S: PageStep>(plan: &Plan, data: &Dataset, runs: &[DepthRun<S>]) -> Snapshot {
     let mut depths = Vec::with_capacity(runs.len());
     for run in runs {
-        depths.push(DepthView {
-            depth: run.depth,
-            steps: run.steps(),
-            losses: run.losses(),
-            stop: run.stop,
-            test_loss: run.test_loss,
-            weights: run.weights().await,
-        });
+        depths.push((run.report(), run.weights().await));
     }
-    let nets = runs
-        .iter()
-        .zip(&depths)
-        .map(|(r, v)| (r.result(), v.weights.clone()))
-        .collect();
-    let seconds: f64 = runs.iter().map(|r| r.seconds).sum();
-    let steps: usize = runs.iter().map(|r| r.steps()).sum();
-    Snapshot {
-        depths,
-        analysis: Some(analyse(plan, data, nets)),
-        steps_per_sec: if seconds > 0.0 {
-            steps as f64 / seconds
-        } else {
-            0.0
-        },
-        epsilon: plan.train.epsilon,
-    }
+    // One depth at a time: the time spent training is the sum of theirs.
+    let seconds = runs.iter().map(|r| r.seconds).sum();
+    run::snapshot(plan, data, depths, seconds)
 }
 
 /// Start: resumes a paused training, or loads the data and trains the settings' plan on the
@@ -214,16 +201,21 @@ pub fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outp
             out.status.set(Status::Running);
         }
         Status::Idle | Status::Finished => {
-            let (Ok(plan), Some(gpu)) =
-                (settings.with_untracked(Settings::plan), gpu.get_untracked())
-            else {
+            let settings = settings.get_untracked();
+            let (Ok(plan), Ok(config), Ok(workers), Some(gpu)) = (
+                settings.plan(),
+                settings.config(),
+                settings.workers(),
+                gpu.get_untracked(),
+            ) else {
                 return;
             };
-            let choice = settings.with_untracked(Settings::engine);
+            let choice = settings.engine();
             PAUSED.with(|p| p.set(false));
             let mine = TASK.next();
             out.error.set(None);
             out.status.set(Status::Loading);
+            let plan = (plan, config, workers);
             spawn_local(load_and_drive(plan, (choice, gpu), out, mine));
         }
         Status::Loading | Status::Timing | Status::Running => {}
@@ -231,8 +223,14 @@ pub fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outp
 }
 
 /// Loads the plan's data, chooses the engine (timing both for engine = auto), then trains,
-/// unless a newer generation began meanwhile.
-async fn load_and_drive(plan: Plan, (choice, gpu): (Choice, Gpu), out: Outputs, mine: u32) {
+/// unless a newer generation began meanwhile: on WebGPU here, on the CPU in `workers` workers
+/// (0: one per core; at most one per depth).
+async fn load_and_drive(
+    (plan, config, workers): (Plan, SweepConfig, usize),
+    (choice, gpu): (Choice, Gpu),
+    out: Outputs,
+    mine: u32,
+) {
     let _task = Task::new(out);
     let loaded = load_data(&plan).await;
     if TASK.current() != mine {
@@ -259,12 +257,16 @@ async fn load_and_drive(plan: Plan, (choice, gpu): (Choice, Gpu), out: Outputs, 
     out.status.set(Status::Running);
     match engine {
         Engine::Gpu(device) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
-        Engine::Cpu => drive::<FusedStepper>(plan, data, (), out, mine).await,
+        Engine::Cpu => {
+            let n = workers_for(workers, plan.depths.len());
+            task_workers::drive((plan, config), data, n, out, mine).await
+        }
     }
 }
 
-/// Ends a Start with an error shown.
-fn fail(out: Outputs, error: String) {
+/// Ends a Start with an error shown (its workers stopped).
+pub(crate) fn fail(out: Outputs, error: String) {
+    worker::stop(TASK);
     out.error.set(Some(error));
     out.status.set(Status::Idle);
 }
@@ -281,6 +283,8 @@ pub fn pause(out: Outputs) {
 /// engine timing), and a cleared view.
 pub fn reset(out: Outputs) {
     TASK.next();
+    worker::stop(TASK);
+    out.workers.set(None);
     PAUSED.with(|p| p.set(false));
     out.status.set(Status::Idle);
     out.snapshot.set(Snapshot::default());
