@@ -21,11 +21,16 @@ use crate::worker;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-/// Draws the figures on their canvases (`plot-<name>`).
+/// Draws the figures on their canvases (`plot-<name>`), one a task, so that the page can draw
+/// a frame between two.
 fn draw_all(s: &Snapshot) {
-    for (name, figure) in figures(s) {
-        canvas::draw(&format!("plot-{name}"), Some(&figure));
-    }
+    let figures = figures(s);
+    spawn_local(async move {
+        for (name, figure) in figures {
+            browser::sleep(0).await;
+            canvas::draw(&format!("plot-{name}"), Some(&figure));
+        }
+    });
 }
 
 const PLOTS: [(&str, &str); 5] = [

@@ -5,6 +5,7 @@
 //! third, trains a learning-rate transfer grid (base η × depth) on the CPU.
 
 pub mod engine;
+pub mod jobs;
 pub mod page;
 pub mod phase_settings;
 pub mod phase_summary;

@@ -6,10 +6,11 @@
 
 use crate::browser::Generation;
 use crate::form::form_fields;
+use crate::jobs::{Job, Reply};
 use crate::phase_settings::PhaseSettings;
 use crate::phase_summary::{hover_text, path_figure, progress, transition};
 use crate::settings::FieldError;
-use crate::worker::{self, deal, workers_for, Job, Reply};
+use crate::worker::{self, deal, workers_for};
 use burn::backend::NdArray;
 use leptos::html::Canvas;
 use leptos::prelude::*;

@@ -123,9 +123,6 @@ pub struct DepthReport {
     pub result: DepthResult,
     pub stop: Option<StopReason>,
     pub test_loss: Option<f64>,
-    /// Sent apart from the rest by a worker (safetensors bytes: a diverged network's weights
-    /// are not finite, which JSON cannot carry).
-    #[serde(skip)]
     pub weights: Option<Weights>,
 }
 
@@ -160,14 +157,25 @@ pub fn snapshot(
     depths: Vec<(DepthReport, Weights)>,
     seconds: f64,
 ) -> Snapshot {
-    let steps: usize = depths.iter().map(|(r, _)| r.result.outcome.steps).sum();
     let nets = depths
         .iter()
         .map(|(r, w)| (r.result.clone(), w.clone()))
         .collect();
+    let analysis = analyse(plan, data, nets);
+    snapshot_with(plan, depths, seconds, Some(analysis))
+}
+
+/// The page's view of its depths, with an analysis made elsewhere (or none yet).
+pub fn snapshot_with(
+    plan: &Plan,
+    depths: Vec<(DepthReport, Weights)>,
+    seconds: f64,
+    analysis: Option<Analysis>,
+) -> Snapshot {
+    let steps: usize = depths.iter().map(|(r, _)| r.result.outcome.steps).sum();
     Snapshot {
         depths: depths.into_iter().map(|(r, w)| r.view(w)).collect(),
-        analysis: Some(analyse(plan, data, nets)),
+        analysis,
         steps_per_sec: if seconds > 0.0 {
             steps as f64 / seconds
         } else {

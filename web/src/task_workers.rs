@@ -1,14 +1,17 @@
 //! The training task on the CPU: the plan's depths dealt to the page's workers, largest first
 //! ([`deal_depths`]), each worker training its depths round-robin one chunk at a time
-//! ([`Job::Chunk`]); the main thread only gathers their reports, builds the snapshots (with
-//! core's analysis) and draws. Pause stops dealing chunks; Reset stops the workers.
+//! ([`Job::Chunk`]), and one more worker analysing the weights ([`Job::Analyse`]); the main
+//! thread only gathers the reports and draws. Pause stops dealing chunks; Reset stops the
+//! workers.
 
 use crate::browser::{now, sleep};
-use crate::run::{deal_depths, snapshot, DepthReport};
-use crate::task::{fail, paused, Outputs, Status, SNAPSHOT_EVERY, SNAPSHOT_SHARE, TASK};
-use crate::worker::{self, Job, Pool, Reply};
+use crate::jobs::{Job, Reply};
+use crate::run::{deal_depths, snapshot_with, DepthReport};
+use crate::task::{fail, paused, Outputs, Status, SNAPSHOT_EVERY, TASK};
+use crate::worker::{self, Pool};
 use futures::future::join_all;
-use leptos::prelude::Set;
+use leptos::prelude::{Set, Update};
+use scaling_core::analysis::Analysis;
 use scaling_core::data::synthetic::Dataset;
 use scaling_core::model::weights::Weights;
 use scaling_core::sweep::config::{Plan, SweepConfig};
@@ -16,14 +19,15 @@ use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 
 /// What the page has of a run: each depth's latest report and the latest weights read of it
-/// (with when), when the run started, and when the last snapshot was shown and what it cost,
-/// in seconds.
+/// (with when), the latest analysis, when the run started and when the depths were last
+/// shown, in seconds, and how many training lanes are still going.
 struct Gathered {
-    started: f64,
     reports: RefCell<BTreeMap<usize, DepthReport>>,
     weights: RefCell<BTreeMap<usize, (f64, Weights)>>,
+    analysis: RefCell<Option<Analysis>>,
+    started: f64,
     shown: Cell<f64>,
-    cost: Cell<f64>,
+    lanes: Cell<usize>,
 }
 
 impl Gathered {
@@ -42,34 +46,34 @@ impl Gathered {
         self.reports.borrow_mut().insert(depth, report);
     }
 
-    /// Shows a snapshot of every depth of `plan`, once each has sent its weights, at most
-    /// every [`SNAPSHOT_EVERY`] seconds and at most [`SNAPSHOT_SHARE`] of the time, or at
-    /// once when `now` (the end).
-    fn publish(&self, plan: &Plan, data: &Dataset, out: Outputs, now_: bool) {
-        let wait = SNAPSHOT_EVERY.max(self.cost.get() * (1.0 - SNAPSHOT_SHARE) / SNAPSHOT_SHARE);
-        if !now_ && now() - self.shown.get() <= wait {
-            return;
-        }
+    /// Every depth of `plan` with its latest weights, once each has sent some.
+    fn depths(&self, plan: &Plan) -> Option<Vec<(DepthReport, Weights)>> {
         let (reports, weights) = (self.reports.borrow(), self.weights.borrow());
-        let depths: Option<Vec<(DepthReport, Weights)>> = plan
-            .depths
+        plan.depths
             .iter()
             .map(|l| Some((reports.get(l)?.clone(), weights.get(l)?.1.clone())))
-            .collect();
-        let Some(depths) = depths else {
+            .collect()
+    }
+
+    /// Shows the depths with the latest analysis, at most every [`SNAPSHOT_EVERY`] seconds,
+    /// or at once when `now_` (the end).
+    fn show(&self, plan: &Plan, out: Outputs, now_: bool) {
+        if !now_ && now() - self.shown.get() <= SNAPSHOT_EVERY {
+            return;
+        }
+        let Some(depths) = self.depths(plan) else {
             return;
         };
-        let start = now();
-        // The depths train side by side: the time spent is the time since the start.
+        let analysis = self.analysis.borrow().clone();
         out.snapshot
-            .set(snapshot(plan, data, depths, start - self.started));
+            .set(snapshot_with(plan, depths, now() - self.started, analysis));
         self.shown.set(now());
-        self.cost.set(now() - start);
     }
 }
 
-/// Trains every depth of `plan` (whose sweep is `config`) on `n` workers until all have
-/// stopped, a worker fails, or a newer generation than `mine` (Reset, Start) ends it.
+/// Trains every depth of `plan` (whose sweep is `config`) on `n` workers, with one more
+/// analysing, until all have stopped, a worker fails, or a newer generation than `mine`
+/// (Reset, Start) ends it.
 pub async fn drive(
     (plan, config): (Plan, SweepConfig),
     data: Dataset,
@@ -77,7 +81,7 @@ pub async fn drive(
     out: Outputs,
     mine: u32,
 ) {
-    let pool = match worker::start(TASK, n, mine).await {
+    let pool = match worker::start(TASK, n + 1, mine).await {
         Ok(Some(pool)) => pool,
         Ok(None) => return,
         Err(e) => return fail(out, e),
@@ -85,34 +89,36 @@ pub async fn drive(
     pool.share(&data);
     out.workers.set(Some(n));
     let gathered = Gathered {
-        started: now(),
         reports: RefCell::new(BTreeMap::new()),
         weights: RefCell::new(BTreeMap::new()),
+        analysis: RefCell::new(None),
+        started: now(),
         shown: Cell::new(f64::NEG_INFINITY),
-        cost: Cell::new(0.0),
+        lanes: Cell::new(n),
     };
     let lane = Lane {
         pool: &pool,
         config: &config,
         plan: &plan,
-        data: &data,
         gathered: &gathered,
         out,
         mine,
     };
-    let dealt = deal_depths(&plan.depths, n);
-    let lanes = dealt
-        .into_iter()
-        .enumerate()
-        .map(|(worker, depths)| lane.train(worker, depths));
-    let ended: Result<(), String> = join_all(lanes).await.into_iter().collect();
+    let training = join_all(
+        deal_depths(&plan.depths, n)
+            .into_iter()
+            .enumerate()
+            .map(|(worker, depths)| lane.train(worker, depths)),
+    );
+    let (trained, analysed) = futures::join!(training, lane.analyse(n));
     if TASK.current() != mine {
         return;
     }
     worker::stop(TASK);
+    let ended: Result<(), String> = trained.into_iter().chain([analysed]).collect();
     match ended {
         Ok(()) => {
-            gathered.publish(&plan, &data, out, true);
+            gathered.show(&plan, out, true);
             out.status.set(Status::Finished);
         }
         Err(e) => fail(out, e),
@@ -125,22 +131,25 @@ struct Lane<'a> {
     pool: &'a Pool,
     config: &'a SweepConfig,
     plan: &'a Plan,
-    data: &'a Dataset,
     gathered: &'a Gathered,
     out: Outputs,
     mine: u32,
 }
 
 impl Lane<'_> {
+    fn ended(&self) -> bool {
+        TASK.current() != self.mine
+    }
+
     /// Trains `depths` on `worker`, round-robin a chunk at a time, waiting while paused,
     /// until every one has stopped (or the run ended).
     async fn train(self, worker: usize, mut depths: Vec<usize>) -> Result<(), String> {
         while !depths.is_empty() {
             for depth in depths.clone() {
-                while paused() && TASK.current() == self.mine {
+                while paused() && !self.ended() {
                     sleep(100).await;
                 }
-                if TASK.current() != self.mine {
+                if self.ended() {
                     return Ok(());
                 }
                 let job = Job::Chunk {
@@ -149,11 +158,11 @@ impl Lane<'_> {
                     weights: self.gathered.weights_due(depth),
                 };
                 let reply = self.pool.call(worker, &job).await;
-                if TASK.current() != self.mine {
+                if self.ended() {
                     return Ok(());
                 }
                 let report = match reply? {
-                    Reply::Depth(report) => report,
+                    Reply::Depth(report) => *report,
                     Reply::Failed(e) => return Err(format!("worker {worker}: {e}")),
                     _ => return Err(format!("worker {worker}: not a depth's report")),
                 };
@@ -161,9 +170,44 @@ impl Lane<'_> {
                     depths.retain(|&l| l != depth);
                 }
                 self.gathered.record(report);
-                self.gathered.publish(self.plan, self.data, self.out, false);
+                self.gathered.show(self.plan, self.out, false);
             }
         }
+        self.gathered.lanes.set(self.gathered.lanes.get() - 1);
         Ok(())
+    }
+
+    /// Analyses the latest weights of every depth on `worker`, one analysis after another
+    /// (at most every [`SNAPSHOT_EVERY`] seconds), and a last time once training has ended.
+    async fn analyse(self, worker: usize) -> Result<(), String> {
+        loop {
+            while paused() && !self.ended() {
+                sleep(100).await;
+            }
+            let last = self.gathered.lanes.get() == 0;
+            if let Some(depths) = self.gathered.depths(self.plan) {
+                let job = Job::Analyse {
+                    config: Box::new(self.config.clone()),
+                    nets: depths.into_iter().map(|(r, w)| (r.result, w)).collect(),
+                };
+                let reply = self.pool.call(worker, &job).await;
+                if self.ended() {
+                    return Ok(());
+                }
+                let analysis = match reply? {
+                    Reply::Analysis(analysis) => *analysis,
+                    Reply::Failed(e) => return Err(format!("worker {worker}: {e}")),
+                    _ => return Err(format!("worker {worker}: not an analysis")),
+                };
+                self.out
+                    .snapshot
+                    .update(|s| s.analysis = Some(analysis.clone()));
+                *self.gathered.analysis.borrow_mut() = Some(analysis);
+            }
+            if last || self.ended() {
+                return Ok(());
+            }
+            sleep((SNAPSHOT_EVERY * 1000.0) as i32).await;
+        }
     }
 }

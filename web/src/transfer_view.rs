@@ -6,12 +6,13 @@
 use crate::browser::{now, sleep, Generation};
 use crate::canvas;
 use crate::form::form_fields;
+use crate::jobs::{Job, Reply};
 use crate::phase_summary::significant;
 use crate::settings::FieldError;
 use crate::task::load_data;
 use crate::transfer_run::{fit_line, scaling_line, GridRun};
 use crate::transfer_settings::TransferSettings;
-use crate::worker::{self, deal, workers_for, Job, Reply};
+use crate::worker::{self, deal, workers_for};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use scaling_core::plot::figure::Figure;

@@ -5,24 +5,14 @@
 //!
 //! Messages: the page posts the module to a new worker (to a small loader script, which
 //! initialises it; the module's `main` then calls [`serve`]), the worker answers "ready";
-//! then a data set (its safetensors bytes, a `Uint8Array`), which the worker keeps for the
-//! jobs that follow, or a [`Job`] as JSON, which it answers with a [`Reply`] as JSON (with a
-//! depth's weights, an array of the JSON and the weights' safetensors bytes).
+//! then [`Job`]s, each answered by a [`Reply`] (but a data set), both as MessagePack bytes
+//! ([`crate::jobs`]).
 
 use crate::browser::Generation;
-use crate::run::{DepthReport, DepthRun};
-use crate::transfer_run::{train_network, NetworkJob};
-use burn::backend::NdArray;
+use crate::jobs::{from_bytes, to_bytes, Job, Reply, WorkerState};
 use futures::future::join_all;
-use futures::FutureExt;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
 use scaling_core::data::synthetic::Dataset;
-use scaling_core::model::weights::Weights;
-use scaling_core::phase::{Column, PhaseCell, PhaseConfig};
-use scaling_core::sweep::config::SweepConfig;
-use scaling_core::train::fused::FusedStepper;
-use scaling_core::transfer::optimum::Outcome;
-use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -30,37 +20,6 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DedicatedWorkerGlobalScope, MessageEvent, Worker, WorkerOptions, WorkerType};
-
-/// What a worker is asked to do.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Job {
-    /// Train a network of a transfer grid on the data set shared before.
-    Network(Box<NetworkJob>),
-    /// Compute one (L, H) column of a phase diagram, on burn's NdArray (the probe reads its
-    /// tensors back synchronously).
-    Column { config: PhaseConfig, column: Column },
-    /// Train the network of depth L of a sweep (started at the first chunk, on the data set
-    /// shared before) up to its next loss measurement, and report it, with its weights if
-    /// asked or if it stopped.
-    Chunk {
-        config: Box<SweepConfig>,
-        depth: usize,
-        weights: bool,
-    },
-}
-
-/// A worker's answer to a job.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub enum Reply {
-    /// The network's place in its grid and what it ended at.
-    Network { index: usize, outcome: Outcome },
-    /// The cells of the column, one per β.
-    Column(Vec<PhaseCell>),
-    /// The depth after the chunk.
-    Depth(DepthReport),
-    /// Why the job could not be done.
-    Failed(String),
-}
 
 /// The message a worker sends once it can take requests.
 const READY: &str = "ready";
@@ -71,10 +30,8 @@ pub fn in_worker() -> bool {
 }
 
 thread_local! {
-    /// The data set of the jobs (the worker's side).
-    static DATA: RefCell<Option<Dataset>> = const { RefCell::new(None) };
-    /// The depths this worker trains, by L (the worker's side).
-    static RUNS: RefCell<BTreeMap<usize, DepthRun<FusedStepper>>> = const { RefCell::new(BTreeMap::new()) };
+    /// The worker's data set and depths (the worker's side).
+    static STATE: RefCell<WorkerState> = RefCell::new(WorkerState::default());
     /// The workers of each view's running Start, by the view's task (the page's side).
     static RUNNING: RefCell<BTreeMap<Generation, Rc<Pool>>> = const { RefCell::new(BTreeMap::new()) };
 }
@@ -84,118 +41,23 @@ thread_local! {
 pub fn serve() {
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
     let answer_to = scope.clone();
+    let seconds = || js_sys::Date::now() / 1000.0;
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |event: MessageEvent| {
-        if let Some(reply) = answer(event.data()) {
-            let _ = answer_to.post_message(&encode(&reply));
+        let bytes = event.data().dyn_into::<Uint8Array>().map(|b| b.to_vec());
+        let reply = match bytes.map_err(|_| "a message that is not a job".to_string()) {
+            Ok(bytes) => match from_bytes(&bytes) {
+                Ok(job) => STATE.with(|s| s.borrow_mut().answer(job, seconds)),
+                Err(e) => Some(Reply::Failed(e)),
+            },
+            Err(e) => Some(Reply::Failed(e)),
+        };
+        if let Some(reply) = reply {
+            let _ = answer_to.post_message(&Uint8Array::from(to_bytes(&reply).as_slice()));
         }
     });
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     let _ = scope.post_message(&READY.into());
-}
-
-/// The reply to one message (none to a data set).
-fn answer(message: JsValue) -> Option<Reply> {
-    if let Some(bytes) = message.dyn_ref::<Uint8Array>() {
-        let data = Dataset::from_safetensors(&bytes.to_vec());
-        return match data {
-            Ok(data) => {
-                DATA.with(|d| *d.borrow_mut() = Some(data));
-                None
-            }
-            Err(e) => Some(Reply::Failed(format!("the data set is malformed: {e}"))),
-        };
-    }
-    let job: Job = match message.as_string().map(|t| serde_json::from_str(&t)) {
-        Some(Ok(job)) => job,
-        _ => return Some(Reply::Failed("a message that is not a job".into())),
-    };
-    Some(match job {
-        Job::Network(job) => {
-            let outcome = DATA.with(|d| match d.borrow().as_ref() {
-                Some(data) => train_network(&job, data).map_err(|e| e.to_string()),
-                None => Err("a network before its data set".into()),
-            });
-            match outcome {
-                Ok(outcome) => Reply::Network {
-                    index: job.index,
-                    outcome,
-                },
-                Err(e) => Reply::Failed(e),
-            }
-        }
-        Job::Column { config, column } => {
-            Reply::Column(config.column::<NdArray<f32>>(column, &Default::default()))
-        }
-        Job::Chunk {
-            config,
-            depth,
-            weights,
-        } => match chunk(&config, depth, weights) {
-            Ok(report) => Reply::Depth(report),
-            Err(e) => Reply::Failed(e),
-        },
-    })
-}
-
-/// One chunk of the depth L of the sweep `config` (see [`Job::Chunk`]).
-fn chunk(config: &SweepConfig, depth: usize, weights: bool) -> Result<DepthReport, String> {
-    let plan = config.plan().map_err(|e| e.to_string())?;
-    let seconds = || js_sys::Date::now() / 1000.0;
-    let ready = "the CPU step never waits";
-    DATA.with(|data| {
-        let data = data.borrow();
-        let data = data.as_ref().ok_or("a depth before its data set")?;
-        RUNS.with(|runs| {
-            let mut runs = runs.borrow_mut();
-            let run = runs
-                .entry(depth)
-                .or_insert_with(|| DepthRun::new(&plan, data, depth, &()));
-            run.advance(data, seconds).now_or_never().expect(ready);
-            let mut report = run.report();
-            if weights || run.stop.is_some() {
-                report.weights = Some(run.weights().now_or_never().expect(ready));
-            }
-            Ok(report)
-        })
-    })
-}
-
-/// A reply as a message: its JSON, and, for a depth with weights, the JSON and the weights'
-/// safetensors bytes in an array.
-fn encode(reply: &Reply) -> JsValue {
-    let text: JsValue = serde_json::to_string(reply)
-        .expect("replies serialise")
-        .into();
-    match reply {
-        Reply::Depth(DepthReport {
-            weights: Some(w), ..
-        }) => {
-            let bytes = Uint8Array::from(w.to_safetensors().as_slice());
-            Array::of2(&text, &bytes).into()
-        }
-        _ => text,
-    }
-}
-
-/// The reply of a message written by [`encode`].
-fn decode(message: JsValue) -> Result<Reply, String> {
-    let (text, bytes) = match message.dyn_into::<Array>() {
-        Ok(parts) => (
-            parts.get(0),
-            Some(parts.get(1).unchecked_into::<Uint8Array>()),
-        ),
-        Err(text) => (text, None),
-    };
-    let text = text.as_string().ok_or("a reply that is not text")?;
-    let mut reply: Reply =
-        serde_json::from_str(&text).map_err(|e| format!("a malformed reply: {e}"))?;
-    if let (Reply::Depth(report), Some(bytes)) = (&mut reply, bytes) {
-        let weights = Weights::from_safetensors(&bytes.to_vec())
-            .map_err(|e| format!("malformed weights: {e}"))?;
-        report.weights = Some(weights);
-    }
-    Ok(reply)
 }
 
 /// The loader of a worker: it waits for the module, then initialises it with the page's
@@ -240,16 +102,21 @@ impl Pool {
 
     /// Gives every worker the data set of the jobs that follow.
     pub fn share(&self, data: &Dataset) {
-        let bytes = Uint8Array::from(data.to_safetensors().as_slice());
+        let job = to_bytes(&Job::Data(data.to_safetensors()));
+        let message = Uint8Array::from(job.as_slice());
         for worker in &self.workers {
-            let _ = worker.post_message(&bytes);
+            let _ = worker.post_message(&message);
         }
     }
 
     /// Sends `job` to worker `i` and waits for its reply.
     pub async fn call(&self, i: usize, job: &Job) -> Result<Reply, String> {
-        let text = serde_json::to_string(job).expect("jobs serialise");
-        decode(self.exchange(i, &text.into()).await?)
+        let message = Uint8Array::from(to_bytes(job).as_slice());
+        let reply = self.exchange(i, &message.into()).await?;
+        let bytes = reply
+            .dyn_into::<Uint8Array>()
+            .map_err(|_| "a reply that is not a message")?;
+        from_bytes(&bytes.to_vec())
     }
 
     /// Posts `message` to worker `i` and waits for the next message it sends.

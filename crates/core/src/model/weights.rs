@@ -3,9 +3,10 @@
 
 use crate::io::tensor_file::{check_finite, decode, encode, take, TensorFileError, TensorMap};
 use crate::model::delta::DeltaMode;
+use serde::{Deserialize, Serialize};
 
 /// The weights of a fully connected ResNet of depth L and width d, on the host.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Weights {
     pub depth: usize,
     pub width: usize,
