@@ -7,7 +7,7 @@
 use crate::browser::{now, sleep};
 use crate::jobs::{Job, Reply};
 use crate::run::{deal_depths, snapshot_with, DepthReport};
-use crate::task::{fail, paused, Outputs, Status, SNAPSHOT_EVERY, TASK};
+use crate::task::{fail, paused, Outputs, Status, SNAPSHOT_EVERY, SNAPSHOT_SHARE, TASK};
 use crate::worker::{self, Pool};
 use futures::future::join_all;
 use leptos::prelude::{Set, Update};
@@ -177,9 +177,12 @@ impl Lane<'_> {
         Ok(())
     }
 
-    /// Analyses the latest weights of every depth on `worker`, one analysis after another
-    /// (at most every [`SNAPSHOT_EVERY`] seconds), and a last time once training has ended.
+    /// Analyses the latest weights of every depth on `worker`, one analysis after another (at
+    /// most every [`SNAPSHOT_EVERY`] seconds, and at most [`SNAPSHOT_SHARE`] of the time, as
+    /// the analysis shares the cores with the training), and a last time once training has
+    /// ended.
     async fn analyse(self, worker: usize) -> Result<(), String> {
+        let mut cost = 0.0;
         loop {
             while paused() && !self.ended() {
                 sleep(100).await;
@@ -190,7 +193,9 @@ impl Lane<'_> {
                     config: Box::new(self.config.clone()),
                     nets: depths.into_iter().map(|(r, w)| (r.result, w)).collect(),
                 };
+                let start = now();
                 let reply = self.pool.call(worker, &job).await;
+                cost = now() - start;
                 if self.ended() {
                     return Ok(());
                 }
@@ -207,7 +212,8 @@ impl Lane<'_> {
             if last || self.ended() {
                 return Ok(());
             }
-            sleep((SNAPSHOT_EVERY * 1000.0) as i32).await;
+            let wait = SNAPSHOT_EVERY.max(cost * (1.0 - SNAPSHOT_SHARE) / SNAPSHOT_SHARE);
+            sleep((wait * 1000.0) as i32).await;
         }
     }
 }
