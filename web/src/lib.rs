@@ -32,6 +32,8 @@ pub mod task;
 #[cfg(target_arch = "wasm32")]
 pub mod task_workers;
 #[cfg(target_arch = "wasm32")]
+pub mod training;
+#[cfg(target_arch = "wasm32")]
 pub mod transfer_view;
 #[cfg(target_arch = "wasm32")]
 pub mod worker;

@@ -3,12 +3,15 @@
 //! so that the page stays responsive; Pause, Reset and a new Start reach it through a pause
 //! flag and a generation number.
 
-use crate::browser::{self, now, sleep, Generation};
+use crate::browser::{self, now, sleep};
 use crate::engine::Choice;
-use crate::gpu::{choose, Chosen, Engine, Gpu};
+use crate::gpu::{choose, Engine, Gpu};
 use crate::run::{self, DepthRun, PageStep};
 use crate::settings::Settings;
 use crate::task_workers;
+use crate::training::{
+    fail, paused, set_paused, Outputs, Status, SNAPSHOT_EVERY, SNAPSHOT_SHARE, TASK,
+};
 use crate::view::Snapshot;
 use crate::worker::{self, workers_for};
 use burn::backend::Wgpu;
@@ -17,36 +20,13 @@ use leptos::task::spawn_local;
 use scaling_core::data::synthetic::Dataset;
 use scaling_core::sweep::config::{DataPlan, Plan, SweepConfig};
 use scaling_core::train::session::BurnStepper;
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 
 /// The MNIST embedding shipped with the page (`native mnist-asset` writes it).
 pub const MNIST_ASSET: &str = "mnist-25.safetensors";
 
-/// Where a Start is.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Status {
-    Idle,
-    Loading,
-    /// Timing both engines (engine = auto).
-    Timing,
-    Running,
-    Paused,
-    Finished,
-}
-
 thread_local! {
-    /// Pause flag of the training task.
-    static PAUSED: Cell<bool> = const { Cell::new(false) };
     static MNIST: RefCell<Option<Dataset>> = const { RefCell::new(None) };
-}
-
-/// The training task's generation: Reset and Start begin a new one, which ends the old task
-/// at its next chunk.
-pub(crate) const TASK: Generation = Generation::of("training");
-
-/// Whether Pause holds the training.
-pub(crate) fn paused() -> bool {
-    PAUSED.with(Cell::get)
 }
 
 /// The plan's data set: generated, or the first rows of the MNIST asset.
@@ -96,22 +76,6 @@ pub async fn load_data(plan: &Plan) -> Result<(Dataset, String), String> {
     }
 }
 
-/// The signals the training task writes.
-#[derive(Clone, Copy)]
-pub struct Outputs {
-    pub status: RwSignal<Status>,
-    pub snapshot: RwSignal<Snapshot>,
-    pub note: RwSignal<String>,
-    pub error: RwSignal<Option<String>>,
-    /// The engine of the current Start, once chosen.
-    pub chosen: RwSignal<Option<Chosen>>,
-    /// Training tasks alive (loading, timing or training): one, once a Start has settled (an
-    /// older one ends after its data load or its engine timing).
-    pub tasks: RwSignal<u32>,
-    /// The workers training on the CPU, once started.
-    pub workers: RwSignal<Option<usize>>,
-}
-
 /// A training task, counted in [`Outputs::tasks`] while it lives.
 struct Task(Outputs);
 
@@ -128,14 +92,6 @@ impl Drop for Task {
     }
 }
 
-/// The shortest time between two snapshots, in seconds.
-pub(crate) const SNAPSHOT_EVERY: f64 = 0.5;
-
-/// The largest share of the page's time spent building snapshots: the analysis, with its
-/// denoised evaluation on the whole training set, grows with the networks (about 0.24 s
-/// natively for the default settings once trained), and must not slow the training down.
-pub(crate) const SNAPSHOT_SHARE: f64 = 0.2;
-
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
 /// (weights, losses, analysis) at most every [`SNAPSHOT_EVERY`] seconds and at most
 /// [`SNAPSHOT_SHARE`] of the time, until all have stopped or Reset. `mine` is the generation
@@ -148,7 +104,7 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
         .collect();
     let (mut shown, mut cost) = (f64::NEG_INFINITY, 0.0);
     loop {
-        while PAUSED.with(Cell::get) && TASK.current() == mine {
+        while paused() && TASK.current() == mine {
             sleep(100).await;
         }
         if TASK.current() != mine {
@@ -197,7 +153,7 @@ async fn snapshot<S: PageStep>(plan: &Plan, data: &Dataset, runs: &[DepthRun<S>]
 pub fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outputs) {
     match out.status.get_untracked() {
         Status::Paused => {
-            PAUSED.with(|p| p.set(false));
+            set_paused(false);
             out.status.set(Status::Running);
         }
         Status::Idle | Status::Finished => {
@@ -211,7 +167,7 @@ pub fn start(settings: RwSignal<Settings>, gpu: RwSignal<Option<Gpu>>, out: Outp
                 return;
             };
             let choice = settings.engine();
-            PAUSED.with(|p| p.set(false));
+            set_paused(false);
             let mine = TASK.next();
             out.error.set(None);
             out.status.set(Status::Loading);
@@ -264,17 +220,10 @@ async fn load_and_drive(
     }
 }
 
-/// Ends a Start with an error shown (its workers stopped).
-pub(crate) fn fail(out: Outputs, error: String) {
-    worker::stop(TASK);
-    out.error.set(Some(error));
-    out.status.set(Status::Idle);
-}
-
 /// Pause: the task waits at its next chunk.
 pub fn pause(out: Outputs) {
     if out.status.get_untracked() == Status::Running {
-        PAUSED.with(|p| p.set(true));
+        set_paused(true);
         out.status.set(Status::Paused);
     }
 }
@@ -285,7 +234,7 @@ pub fn reset(out: Outputs) {
     TASK.next();
     worker::stop(TASK);
     out.workers.set(None);
-    PAUSED.with(|p| p.set(false));
+    set_paused(false);
     out.status.set(Status::Idle);
     out.snapshot.set(Snapshot::default());
     out.note.set(String::new());

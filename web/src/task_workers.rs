@@ -7,7 +7,7 @@
 use crate::browser::{now, sleep};
 use crate::jobs::{Job, Reply};
 use crate::run::{deal_depths, snapshot_with, DepthReport};
-use crate::task::{fail, paused, Outputs, Status, SNAPSHOT_EVERY, SNAPSHOT_SHARE, TASK};
+use crate::training::{fail, paused, Outputs, Status, SNAPSHOT_EVERY, SNAPSHOT_SHARE, TASK};
 use crate::worker::{self, Pool};
 use futures::future::join_all;
 use leptos::prelude::{Set, Update};
