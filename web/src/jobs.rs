@@ -16,6 +16,7 @@ use scaling_core::train::fused::FusedStepper;
 use scaling_core::train::results::DepthResult;
 use scaling_core::transfer::optimum::Outcome;
 use serde::{Deserialize, Serialize};
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 
 /// What a worker is asked to do.
@@ -28,8 +29,8 @@ pub enum Job {
     /// Compute one (L, H) column of a phase diagram, on burn's NdArray (the probe reads its
     /// tensors back synchronously).
     Column { config: PhaseConfig, column: Column },
-    /// Train the network of depth L of a sweep (started at its first chunk) up to its next
-    /// loss measurement, and report it, with its weights if asked or if it stopped.
+    /// Train the network of depth L of a sweep (started, from `config`, at its first chunk)
+    /// up to its next loss measurement, and report it, with its weights if asked or if it stopped.
     Chunk {
         config: Box<SweepConfig>,
         depth: usize,
@@ -108,11 +109,13 @@ impl WorkerState {
                 depth,
                 weights,
             } => {
-                let plan = config.plan().map_err(|e| e.to_string())?;
-                let run = self
-                    .runs
-                    .entry(depth)
-                    .or_insert_with(|| DepthRun::new(&plan, data, depth, &()));
+                let run = match self.runs.entry(depth) {
+                    Entry::Occupied(run) => run.into_mut(),
+                    Entry::Vacant(slot) => {
+                        let plan = config.plan().map_err(|e| e.to_string())?;
+                        slot.insert(DepthRun::new(&plan, data, depth, &()))
+                    }
+                };
                 let ready = "the CPU step never waits";
                 run.advance(data, seconds).now_or_never().expect(ready);
                 let mut report = run.report();

@@ -76,14 +76,21 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// `n` workers, each ready to take requests.
+    /// `n` workers, each ready to take requests (they load the module side by side).
     pub async fn start(n: usize) -> Result<Self, String> {
         let loader = loader_url()?;
+        let started = Self::start_with(&loader, n).await;
+        // The workers have read their loader once they are ready (or have failed).
+        let _ = web_sys::Url::revoke_object_url(&loader);
+        started
+    }
+
+    async fn start_with(loader: &str, n: usize) -> Result<Self, String> {
         let options = WorkerOptions::new();
         options.set_type(WorkerType::Module);
         let mut workers = Vec::with_capacity(n);
         for _ in 0..n {
-            let worker = Worker::new_with_options(&loader, &options)
+            let worker = Worker::new_with_options(loader, &options)
                 .map_err(|e| format!("starting a worker: {e:?}"))?;
             workers.push(worker);
         }
@@ -91,8 +98,10 @@ impl Pool {
             pending: workers.iter().map(|_| RefCell::new(None)).collect(),
             workers,
         };
-        for i in 0..n {
-            let ready = pool.exchange(i, &wasm_bindgen::module()).await?;
+        let module = wasm_bindgen::module();
+        let ready = join_all((0..n).map(|i| pool.exchange(i, &module))).await;
+        for (i, ready) in ready.into_iter().enumerate() {
+            let ready = ready?;
             if ready.as_string().as_deref() != Some(READY) {
                 return Err(format!("worker {i} did not start: {ready:?}"));
             }
