@@ -32,10 +32,11 @@ pub enum Scale {
 }
 
 /// The deepest L of `--scale capped`: 197 for the synthetic data (d = 10, Tmax = 10⁵) and 26
-/// for MNIST (d = 25, Tmax = 2·10⁵, about six times the cost of a synthetic layer). From the
-/// measured speed of the fused step on 2 cores (2026-12-05: a synthetic sweep to L = 197 about
-/// 4.3 minutes, an MNIST one to L = 26 about 5.4, every network to Tmax), 12 sweeps of each make
-/// about 52 and 65 minutes.
+/// for MNIST (d = 25, Tmax = 2·10⁵, about six times the cost of a synthetic layer). Measured
+/// on an idle 2-core machine (2026-12-05, docs/reproduction.md: each experiment's time at 5,000
+/// and 10,000 updates, a line in the updates), a synthetic sweep of one seed to L = 197 takes
+/// about 4.9 minutes and an MNIST one to L = 26 about 6, every network to Tmax: 12 sweeps of
+/// each make about 58 and 71 minutes, the table about 2.2 hours.
 pub fn capped_depth_max(dataset: DatasetName) -> usize {
     match dataset {
         DatasetName::Mnist => 26,
