@@ -1,14 +1,14 @@
 //! What the page's Web Workers compute ([`crate::worker`] carries the messages): the jobs a
 //! worker takes and its replies, in MessagePack (its floats may be NaN or infinite, as a
 //! diverged network's are, which JSON cannot carry), and a worker's state: the data set it was
-//! sent and the depths it trains.
+//! sent (or made from its recipe) and the depths it trains.
 
 use crate::run::{analyse, DepthReport, DepthRun};
 use crate::transfer_run::{train_network, NetworkJob};
 use burn::backend::NdArray;
 use futures::FutureExt;
 use scaling_core::analysis::Analysis;
-use scaling_core::data::synthetic::Dataset;
+use scaling_core::data::synthetic::{Dataset, SyntheticConfig};
 use scaling_core::model::weights::Weights;
 use scaling_core::phase::{Column, PhaseCell, PhaseConfig};
 use scaling_core::sweep::config::SweepConfig;
@@ -22,18 +22,20 @@ use std::collections::BTreeMap;
 /// What a worker is asked to do.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub enum Job {
-    /// Keep this data set (its safetensors bytes) for the jobs that follow; no reply.
-    Data(Vec<u8>),
+    /// Keep this data set for the jobs that follow; no reply.
+    Data(DataSource),
     /// Train a network of a transfer grid on the data set.
     Network(Box<NetworkJob>),
     /// Compute one (L, H) column of a phase diagram, on burn's NdArray (the probe reads its
     /// tensors back synchronously).
     Column { config: PhaseConfig, column: Column },
     /// Train the network of depth L of a sweep (started, from `config`, at its first chunk)
-    /// up to its next loss measurement, and report it, with its weights if asked or if it stopped.
+    /// from one loss measurement to the next, and on to the next ones until `seconds` have
+    /// passed or it stops; report it, with its weights if asked or if it stopped.
     Chunk {
         config: Box<SweepConfig>,
         depth: usize,
+        seconds: f64,
         weights: bool,
     },
     /// Core's analysis of trained networks of a sweep ([`analyse`]), on the data set.
@@ -41,6 +43,34 @@ pub enum Job {
         config: Box<SweepConfig>,
         nets: Vec<(DepthResult, Weights)>,
     },
+}
+
+/// A view's data set as it travels to a worker.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub enum DataSource {
+    /// The synthetic set's recipe: whoever needs the rows generates them, so that the page's
+    /// thread does not (2,000 samples of the default settings integrate their ODE for about
+    /// 30 ms in wasm, a long frame).
+    Synthetic(SyntheticConfig),
+    /// The rows themselves (MNIST's, from the page's asset), as safetensors bytes.
+    Rows(Vec<u8>),
+}
+
+impl DataSource {
+    /// The rows of `data`.
+    pub fn rows(data: &Dataset) -> Self {
+        Self::Rows(data.to_safetensors())
+    }
+
+    /// The data set: generated from its recipe, or read from its rows.
+    pub fn dataset(&self) -> Result<Dataset, String> {
+        match self {
+            Self::Synthetic(c) => Ok(c.generate()),
+            Self::Rows(bytes) => {
+                Dataset::from_safetensors(bytes).map_err(|e| format!("a malformed data set: {e}"))
+            }
+        }
+    }
 }
 
 /// A worker's answer to a job.
@@ -81,13 +111,13 @@ pub struct WorkerState {
 impl WorkerState {
     /// Does `job`; `seconds()` gives the time, for a depth's timing. `None` for a data set.
     pub fn answer(&mut self, job: Job, seconds: impl Fn() -> f64) -> Option<Reply> {
-        if let Job::Data(bytes) = &job {
-            return match Dataset::from_safetensors(bytes) {
+        if let Job::Data(source) = &job {
+            return match source.dataset() {
                 Ok(data) => {
                     self.data = Some(data);
                     None
                 }
-                Err(e) => Some(Reply::Failed(format!("a malformed data set: {e}"))),
+                Err(e) => Some(Reply::Failed(e)),
             };
         }
         Some(self.reply(job, seconds).unwrap_or_else(Reply::Failed))
@@ -107,6 +137,7 @@ impl WorkerState {
             Job::Chunk {
                 config,
                 depth,
+                seconds: budget,
                 weights,
             } => {
                 let run = match self.runs.entry(depth) {
@@ -117,7 +148,13 @@ impl WorkerState {
                     }
                 };
                 let ready = "the CPU step never waits";
-                run.advance(data, seconds).now_or_never().expect(ready);
+                let start = seconds();
+                loop {
+                    run.advance(data, &seconds).now_or_never().expect(ready);
+                    if run.stop.is_some() || seconds() - start >= budget {
+                        break;
+                    }
+                }
                 let mut report = run.report();
                 if weights || run.stop.is_some() {
                     report.weights = Some(run.weights().now_or_never().expect(ready));
@@ -140,7 +177,22 @@ mod tests {
     use futures::executor::block_on;
     use scaling_core::sweep::config::DataPlan;
 
+    /// A small sweep and its data set, made as the page makes it.
     fn sweep() -> (SweepConfig, Dataset) {
+        let config = small();
+        let data = recipe(&config).generate();
+        (config, data)
+    }
+
+    /// The synthetic data set's recipe of `config`.
+    fn recipe(config: &SweepConfig) -> SyntheticConfig {
+        let DataPlan::Synthetic(c) = config.plan().unwrap().data else {
+            unreachable!("synthetic")
+        };
+        c
+    }
+
+    fn small() -> SweepConfig {
         let mut s = Settings::default();
         for (key, value) in [
             ("n_samples", "64"),
@@ -151,11 +203,7 @@ mod tests {
         ] {
             s.set(key, value);
         }
-        let config = s.config().unwrap();
-        let DataPlan::Synthetic(c) = &config.plan().unwrap().data else {
-            unreachable!("synthetic")
-        };
-        (config, c.generate())
+        s.config().unwrap()
     }
 
     /// Sends `job` as a message and reads the reply from its message, as the page does.
@@ -173,13 +221,16 @@ mod tests {
         let chunk = Job::Chunk {
             config: Box::new(config.clone()),
             depth: 4,
+            seconds: 0.0,
             weights: false,
         };
         let Some(Reply::Failed(e)) = ask(&mut worker, &chunk) else {
             panic!("a chunk before the data set")
         };
         assert!(e.contains("before its data set"), "{e}");
-        assert!(ask(&mut worker, &Job::Data(data.to_safetensors())).is_none());
+        // The worker makes the data set from its recipe, the same rows as the page's.
+        let source = DataSource::Synthetic(recipe(&config));
+        assert!(ask(&mut worker, &Job::Data(source)).is_none());
         let mut here = DepthRun::<FusedStepper>::new(&plan, &data, 4, &());
         loop {
             block_on(here.advance(&data, || 0.0));
@@ -195,6 +246,23 @@ mod tests {
             }
         }
         assert_eq!(here.steps(), 60);
+
+        // With time to spare, one chunk trains a depth to its end: the same numbers.
+        let whole = Job::Chunk {
+            config: Box::new(config.clone()),
+            depth: 8,
+            seconds: f64::INFINITY,
+            weights: false,
+        };
+        let Some(Reply::Depth(report)) = ask(&mut worker, &whole) else {
+            panic!("a depth's report")
+        };
+        let mut here = DepthRun::<FusedStepper>::new(&plan, &data, 8, &());
+        while here.stop.is_none() {
+            block_on(here.advance(&data, || 0.0));
+        }
+        assert_eq!(report.result, here.report().result);
+        assert_eq!(report.weights, Some(block_on(here.weights())));
     }
 
     #[test]
@@ -232,7 +300,12 @@ mod tests {
             })
             .collect();
         let mut worker = WorkerState::default();
-        ask(&mut worker, &Job::Data(data.to_safetensors()));
+        let Some(Reply::Failed(e)) = ask(&mut worker, &Job::Data(DataSource::Rows(vec![1, 2])))
+        else {
+            panic!("malformed rows refused")
+        };
+        assert!(e.contains("malformed data set"), "{e}");
+        assert!(ask(&mut worker, &Job::Data(DataSource::rows(&data))).is_none());
         let job = Job::Analyse {
             config: Box::new(config),
             nets: nets.clone(),

@@ -6,11 +6,12 @@
 use crate::browser::{self, now, sleep};
 use crate::engine::Choice;
 use crate::gpu::{choose, Engine, Gpu};
+use crate::jobs::DataSource;
 use crate::run::{self, DepthRun, PageStep};
 use crate::settings::Settings;
 use crate::task_workers;
 use crate::training::{
-    fail, paused, set_paused, Outputs, Status, SNAPSHOT_EVERY, SNAPSHOT_SHARE, TASK,
+    fail, paused, set_paused, snapshot_wait, Outputs, Status, SNAPSHOT_SHARE, TASK,
 };
 use crate::view::Snapshot;
 use crate::worker::{self, workers_for};
@@ -29,11 +30,12 @@ thread_local! {
     static MNIST: RefCell<Option<Dataset>> = const { RefCell::new(None) };
 }
 
-/// The plan's data set: generated, or the first rows of the MNIST asset.
-pub async fn load_data(plan: &Plan) -> Result<(Dataset, String), String> {
+/// The plan's data set: the synthetic set's recipe (whoever trains generates it), or the first
+/// rows of the MNIST asset; with a line that says which.
+pub async fn load_data(plan: &Plan) -> Result<(DataSource, String), String> {
     match &plan.data {
         DataPlan::Synthetic(c) => Ok((
-            c.generate(),
+            DataSource::Synthetic(c.clone()),
             format!(
                 "synthetic data: {} training and {} test samples of width {}",
                 c.n_train, c.n_test, c.width
@@ -61,16 +63,14 @@ pub async fn load_data(plan: &Plan) -> Result<(Dataset, String), String> {
                  images of real MNIST, embedded in R^25 as in core",
                 c.n_train, c.n_test
             );
-            Ok((
-                Dataset {
-                    width: d,
-                    x_train: asset.x_train[..c.n_train * d].to_vec(),
-                    y_train: asset.y_train[..c.n_train * d].to_vec(),
-                    x_test: asset.x_test[..c.n_test * d].to_vec(),
-                    y_test: asset.y_test[..c.n_test * d].to_vec(),
-                },
-                note,
-            ))
+            let rows = Dataset {
+                width: d,
+                x_train: asset.x_train[..c.n_train * d].to_vec(),
+                y_train: asset.y_train[..c.n_train * d].to_vec(),
+                x_test: asset.x_test[..c.n_test * d].to_vec(),
+                y_test: asset.y_test[..c.n_test * d].to_vec(),
+            };
+            Ok((DataSource::rows(&rows), note))
         }
         DataPlan::Cifar10 { .. } => Err("CIFAR-10 is not trained in the browser".into()),
     }
@@ -93,7 +93,7 @@ impl Drop for Task {
 }
 
 /// Trains every depth of the plan round-robin, one chunk at a time, publishing a snapshot
-/// (weights, losses, analysis) at most every [`SNAPSHOT_EVERY`] seconds and at most
+/// (weights, losses, analysis) at most every [`crate::training::SNAPSHOT_EVERY`] seconds and at most
 /// [`SNAPSHOT_SHARE`] of the time, until all have stopped or Reset. `mine` is the generation
 /// of the Start that began it: a Reset or Start since ends it.
 async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: Outputs, mine: u32) {
@@ -119,8 +119,7 @@ async fn drive<S: PageStep>(plan: Plan, data: Dataset, device: S::Device, out: O
                 return;
             }
         }
-        let wait = SNAPSHOT_EVERY.max(cost * (1.0 - SNAPSHOT_SHARE) / SNAPSHOT_SHARE);
-        if !active || now() - shown > wait {
+        if !active || now() - shown > snapshot_wait(cost, SNAPSHOT_SHARE) {
             let start = now();
             let snapshot = snapshot(&plan, &data, &runs).await;
             if TASK.current() != mine {
@@ -192,7 +191,7 @@ async fn load_and_drive(
     if TASK.current() != mine {
         return;
     }
-    let (data, note) = match loaded {
+    let (source, note) = match loaded {
         Ok(loaded) => loaded,
         Err(e) => return fail(out, e),
     };
@@ -200,7 +199,7 @@ async fn load_and_drive(
     if choice == Choice::Auto && matches!(gpu, Gpu::Ready { .. }) {
         out.status.set(Status::Timing);
     }
-    let chosen = choose(choice, &gpu, &plan, &data).await;
+    let chosen = choose(choice, &gpu, &plan, &source).await;
     if TASK.current() != mine {
         return;
     }
@@ -212,10 +211,14 @@ async fn load_and_drive(
     out.chosen.set(Some(chosen));
     out.status.set(Status::Running);
     match engine {
-        Engine::Gpu(device) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
+        // WebGPU trains on this thread, so the rows are made here.
+        Engine::Gpu(device) => match source.dataset() {
+            Ok(data) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
+            Err(e) => fail(out, e),
+        },
         Engine::Cpu => {
             let n = workers_for(workers, plan.depths.len());
-            task_workers::drive((plan, config), data, n, out, mine).await
+            task_workers::drive((plan, config), source, n, out, mine).await
         }
     }
 }

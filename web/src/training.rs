@@ -64,6 +64,12 @@ pub const SNAPSHOT_EVERY: f64 = 0.5;
 /// natively for the default settings once trained), and must not slow the training down.
 pub const SNAPSHOT_SHARE: f64 = 0.2;
 
+/// The wait before the next snapshot (or analysis) after one that took `cost` seconds, so that
+/// they take at most `share` of the time and come at most every [`SNAPSHOT_EVERY`] seconds.
+pub fn snapshot_wait(cost: f64, share: f64) -> f64 {
+    SNAPSHOT_EVERY.max(cost * (1.0 - share) / share)
+}
+
 /// Ends a Start with an error shown (its workers stopped).
 pub fn fail(out: Outputs, error: String) {
     worker::stop(TASK);

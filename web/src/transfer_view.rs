@@ -140,7 +140,7 @@ async fn train(state: State, grid: Grid, workers: usize, mine: u32) {
     };
     state.workers.set(Some(n));
     state.status.set(Status::Running);
-    pool.share(&data);
+    pool.share(data);
     let jobs: Vec<Job> = (0..total)
         .map(|i| Job::Network(Box::new(run.job(i))))
         .collect();

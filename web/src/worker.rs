@@ -9,10 +9,9 @@
 //! ([`crate::jobs`]).
 
 use crate::browser::Generation;
-use crate::jobs::{from_bytes, to_bytes, Job, Reply, WorkerState};
+use crate::jobs::{from_bytes, to_bytes, DataSource, Job, Reply, WorkerState};
 use futures::future::join_all;
 use js_sys::{Array, Function, Promise, Reflect, Uint8Array};
-use scaling_core::data::synthetic::Dataset;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -110,8 +109,8 @@ impl Pool {
     }
 
     /// Gives every worker the data set of the jobs that follow.
-    pub fn share(&self, data: &Dataset) {
-        let job = to_bytes(&Job::Data(data.to_safetensors()));
+    pub fn share(&self, data: DataSource) {
+        let job = to_bytes(&Job::Data(data));
         let message = Uint8Array::from(job.as_slice());
         for worker in &self.workers {
             let _ = worker.post_message(&message);
@@ -221,12 +220,16 @@ pub fn on_workers(n: usize) -> String {
     format!("on {n} worker{}", if n == 1 { "" } else { "s" })
 }
 
+/// The cores the browser reports (`navigator.hardwareConcurrency`).
+pub fn cores() -> usize {
+    web_sys::window()
+        .map(|w| w.navigator().hardware_concurrency() as usize)
+        .unwrap_or(1)
+}
+
 /// The number of workers for `asked` (0: one per core the browser reports), at most `jobs`.
 pub fn workers_for(asked: usize, jobs: usize) -> usize {
-    let cores = web_sys::window()
-        .map(|w| w.navigator().hardware_concurrency() as usize)
-        .unwrap_or(1);
-    let n = if asked == 0 { cores } else { asked };
+    let n = if asked == 0 { cores() } else { asked };
     n.clamp(1, jobs.max(1))
 }
 
