@@ -1,5 +1,5 @@
 // The page's benchmark: serves a built site (dist/) on localhost, opens it in headless Chromium
-// (playwright-core driving Debian's /usr/bin/chromium), and for each number of workers presses
+// (both from tests/e2e/site.mjs), and for each number of workers presses
 // Start in a view as a user would, timing it from the click to "finished", with the animation
 // frames drawn meanwhile (frames/s and the longest gaps between two, with when they ended after
 // the click). docs/browser.md gives what it measured.
@@ -8,14 +8,7 @@
 //   VIEW: training, phase or transfer; QUERY: the view's settings, as in the page's URL.
 //   e.g. node scripts/bench-web.mjs dist training "batch_size=500&max_steps=2000&epsilon=1e-9"
 // (after `eval "$(scripts/setup-web.sh)"`, which puts playwright-core on NODE_PATH).
-import { createServer } from "node:http";
-import { readFile, mkdtemp } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
-import { tmpdir } from "node:os";
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { launch, serve } from "../tests/e2e/site.mjs";
 
 const [dist, view, query = "", list = "1,2", runs = "3"] = process.argv.slice(2);
 // Each view's elements: its Start button, its status line, where it says its workers.
@@ -30,30 +23,8 @@ if (!dist || !ids) {
   process.exit(2);
 }
 
-const TYPES = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm",
-  ".css": "text/css", ".safetensors": "application/octet-stream" };
-const server = createServer(async (req, res) => {
-  const path = normalize(new URL(req.url, "http://localhost").pathname).replace(/^\/+/, "");
-  try {
-    const body = await readFile(join(dist, path === "" ? "index.html" : path));
-    res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "text/html" });
-    res.end(body);
-  } catch {
-    res.writeHead(404);
-    res.end();
-  }
-});
-await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const base = `http://127.0.0.1:${server.address().port}/`;
-
-const browser = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), "bench-web-")), {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  headless: true,
-  args: ["--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync"],
-  viewport: { width: 1280, height: 1500 },
-});
-const page = browser.pages()[0] ?? (await browser.newPage());
+const { server, base } = await serve(dist);
+const { browser, page } = await launch(false);
 page.on("console", (m) => m.type() === "error" && console.error(`console error: ${m.text()}`));
 
 // One Start with `workers`: seconds from the click to "finished", frames/s, the 3 longest gaps.

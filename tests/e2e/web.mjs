@@ -1,7 +1,6 @@
 // End-to-end test of the browser app: serves the built site (dist/) on localhost, opens it in
-// headless Chromium (playwright-core driving Debian's /usr/bin/chromium), checks that a bad
-// field is refused at the field, starts a training of 3 depths, waits until the loss shown
-// falls for every depth, checks that the plots are drawn (non-blank canvases) and that no
+// headless Chromium (both from ./site.mjs), checks that a bad field is refused at the field,
+// starts a training of 3 depths, waits until the loss shown falls for every depth, checks that the plots are drawn (non-blank canvases) and that no
 // error reached the console, and saves a screenshot. It does this twice: with WebGPU
 // (SwiftShader in headless Chromium), forced by the settings (engine=webgpu), and without it,
 // where the page must say it falls back to the CPU. With WebGPU it then lets the page choose
@@ -11,43 +10,18 @@
 // CPU.
 //
 // Usage: node tests/e2e/web.mjs DIST_DIR OUT_DIR   (playwright-core on NODE_PATH)
-import { createServer } from "node:http";
-import { readFile, mkdir, mkdtemp } from "node:fs/promises";
-import { extname, join, normalize } from "node:path";
-import { tmpdir } from "node:os";
-import { createRequire } from "node:module";
-
-const require = createRequire(import.meta.url);
-const { chromium } = require("playwright-core");
+import { readFile, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { launch as launchChromium, serve } from "./site.mjs";
 
 const [dist = "dist", out = "target/e2e"] = process.argv.slice(2);
-const TYPES = {
-  ".html": "text/html",
-  ".js": "text/javascript",
-  ".wasm": "application/wasm",
-  ".css": "text/css",
-  ".safetensors": "application/octet-stream",
-};
 
 function fail(message) {
   console.error(`e2e: FAILED: ${message}`);
   process.exit(1);
 }
 
-const server = createServer(async (req, res) => {
-  const path = normalize(new URL(req.url, "http://localhost").pathname).replace(/^\/+/, "");
-  try {
-    const body = await readFile(join(dist, path === "" ? "index.html" : path));
-    res.writeHead(200, { "content-type": TYPES[extname(path)] ?? "text/html" });
-    res.end(body);
-  } catch {
-    console.log(`e2e: 404 ${req.url}`);
-    res.writeHead(404);
-    res.end("not found");
-  }
-});
-await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
-const base = `http://127.0.0.1:${server.address().port}/`;
+const { server, base } = await serve(dist, (url) => console.log(`e2e: 404 ${url}`));
 await mkdir(out, { recursive: true });
 
 // Three small depths that train in seconds even on software WebGPU.
@@ -56,18 +30,7 @@ const QUERY =
 
 // Headless Chromium, with WebGPU or without; the console's errors are collected.
 async function launch(webgpu) {
-  const args = [
-    "--no-sandbox", "--disable-quic", "--no-first-run", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync",
-  ];
-  if (webgpu) args.push("--enable-unsafe-webgpu");
-  const browser = await chromium.launchPersistentContext(await mkdtemp(join(tmpdir(), "e2e-")), {
-    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-    headless: true,
-    args,
-    viewport: { width: 1280, height: 1500 },
-  });
-  const page = browser.pages()[0] ?? (await browser.newPage());
+  const { browser, page } = await launchChromium(webgpu);
   const errors = [];
   page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
   page.on("pageerror", (e) => errors.push(String(e)));
