@@ -3,7 +3,6 @@
 
 use crate::browser::{self, now, sleep};
 use crate::engine::{chosen_line, no_webgpu_line, Choice, Kind, Trial};
-use crate::jobs::DataSource;
 use crate::run::updates_per_second;
 use burn::backend::wgpu::{graphics::AutoGraphicsApi, init_setup_async, WgpuDevice};
 use burn::backend::Wgpu;
@@ -60,14 +59,14 @@ pub struct Chosen {
     pub trial: Option<Trial>,
 }
 
-/// The engine for `plan` on the data set of `source`: the one the settings force; the CPU
-/// without WebGPU; else the faster on the deepest network, each timed for about a second (only
-/// then are the rows made here). An error when the settings ask for WebGPU and there is none.
+/// The engine for `plan`: the one the settings force; the CPU without WebGPU; else the faster
+/// on the deepest network, each timed for about a second on `rows`, the data set (made only
+/// where WebGPU may be chosen). An error when the settings ask for WebGPU and there is none.
 pub async fn choose(
     choice: Choice,
     gpu: &Gpu,
     plan: &Plan,
-    source: &DataSource,
+    rows: Option<&Dataset>,
 ) -> Result<Chosen, String> {
     let cpu = |line: String, trial| Chosen {
         engine: Engine::Cpu,
@@ -87,7 +86,8 @@ pub async fn choose(
         (Choice::Gpu, Gpu::Missing(why)) => Err(format!("the settings ask for WebGPU, but {why}")),
         (Choice::Auto, Gpu::Missing(why)) => Ok(cpu(no_webgpu_line(why), None)),
         (Choice::Auto, Gpu::Ready { device, .. }) => {
-            let trial = time_both(plan, &source.dataset()?, device).await;
+            let rows = rows.ok_or("no rows to time the engines on")?;
+            let trial = time_both(plan, rows, device).await;
             Ok(match trial.faster() {
                 Kind::Cpu => cpu(trial.line(), Some(trial)),
                 Kind::Gpu => on_gpu(device, trial.line(), Some(trial)),

@@ -199,7 +199,16 @@ async fn load_and_drive(
     if choice == Choice::Auto && matches!(gpu, Gpu::Ready { .. }) {
         out.status.set(Status::Timing);
     }
-    let chosen = choose(choice, &gpu, &plan, &source).await;
+    // WebGPU trains, and is timed, on this thread: where it may be chosen, its rows are made
+    // here, once (the CPU's workers make their own).
+    let rows = match (&gpu, choice) {
+        (Gpu::Ready { .. }, Choice::Auto | Choice::Gpu) => match source.dataset() {
+            Ok(rows) => Some(rows),
+            Err(e) => return fail(out, e),
+        },
+        _ => None,
+    };
+    let chosen = choose(choice, &gpu, &plan, rows.as_ref()).await;
     if TASK.current() != mine {
         return;
     }
@@ -211,10 +220,9 @@ async fn load_and_drive(
     out.chosen.set(Some(chosen));
     out.status.set(Status::Running);
     match engine {
-        // WebGPU trains on this thread, so the rows are made here.
-        Engine::Gpu(device) => match source.dataset() {
-            Ok(data) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
-            Err(e) => fail(out, e),
+        Engine::Gpu(device) => match rows {
+            Some(data) => drive::<BurnStepper<Wgpu>>(plan, data, device, out, mine).await,
+            None => fail(out, "WebGPU chosen, but its rows were not made".into()),
         },
         Engine::Cpu => {
             let n = workers_for(workers, plan.depths.len());
