@@ -53,6 +53,40 @@ pub struct BenchArgs {
     /// Layers per segment of the fused step's trace (0: its own choice).
     #[arg(long, default_value_t = 0)]
     pub segment: usize,
+    /// The activation σ (the paper's sweeps: tanh or relu).
+    #[arg(long, default_value = "tanh", value_parser = parse_activation)]
+    pub activation: Activation,
+    /// The step sizes δ_k: one trained δ, or one per layer.
+    #[arg(long, value_enum, default_value_t = BenchDelta::Shared)]
+    pub delta: BenchDelta,
+}
+
+/// The δ modes the benchmark offers (both trained, as in the paper's sweeps).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BenchDelta {
+    Shared,
+    PerLayer,
+}
+
+impl From<BenchDelta> for DeltaMode {
+    fn from(delta: BenchDelta) -> Self {
+        match delta {
+            BenchDelta::Shared => DeltaMode::Shared,
+            BenchDelta::PerLayer => DeltaMode::PerLayer,
+        }
+    }
+}
+
+/// An activation from its name in configs (`tanh`, `relu`, …).
+fn parse_activation(name: &str) -> Result<Activation, String> {
+    Activation::ALL
+        .into_iter()
+        .find(|a| a.name() == name)
+        .ok_or_else(|| {
+            let names: Vec<_> = Activation::ALL.iter().map(|a| a.name()).collect();
+            format!("unknown activation {name:?}: one of {}", names.join(", "))
+        })
 }
 
 #[derive(Serialize)]
@@ -67,6 +101,8 @@ struct BenchLine {
     /// Layers per segment of the fused step's trace (= depth: the whole trace is kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     segment: Option<usize>,
+    activation: &'static str,
+    delta: BenchDelta,
     width: usize,
     batch: usize,
     depth: usize,
@@ -85,11 +121,11 @@ pub fn run(args: BenchArgs, choice: BackendChoice) -> anyhow::Result<String> {
     }
 }
 
-/// The benchmarked network: tanh, shared δ, width d, depth L, its SGD settings and a random
-/// batch (x, y) of B rows.
+/// The benchmarked network: σ, δ mode, width d, depth L, its SGD settings and a random batch
+/// (x, y) of B rows.
 fn problem(args: &BenchArgs) -> (ResNetConfig, TrainConfig, Vec<f32>, Vec<f32>) {
     let (d, n) = (args.width, args.batch);
-    let config = ResNetConfig::new(d, args.depth, Activation::Tanh, DeltaMode::Shared);
+    let config = ResNetConfig::new(d, args.depth, args.activation, args.delta.into());
     let mut r = rng(0, 1);
     let x = normal_vec(&mut r, n * d, 1.0);
     let y = normal_vec(&mut r, n * d, 1.0);
@@ -121,6 +157,8 @@ fn line(args: &BenchArgs, backend: &'static str, method: Method, timing: (f64, f
         isa: None,
         threads: None,
         segment: None,
+        activation: args.activation.name(),
+        delta: args.delta,
         width: args.width,
         batch: args.batch,
         depth: args.depth,
@@ -164,7 +202,7 @@ pub struct BenchJob(pub BenchArgs);
 impl Job for BenchJob {
     type Output = String;
 
-    /// Times SGD steps (gradient and update) of a tanh net with shared δ on a random batch.
+    /// Times SGD steps (gradient and update) of the net on a random batch.
     fn run<B: Scan>(self, device: B::Device, backend: &'static str) -> String {
         let args = self.0;
         let method = args.method.unwrap_or(Method::Adjoint);

@@ -61,6 +61,11 @@ const SEGMENT_BYTES: usize = 1 << 20;
 const PARALLEL_UPDATE: usize = 1 << 16;
 /// Fewest batch rows per worker.
 const MIN_ROWS: usize = 32;
+/// Most rows a worker takes through the network at once (its chunk, [`kernels::Job`]): a
+/// layer's buffers of a chunk (h_k, σ(z_k), g, p: 5 KB each at d = 10) stay in the first-level
+/// cache. A multiple of every instruction set's lanes; fixed, so that the numbers do not depend
+/// on the machine.
+const CHUNK_ROWS: usize = 128;
 /// Most workers.
 const MAX_THREADS: usize = 8;
 
@@ -185,14 +190,14 @@ impl FusedStepper {
     }
 
     /// Uses `threads` workers (at least 1; 1 where threads are not available), each with
-    /// room for its share of `batch` rows.
+    /// room for a chunk of its share of `batch` rows.
     pub fn set_threads(&mut self, threads: usize, batch: usize) {
         let threads = if cfg!(target_family = "wasm") {
             1
         } else {
             threads.max(1)
         };
-        let cap = batch.div_ceil(threads).max(1);
+        let cap = batch.div_ceil(threads).clamp(1, CHUNK_ROWS);
         if threads != self.threads || self.workers.first().is_none_or(|w| w.cap < cap) {
             self.workers.clear();
             let (seg, lanes) = (self.segment(cap), self.isa.lanes());
@@ -294,7 +299,7 @@ impl FusedStepper {
             n >= 1 && x.len() == n * d && y.len() == x.len(),
             "a bad batch"
         );
-        if n.div_ceil(self.threads) > self.workers[0].cap {
+        if n.div_ceil(self.threads).min(CHUNK_ROWS) > self.workers[0].cap {
             self.set_threads(self.threads, n);
         }
         let scale = 2.0 / (n * d) as f32;

@@ -113,10 +113,12 @@ impl Worker {
     }
 }
 
-/// What a worker does with its rows (x, y), each [m, d] row-major, m ≤ cap.
+/// What a worker does with its rows (x, y), each [m, d] row-major, in chunks of `cap` rows
+/// (the last one shorter): each chunk goes forward through every layer and back before the
+/// next, so that a layer's buffers of a chunk stay in the core's first-level cache.
 pub(crate) enum Job<'a> {
     /// Forward, loss, backward: fills the worker's gradient with ∂/∂w Σ_rows (scale/2)·‖h_L − y‖²,
-    /// i.e. its rows' part of ∂ℓ/∂w for scale = 2/(B d).
+    /// i.e. its rows' part of ∂ℓ/∂w for scale = 2/(B d), summed over the chunks.
     Train {
         x: &'a [f32],
         y: &'a [f32],
@@ -178,10 +180,17 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R: usize, const NV: usize, const
     };
     match job {
         Job::Train { x, y, scale } => {
-            let m = x.len() / d;
-            assert!(m <= w.cap && x.len() == m * d && y.len() == x.len());
-            // SAFETY: the buffers have the sizes asserted above, m ≤ cap.
-            unsafe { train::<S, A, R, NV, J>(s, net, w, shape(m), m, x, y, scale) }
+            assert!(x.len() % d == 0 && y.len() == x.len());
+            w.grad_a.fill(0.0);
+            w.grad_b.fill(0.0);
+            w.grad_delta.fill(0.0);
+            let mut loss = 0.0;
+            for (xc, yc) in x.chunks(w.cap * d).zip(y.chunks(w.cap * d)) {
+                let m = xc.len() / d;
+                // SAFETY: the buffers have the sizes asserted above, chunks of m ≤ cap rows.
+                loss += unsafe { train::<S, A, R, NV, J>(s, net, w, shape(m), m, xc, yc, scale) };
+            }
+            loss
         }
         Job::Eval { x, y } => {
             assert!(x.len() % d == 0 && y.len() == x.len());
@@ -233,7 +242,7 @@ unsafe fn eval<S: Simd, A: Act, const R: usize, const NV: usize>(
     }
 }
 
-/// Forward, loss and backward of m ≤ cap rows (x, y) into the worker's gradients.
+/// Forward, loss and backward of m ≤ cap rows (x, y), added to the worker's gradients.
 ///
 /// # Safety
 /// As [`run`].
@@ -289,7 +298,7 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
         let grad_delta = w.grad_delta.as_mut_ptr();
         let col = w.col.as_mut_ptr();
         // p of the top layer; every other p comes with the g of the layer above.
-        *grad_delta.add(depth - 1) = pointwise_backward::<S, A>(
+        *grad_delta.add(depth - 1) += pointwise_backward::<S, A>(
             s,
             shape,
             g,
@@ -309,7 +318,7 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
                 if k == 0 {
                     break;
                 }
-                let mut kernel = InputGradientThrough::<S, A> {
+                let mut kernel = InputGradientThrough::<S, A, NV> {
                     shape,
                     p,
                     a: net.a.as_ptr().add(k * d * d),
@@ -318,14 +327,15 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
                     delta: net.deltas[k - 1],
                     p_out: p_next,
                     col,
-                    grad_delta: s.splat(0.0),
+                    grad_delta: [s.splat(0.0); NV],
                     act: PhantomData,
                 };
                 std::slice::from_raw_parts_mut(col, d * S::LANES).fill(0.0);
                 for_tiles::<S, _, R, NV>(s, &mut kernel, d, shape.vectors::<S>());
-                *grad_delta.add(k - 1) = s.sum(kernel.grad_delta);
+                let partial = kernel.grad_delta.into_iter().reduce(|u, v| s.add(u, v));
+                *grad_delta.add(k - 1) += s.sum(partial.expect("NV ≥ 1"));
                 for i in 0..d {
-                    *grad_b.add((k - 1) * d + i) = s.sum(s.load(col.add(i * S::LANES)));
+                    *grad_b.add((k - 1) * d + i) += s.sum(s.load(col.add(i * S::LANES)));
                 }
                 std::mem::swap(&mut p, &mut p_next);
             }
@@ -639,8 +649,9 @@ impl<S: Simd, A: Act> Tiles<S> for Forward<A> {
 
 /// g ← g + A_kᵀ p_k, then, while the tile is in registers, the pointwise step of layer
 /// k − 1: p_{k−1} = δ_{k−1} g ⊙ σ′(z_{k−1}) into `p_out`, p_{k−1} added to its row's vector of
-/// partial sums in `col` (zeroed before) and Σ g ⊙ σ(z_{k−1}) to `grad_delta`.
-struct InputGradientThrough<S: Simd, A> {
+/// partial sums in `col` (zeroed before) and Σ g ⊙ σ(z_{k−1}) to `grad_delta` (one vector per
+/// vector of the tile: NV chains of additions instead of one).
+struct InputGradientThrough<S: Simd, A, const NV: usize> {
     shape: Shape,
     p: *const f32,
     a: *const f32,
@@ -649,11 +660,11 @@ struct InputGradientThrough<S: Simd, A> {
     delta: f32,
     p_out: *mut f32,
     col: *mut f32,
-    grad_delta: S::V,
+    grad_delta: [S::V; NV],
     act: PhantomData<A>,
 }
 
-impl<S: Simd, A: Act> Tiles<S> for InputGradientThrough<S, A> {
+impl<S: Simd, A: Act, const NT: usize> Tiles<S> for InputGradientThrough<S, A, NT> {
     #[inline(always)]
     unsafe fn tile<const RN: usize, const NV: usize>(&mut self, s: S, j0: usize, v0: usize) {
         let (d, cp, lanes) = (self.shape.d, self.shape.cp, S::LANES);
@@ -687,7 +698,7 @@ impl<S: Simd, A: Act> Tiles<S> for InputGradientThrough<S, A> {
                     let pv = s.mul(delta, s.mul(gv, slope));
                     s.store(self.p_out.add(off0 + off), pv);
                     sum = s.add(sum, pv);
-                    grad_delta = s.fma(gv, a, grad_delta);
+                    grad_delta[v % NT] = s.fma(gv, a, grad_delta[v % NT]);
                 }
                 s.store(col, sum);
             }
@@ -696,7 +707,7 @@ impl<S: Simd, A: Act> Tiles<S> for InputGradientThrough<S, A> {
     }
 }
 
-/// ∂ℓ/∂A_k[i, j] = Σ_n p[i, n] h_k[j, n] over the columns in use, into `out` ([d, d]).
+/// ∂ℓ/∂A_k[i, j] = Σ_n p[i, n] h_k[j, n] over the columns in use, added to `out` ([d, d]).
 ///
 /// # Safety
 /// p holds d rows of cp, h dr rows of cp, `out` d·d values.
@@ -763,14 +774,14 @@ unsafe fn weight_tile<S: Simd, const RN: usize, const JN: usize>(
             for (e, sum) in s.sum4(v).into_iter().enumerate() {
                 let (r, c) = ((f0 + e) / JN, (f0 + e) % JN);
                 if r < RN && j0 + c < d {
-                    *out.add((i0 + r) * d + j0 + c) = sum;
+                    *out.add((i0 + r) * d + j0 + c) += sum;
                 }
             }
         }
     }
 }
 
-/// p = δ_k g ⊙ σ′(z_k) on every column in use, ∂ℓ/∂b_k = Σ_n p[:, n] into `grad_b`; returns
+/// p = δ_k g ⊙ σ′(z_k) on every column in use, ∂ℓ/∂b_k = Σ_n p[:, n] added to `grad_b`; returns
 /// ∂ℓ/∂δ_k = Σ g ⊙ σ(z_k).
 ///
 /// # Safety
@@ -800,7 +811,7 @@ unsafe fn pointwise_backward<S: Simd, A: Act>(
                 sum = s.add(sum, pv);
                 grad_delta = s.fma(gv, a, grad_delta);
             }
-            *grad_b.add(i) = s.sum(sum);
+            *grad_b.add(i) += s.sum(sum);
         }
     }
     s.sum(grad_delta)
