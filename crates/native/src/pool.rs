@@ -1,9 +1,13 @@
 //! The pool of `native sweep --jobs N`: several networks trained at once when one does not
 //! fill the machine. The networks come in the order given (a sweep gives them largest first,
-//! by the shard planner's cost L × Tmax); each asks for the threads its size needs
-//! ([`scaling_core::train::fused::threads_for`] with N cores) and starts once that many of
-//! the N are free, so that at most N threads compute at any time. A network's thread count
-//! does not depend on what runs beside it, so neither do its numbers.
+//! by the shard planner's cost L × Tmax) and start in that order as threads come free, so
+//! that at most N threads compute at any time. Each takes its share of the N by its cost
+//! among the networks left (itself and those after it), at least one, at most what its size
+//! can use ([`scaling_core::train::fused::threads_for`]) and what is free: networks side by
+//! side on one thread each, which wastes nothing, and more threads for a network that is
+//! most of what is left (a lone network, or the deepest of a sweep on many cores). A
+//! network's numbers do not depend on its thread count (the fused step sums its batch in
+//! fixed chunks), so neither on what runs beside it.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
@@ -36,8 +40,7 @@ struct Threads {
 
 struct State {
     free: usize,
-    /// The next item to start: items start strictly in order, so that a large item waiting
-    /// for threads is not overtaken by the small ones behind it.
+    /// The next item to start: items start in order, each once a thread is free.
     turn: usize,
 }
 
@@ -48,12 +51,14 @@ struct Taken<'a> {
 }
 
 impl Threads {
-    /// Waits for the turn of item `index` and for `count` free threads; takes them.
+    /// Waits for the turn of item `index` and for a free thread; takes `count` threads, or
+    /// as many as are free.
     fn take(&self, index: usize, count: usize) -> Taken<'_> {
         let mut state = self.state.lock().expect("the pool's lock");
-        while state.turn != index || state.free < count {
+        while state.turn != index || state.free == 0 {
             state = self.changed.wait(state).expect("the pool's lock");
         }
+        let count = count.clamp(1, state.free);
         state.free -= count;
         state.turn += 1;
         self.changed.notify_all();
@@ -71,17 +76,41 @@ impl Drop for Taken<'_> {
     }
 }
 
-/// Runs `work` on every item, in the items' order, on `jobs` threads: an item starts once
-/// the items before it have started and `threads(item)` (at most `jobs`) threads are free.
-/// After an item fails no new item starts; those running finish. The errors, in the items'
-/// order.
+/// Item i's share of `jobs` threads by its cost among the items left: jobs · cost_i /
+/// Σ_{j ≥ i} cost_j, rounded, at least 1 and at most `most`.
+fn share(jobs: usize, cost: f64, left: f64, most: usize) -> usize {
+    let share = if left > 0.0 {
+        (jobs as f64 * cost / left).round() as usize
+    } else {
+        1
+    };
+    share.clamp(1, most.clamp(1, jobs))
+}
+
+/// Runs `work(item, threads)` on every item, in the items' order, on `jobs` threads: an item
+/// starts once the items before it have started and a thread is free, and takes its
+/// [`share`] of the threads (`threads(item)` the most it can use, `cost(item)` its work, 0
+/// for an item with nothing to do), or the free ones if fewer. After an item fails no new
+/// item starts; those running finish. The errors, in the items' order.
 pub fn run_all<T: Sync, E: Send>(
     items: &[T],
     jobs: usize,
     threads: impl Fn(&T) -> usize + Sync,
-    work: impl Fn(&T) -> Result<(), E> + Sync,
+    cost: impl Fn(&T) -> f64,
+    work: impl Fn(&T, usize) -> Result<(), E> + Sync,
 ) -> Vec<E> {
     let jobs = jobs.max(1);
+    let costs: Vec<f64> = items.iter().map(cost).collect();
+    // left[i] = Σ_{j ≥ i} cost_j.
+    let mut left: Vec<f64> = costs
+        .iter()
+        .rev()
+        .scan(0.0, |sum, c| {
+            *sum += c;
+            Some(*sum)
+        })
+        .collect();
+    left.reverse();
     let pool = Threads {
         state: Mutex::new(State {
             free: jobs,
@@ -96,11 +125,13 @@ pub fn run_all<T: Sync, E: Send>(
         if index >= items.len() {
             return;
         }
-        let _taken = pool.take(index, threads(&items[index]).clamp(1, jobs));
+        let item = &items[index];
+        let count = share(jobs, costs[index], left[index], threads(item));
+        let taken = pool.take(index, count);
         if failed.load(Ordering::SeqCst) {
             continue;
         }
-        if let Err(e) = work(&items[index]) {
+        if let Err(e) = work(item, taken.count) {
             failed.store(true, Ordering::SeqCst);
             errors.lock().expect("the errors' lock").push((index, e));
         }
@@ -120,56 +151,56 @@ pub fn run_all<T: Sync, E: Send>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::{Duration, Instant};
+    use std::time::Duration;
 
-    /// Runs items that hold their threads for `ms[i]` milliseconds; the most threads busy
-    /// at once, and when each item started and ended.
-    fn busy(threads: &[usize], ms: &[u64], jobs: usize) -> (usize, Vec<(Instant, Instant)>) {
-        let (busy, most) = (AtomicUsize::new(0), AtomicUsize::new(0));
-        let times = Mutex::new(vec![None; threads.len()]);
-        let items: Vec<usize> = (0..threads.len()).collect();
+    /// Runs items that can use `most[i]` threads, cost `cost[i]` and hold their threads for
+    /// `ms[i]` milliseconds; the most threads busy at once, and the threads each item took.
+    fn busy(most: &[usize], cost: &[f64], ms: &[u64], jobs: usize) -> (usize, Vec<usize>) {
+        let (busy, peak) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let taken = Mutex::new(vec![0; most.len()]);
+        let items: Vec<usize> = (0..most.len()).collect();
         let errors: Vec<()> = run_all(
             &items,
             jobs,
-            |&i| threads[i],
-            |&i| {
-                let (start, count) = (Instant::now(), threads[i].clamp(1, jobs));
+            |&i| most[i],
+            |&i| cost[i],
+            |&i, count| {
                 let now = busy.fetch_add(count, Ordering::SeqCst) + count;
-                most.fetch_max(now, Ordering::SeqCst);
+                peak.fetch_max(now, Ordering::SeqCst);
                 std::thread::sleep(Duration::from_millis(ms[i]));
                 busy.fetch_sub(count, Ordering::SeqCst);
-                times.lock().unwrap()[i] = Some((start, Instant::now()));
+                taken.lock().unwrap()[i] = count;
                 Ok(())
             },
         );
         assert!(errors.is_empty());
-        let times = times.into_inner().unwrap();
-        (
-            most.into_inner(),
-            times.into_iter().map(|t| t.expect("ran")).collect(),
-        )
+        (peak.into_inner(), taken.into_inner().unwrap())
     }
 
     #[test]
     fn never_more_threads_than_jobs_and_small_items_side_by_side() {
-        let (most, _) = busy(&[3, 1, 2, 1, 1, 1, 4, 1], &[20; 8], 3);
-        assert!(most <= 3, "{most} threads busy with 3 jobs");
-        let (most, _) = busy(&[1; 6], &[50; 6], 3);
-        assert!(most >= 2, "small items run side by side");
-        let (most, _) = busy(&[1; 6], &[5; 6], 1);
-        assert_eq!(most, 1);
+        let (peak, _) = busy(&[3, 1, 2, 1, 1, 1, 4, 1], &[1.0; 8], &[20; 8], 3);
+        assert!(peak <= 3, "{peak} threads busy with 3 jobs");
+        let (peak, taken) = busy(&[1; 6], &[1.0; 6], &[50; 6], 3);
+        assert!(peak >= 2, "small items run side by side");
+        assert_eq!(taken, [1; 6]);
+        let (peak, _) = busy(&[1; 6], &[1.0; 6], &[5; 6], 1);
+        assert_eq!(peak, 1);
     }
 
     #[test]
-    fn a_large_item_waiting_for_threads_is_not_overtaken() {
-        // Item 1 needs both threads; item 2, behind it, must not start beside item 0.
-        let (_, times) = busy(&[1, 2, 1], &[100, 10, 10], 2);
-        assert!(
-            times[1].0 >= times[0].1,
-            "item 1 started when item 0 gave its thread"
-        );
-        assert!(times[2].0 >= times[1].0, "item 2 did not overtake item 1");
-        assert!(times[2].0 >= times[0].1);
+    fn threads_follow_the_share_of_the_work_left() {
+        // A lone network takes every thread it can use.
+        assert_eq!(busy(&[2], &[1.0], &[1], 2).1, [2]);
+        assert_eq!(busy(&[3], &[1.0], &[1], 8).1, [3]);
+        // Equal networks, more than the threads: one thread each while others wait.
+        let (_, taken) = busy(&[2; 4], &[1.0; 4], &[30, 30, 5, 5], 2);
+        assert_eq!(taken[..3], [1, 1, 1]);
+        // A network that is most of the work takes most of the threads; the next takes the
+        // one left. Nothing to do takes one thread.
+        let (_, taken) = busy(&[4, 4, 4], &[8.0, 1.0, 1.0], &[40, 1, 1], 4);
+        assert_eq!(taken[..2], [3, 1]);
+        assert_eq!(busy(&[4, 4], &[0.0, 0.0], &[1, 1], 4).1, [1, 1]);
     }
 
     #[test]
@@ -180,7 +211,8 @@ mod tests {
             &items,
             2,
             |_| 1,
-            |&i| {
+            |_| 1.0,
+            |&i, _| {
                 std::thread::sleep(Duration::from_millis(5));
                 done.fetch_add(1, Ordering::SeqCst);
                 if i == 3 || i == 4 {

@@ -228,15 +228,18 @@ impl Job for SweepJob {
         // Largest first, so that the last to finish are small (the shard planner's order).
         units.sort_by_key(|&u| (std::cmp::Reverse(self.plan.cost(u)), u));
         let run_dir = RunDir::new(&self.out);
-        let to_train = units
-            .iter()
-            .filter(|&&u| !run_dir.unit(&self.plan, u).finished());
-        let progress = Progress::new(to_train.map(|&u| self.plan.cost(u)).sum());
+        // A unit's work left: none once finished.
+        let cost = |&u: &Unit| match run_dir.unit(&self.plan, u).finished() {
+            true => 0,
+            false => self.plan.cost(u),
+        };
+        let progress = Progress::new(units.iter().map(cost).sum());
         let errors = pool::run_all(
             &units,
             self.jobs(),
             |&unit| self.threads(unit),
-            |&unit| self.unit::<B>(unit, &device, backend, &progress),
+            |unit| cost(unit) as f64,
+            |&unit, threads| self.unit::<B>(unit, threads, &device, backend, &progress),
         );
         progress.finish();
         one_error(errors)?;
@@ -316,7 +319,8 @@ impl SweepJob {
         }
     }
 
-    /// The threads of `unit`'s fused step: its size's (see [`threads_for`]) with the pool's.
+    /// The most threads `unit`'s fused step can use: its size's (see [`threads_for`]) with
+    /// the pool's.
     fn threads(&self, unit: Unit) -> usize {
         match self.work {
             Work::Dense(ref data) if self.fused => threads_for(
@@ -329,10 +333,11 @@ impl SweepJob {
         }
     }
 
-    /// Trains `unit` unless it is finished or another process holds it.
+    /// Trains `unit` on `threads` unless it is finished or another process holds it.
     fn unit<B: Scan>(
         &self,
         unit: Unit,
+        threads: usize,
         device: &B::Device,
         backend: &str,
         progress: &Progress,
@@ -355,7 +360,7 @@ impl SweepJob {
             Err(e) => return Err(e),
         };
         if !dir.finished() {
-            self.train_unit::<B>(unit, &dir, device, backend, progress)?;
+            self.train_unit::<B>(unit, threads, &dir, device, backend, progress)?;
         }
         if let Some(signal) = interrupt::received() {
             bail!(Interrupted {
@@ -368,10 +373,11 @@ impl SweepJob {
         Ok(())
     }
 
-    /// Trains one unit into `dir`, under its lock.
+    /// Trains one unit into `dir` on `threads`, under its lock.
     fn train_unit<B: Scan>(
         &self,
         unit: Unit,
+        threads: usize,
         dir: &UnitDir,
         device: &B::Device,
         backend: &str,
@@ -388,9 +394,7 @@ impl SweepJob {
                     progress,
                 };
                 let engine = match self.fused {
-                    true => Engine::Fused {
-                        cores: self.options.jobs,
-                    },
+                    true => Engine::Fused { cores: threads },
                     false => Engine::Burn(backend),
                 };
                 training.train_dense::<B>(device, engine)

@@ -22,10 +22,12 @@
 //! runs per layer one pointwise sweep (p, ∂ℓ/∂b_k, ∂ℓ/∂δ_k) and two tiled products (∂ℓ/∂A_k and
 //! g_k); see [`kernels`] for the tiles and [`math`] for σ and σ′. The kernels are compiled
 //! for AVX-512 and for AVX2 + FMA, picked at run time, and portably (which is what wasm32
-//! runs). The batch is split by rows over worker threads: every worker runs the whole
-//! forward and backward pass on its rows into its own gradient buffers, which the update
-//! sums. All buffers are allocated once; a step allocates nothing that grows with L. The
-//! loss on a data set is computed in chunks of a worker's rows, so its memory does not grow
+//! runs). The batch is cut into chunks of [`CHUNK_ROWS`] rows, dealt in order to the worker
+//! threads: a worker takes each of its chunks forward and back through every layer (so that
+//! a layer's buffers stay in the first-level cache) into the chunk's own gradient, and the
+//! update sums the chunks' gradients in their order, so that a network's numbers do not depend
+//! on its thread count. All buffers are allocated once; a step allocates nothing that grows
+//! with L. The loss on a data set is computed in the same chunks, so its memory does not grow
 //! with the number of samples.
 
 mod kernels;
@@ -42,7 +44,7 @@ use crate::parallel::{self, Team};
 use crate::train::checkpoint::{Mismatch, OptimState};
 use crate::train::optim::Rule;
 use crate::train::session::{Stepper, TrainConfig};
-use kernels::{Job, Net, Worker};
+use kernels::{Gradient, Job, Net, Worker};
 use std::sync::Mutex;
 
 /// Steps with at most this much work (B·L·d², about a sixth of the flops) run on one
@@ -61,10 +63,11 @@ const SEGMENT_BYTES: usize = 1 << 20;
 const PARALLEL_UPDATE: usize = 1 << 16;
 /// Fewest batch rows per worker.
 const MIN_ROWS: usize = 32;
-/// Most rows a worker takes through the network at once (its chunk, [`kernels::Job`]): a
-/// layer's buffers of a chunk (h_k, σ(z_k), g, p: 5 KB each at d = 10) stay in the first-level
-/// cache. A multiple of every instruction set's lanes; fixed, so that the numbers do not depend
-/// on the machine.
+/// Rows of a chunk: a batch is cut into chunks of this many rows (the last one shorter), each
+/// taken through the network by one worker ([`kernels::Job`]), so that a layer's buffers of a
+/// chunk (h_k, σ(z_k), g, p: 5 KB each at d = 10) stay in the first-level cache. The loss and
+/// the gradient are summed over the chunks in their order, so a network's numbers do not depend
+/// on its thread count. A multiple of every instruction set's lanes.
 const CHUNK_ROWS: usize = 128;
 /// Most workers.
 const MAX_THREADS: usize = 8;
@@ -102,6 +105,8 @@ pub struct FusedStepper {
     /// The update runs on the worker threads above this many weights.
     parallel_update: usize,
     workers: Vec<Worker>,
+    /// The loss and gradient of every chunk of the last batch, in its order.
+    grads: Vec<Gradient>,
     data: Dataset,
 }
 
@@ -178,6 +183,7 @@ impl FusedStepper {
             segment: None,
             parallel_update: PARALLEL_UPDATE,
             workers: Vec::new(),
+            grads: Vec::new(),
             data: data.clone(),
         };
         let states = Rule::states(&config.optim);
@@ -190,14 +196,14 @@ impl FusedStepper {
     }
 
     /// Uses `threads` workers (at least 1; 1 where threads are not available), each with
-    /// room for a chunk of its share of `batch` rows.
+    /// room for a chunk of `batch` rows. The numbers do not depend on the thread count.
     pub fn set_threads(&mut self, threads: usize, batch: usize) {
         let threads = if cfg!(target_family = "wasm") {
             1
         } else {
             threads.max(1)
         };
-        let cap = batch.div_ceil(threads).clamp(1, CHUNK_ROWS);
+        let cap = batch.clamp(1, CHUNK_ROWS);
         if threads != self.threads || self.workers.first().is_none_or(|w| w.cap < cap) {
             self.workers.clear();
             let (seg, lanes) = (self.segment(cap), self.isa.lanes());
@@ -229,7 +235,7 @@ impl FusedStepper {
         self.segment = layers;
         let (threads, cap) = (self.threads, self.workers[0].cap);
         self.threads = 0;
-        self.set_threads(threads, cap * threads);
+        self.set_threads(threads, cap);
     }
 
     /// Layers per segment of the trace.
@@ -269,28 +275,28 @@ impl FusedStepper {
     pub fn loss_and_gradients(&mut self, x: &[f32], y: &[f32]) -> (f64, Weights) {
         let loss = self.backward(x, y);
         let (l, d) = (self.depth, self.d);
-        let sum = |part: fn(&Worker) -> &Vec<f32>| {
-            let mut total = vec![0f32; part(&self.workers[0]).len()];
-            for w in &self.workers {
-                total.iter_mut().zip(part(w)).for_each(|(t, v)| *t += v);
+        let sum = |part: fn(&Gradient) -> &Vec<f32>| {
+            let mut total = vec![0f32; part(&self.grads[0]).len()];
+            for grad in &self.grads {
+                total.iter_mut().zip(part(grad)).for_each(|(t, v)| *t += v);
             }
             total
         };
         let mut grad_delta = vec![0.0; self.delta.as_ref().map_or(0, Vec::len)];
         if let Some(delta) = &self.delta {
-            delta_gradient(self.delta_mode, delta, &self.workers, &mut grad_delta);
+            delta_gradient(self.delta_mode, delta, &self.grads, &mut grad_delta);
         }
         let gradient = Weights {
             depth: l,
             width: d,
-            a: sum(|w| &w.grad_a),
-            b: sum(|w| &w.grad_b),
+            a: sum(|g| &g.a),
+            b: sum(|g| &g.b),
             delta: self.delta.as_ref().map(|_| grad_delta),
         };
         (loss, gradient)
     }
 
-    /// Forward and backward on (x, y): each worker's gradient buffers hold its rows' part.
+    /// Forward and backward on (x, y): [`FusedStepper::grads`] holds each chunk's part.
     /// Returns the loss.
     fn backward(&mut self, x: &[f32], y: &[f32]) -> f64 {
         let d = self.d;
@@ -299,25 +305,49 @@ impl FusedStepper {
             n >= 1 && x.len() == n * d && y.len() == x.len(),
             "a bad batch"
         );
-        if n.div_ceil(self.threads).min(CHUNK_ROWS) > self.workers[0].cap {
+        if n.min(CHUNK_ROWS) > self.workers[0].cap {
             self.set_threads(self.threads, n);
         }
+        let (depth, cap) = (self.depth, self.workers[0].cap);
+        let chunks = n.div_ceil(cap);
+        self.grads.truncate(chunks);
+        self.grads.resize_with(chunks, || Gradient::new(depth, d));
         let scale = 2.0 / (n * d) as f32;
-        let threads = self.threads;
-        let total = self.run(|t| {
-            let rows = (n * t / threads)..(n * (t + 1) / threads);
-            let part = (rows.start * d)..(rows.end * d);
+        let mut grads = std::mem::take(&mut self.grads);
+        let mut rest = grads.as_mut_slice();
+        let jobs = self.parts(n).map(|(rows, c)| {
+            let (own, others) = std::mem::take(&mut rest).split_at_mut(c.len());
+            rest = others;
             Job::Train {
-                x: &x[part.clone()],
-                y: &y[part],
+                x: &x[rows.start * d..rows.end * d],
+                y: &y[rows.start * d..rows.end * d],
                 scale,
+                grads: own,
             }
         });
+        let jobs: Vec<_> = jobs.collect();
+        self.run(jobs);
+        self.grads = grads;
+        let total: f64 = self.grads.iter().map(|g| g.loss).sum();
         total / (n * d) as f64
     }
 
-    /// Runs `job(t)` on worker t, on its own thread for t > 0; the sum of their results.
-    fn run<'j>(&mut self, job: impl Fn(usize) -> Job<'j> + Sync) -> f64 {
+    /// The workers' shares of n rows: worker t's rows and chunks (chunks of the workers'
+    /// capacity, dealt evenly and in order).
+    fn parts(
+        &self,
+        n: usize,
+    ) -> impl Iterator<Item = (std::ops::Range<usize>, std::ops::Range<usize>)> {
+        let (threads, cap) = (self.threads, self.workers[0].cap);
+        let chunks = n.div_ceil(cap);
+        (0..threads).map(move |t| {
+            let c = (chunks * t / threads)..(chunks * (t + 1) / threads);
+            ((c.start * cap).min(n)..(c.end * cap).min(n), c)
+        })
+    }
+
+    /// Runs jobs[t] on worker t, on its own thread for t > 0.
+    fn run(&mut self, jobs: Vec<Job>) {
         let net = Net {
             d: self.d,
             depth: self.depth,
@@ -326,39 +356,46 @@ impl FusedStepper {
             deltas: &self.deltas,
         };
         let (isa, activation) = (self.isa, self.activation);
-        let workers: Vec<Mutex<&mut Worker>> = self.workers.iter_mut().map(Mutex::new).collect();
-        let totals: Vec<Mutex<f64>> = workers.iter().map(|_| Mutex::new(0.0)).collect();
+        assert_eq!(jobs.len(), self.workers.len());
+        let parts: Vec<Mutex<(&mut Worker, Option<Job>)>> = self
+            .workers
+            .iter_mut()
+            .zip(jobs)
+            .map(|(worker, job)| Mutex::new((worker, Some(job))))
+            .collect();
         self.team.run(&|t| {
-            let mut worker = workers[t].lock().expect("one thread per worker");
-            let total = dispatch(isa, activation, &net, &mut worker, job(t));
-            *totals[t].lock().expect("one thread per worker") = total;
+            let mut part = parts[t].lock().expect("one thread per worker");
+            let (worker, job) = &mut *part;
+            let job = job.take().expect("one job per worker");
+            dispatch(isa, activation, &net, worker, job);
         });
-        // Summed in the workers' order, whichever finished first.
-        totals
-            .into_iter()
-            .map(|t| t.into_inner().expect("done"))
-            .sum()
     }
 
-    /// The loss on all rows of (x, y), in chunks, split over the workers.
+    /// The loss on all rows of (x, y), in chunks, split over the workers (summed in the
+    /// chunks' order).
     fn loss_on(&mut self, x: &[f32], y: &[f32]) -> f64 {
         let d = self.d;
         let n = x.len() / d;
         if n == 0 {
             return f64::NAN;
         }
-        let threads = self.threads;
-        let total = self.run(|t| {
-            let part = (n * t / threads * d)..(n * (t + 1) / threads * d);
+        let mut losses = vec![0.0; n.div_ceil(self.workers[0].cap)];
+        let mut rest = losses.as_mut_slice();
+        let jobs = self.parts(n).map(|(rows, c)| {
+            let (own, others) = std::mem::take(&mut rest).split_at_mut(c.len());
+            rest = others;
             Job::Eval {
-                x: &x[part.clone()],
-                y: &y[part],
+                x: &x[rows.start * d..rows.end * d],
+                y: &y[rows.start * d..rows.end * d],
+                losses: own,
             }
         });
-        total / (n * d) as f64
+        let jobs: Vec<_> = jobs.collect();
+        self.run(jobs);
+        losses.iter().sum::<f64>() / (n * d) as f64
     }
 
-    /// One update of the optimiser from the gradient in the workers' buffers.
+    /// One update of the optimiser from the chunks' gradients.
     fn apply_update(&mut self) {
         let d = self.d;
         self.t += 1;
@@ -371,7 +408,7 @@ impl FusedStepper {
             1
         };
         let per = l.div_ceil(parts);
-        let workers = &self.workers;
+        let grads = &self.grads;
         let mut ma = self.m.a.chunks_mut(per * d * d);
         let mut mb = self.m.b.chunks_mut(per * d);
         let mut sa = self.s.a.chunks_mut(per * d * d);
@@ -396,7 +433,7 @@ impl FusedStepper {
                 .get(t)
                 .and_then(|p| p.lock().expect("one thread a part").take());
             if let Some(layers) = part {
-                layers.update(workers, d, &rule);
+                layers.update(grads, d, &rule);
             }
         };
         if parts.len() == 1 {
@@ -406,7 +443,7 @@ impl FusedStepper {
         }
         if let Some(delta) = self.delta.as_mut() {
             let grad = &mut self.delta_grad;
-            delta_gradient(self.delta_mode, delta, &self.workers, grad);
+            delta_gradient(self.delta_mode, delta, &self.grads, grad);
             let (m, s) = (&mut self.m.delta, &mut self.s.delta);
             update_values(delta, m, s, &[grad], &rule);
         }
@@ -462,14 +499,14 @@ struct Layers<'a> {
 }
 
 impl Layers<'_> {
-    /// The update of A and b with the workers' gradients.
-    fn update(self, workers: &[Worker], d: usize, rule: &Rule) {
+    /// The update of A and b with the chunks' gradients.
+    fn update(self, chunks: &[Gradient], d: usize, rule: &Rule) {
         let range =
             |len: usize, per_layer: usize| self.first * per_layer..self.first * per_layer + len;
         let (ra, rb) = (range(self.a.len(), d * d), range(self.b.len(), d));
-        let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_a[ra.clone()]).collect();
+        let grads: Vec<&[f32]> = chunks.iter().map(|g| &g.a[ra.clone()]).collect();
         update_values(self.a, self.ma, self.sa, &grads, rule);
-        let grads: Vec<&[f32]> = workers.iter().map(|w| &w.grad_b[rb.clone()]).collect();
+        let grads: Vec<&[f32]> = chunks.iter().map(|g| &g.b[rb.clone()]).collect();
         update_values(self.b, self.mb, self.sb, &grads, rule);
     }
 }
@@ -544,9 +581,9 @@ fn empty(width: usize) -> Dataset {
     }
 }
 
-/// ∂ℓ/∂δ into `grad` (as long as δ) from the workers' per-layer sums Σ g_{k+1} ⊙ σ(z_k).
-fn delta_gradient(mode: DeltaMode, delta: &[f32], workers: &[Worker], grad: &mut [f32]) {
-    let layer = |k: usize| workers.iter().map(|w| w.grad_delta[k] as f64).sum::<f64>();
+/// ∂ℓ/∂δ into `grad` (as long as δ) from the chunks' per-layer sums Σ g_{k+1} ⊙ σ(z_k).
+fn delta_gradient(mode: DeltaMode, delta: &[f32], chunks: &[Gradient], grad: &mut [f32]) {
+    let layer = |k: usize| chunks.iter().map(|g| g.delta[k] as f64).sum::<f64>();
     match mode {
         DeltaMode::PerLayer => {
             for (k, g) in grad.iter_mut().enumerate() {
@@ -554,7 +591,7 @@ fn delta_gradient(mode: DeltaMode, delta: &[f32], workers: &[Worker], grad: &mut
             }
         }
         DeltaMode::Shared => {
-            let depth = workers[0].grad_delta.len();
+            let depth = chunks[0].delta.len();
             let total: f64 = (0..depth).map(layer).sum();
             grad[0] = sign(delta[0]) * total as f32;
         }
@@ -602,8 +639,8 @@ fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
 /// The threads that split a batch of B rows of a network of depth L and width d when `cores`
 /// are free (what [`FusedStepper::new`] takes with every core of the machine): one while
 /// B·L·d² ≤ [`PARALLEL_WORK`], else as many as the cores, the rows ([`MIN_ROWS`] each) and
-/// [`MAX_THREADS`] allow. A network's numbers depend on its thread count (the batch's rows
-/// are summed per thread) and on nothing else of the machine.
+/// [`MAX_THREADS`] allow. A network's numbers do not depend on its thread count (see
+/// [`CHUNK_ROWS`]); they depend on the machine only through its instruction set.
 pub fn threads_for(batch: usize, depth: usize, d: usize, cores: usize) -> usize {
     if batch * depth * d * d > PARALLEL_WORK {
         cores.min(batch / MIN_ROWS).clamp(1, MAX_THREADS)
@@ -613,7 +650,7 @@ pub fn threads_for(batch: usize, depth: usize, d: usize, cores: usize) -> usize 
 }
 
 /// Runs a job on `isa` with the activation's kernels.
-fn dispatch(isa: Isa, activation: Activation, net: &Net, worker: &mut Worker, job: Job) -> f64 {
+fn dispatch(isa: Isa, activation: Activation, net: &Net, worker: &mut Worker, job: Job) {
     macro_rules! with_act {
         ($run:ident) => {
             match activation {
@@ -635,16 +672,16 @@ fn dispatch(isa: Isa, activation: Activation, net: &Net, worker: &mut Worker, jo
     }
 }
 
-fn run_portable<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+fn run_portable<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
     // SAFETY: the portable vectors need no instruction set; `Net` and `Worker` are built by
     // this module with the sizes the kernels assert.
     unsafe { kernels::run::<simd::Portable, A, 4, 2, 2>(simd::Portable, net, worker, job) }
 }
 
 #[cfg(target_arch = "x86_64")]
-fn run_avx2<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+fn run_avx2<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
         // SAFETY: this function runs only where AVX2 and FMA were detected.
         unsafe {
             kernels::run::<simd::x86::Avx2, A, 6, 2, 2>(simd::x86::Avx2::new(), net, worker, job)
@@ -658,9 +695,9 @@ fn run_avx2<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
 }
 
 #[cfg(target_arch = "x86_64")]
-fn run_avx512<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+fn run_avx512<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) -> f64 {
+    unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
         // SAFETY: this function runs only where AVX-512F was detected.
         unsafe {
             kernels::run::<simd::x86::Avx512, A, 6, 4, 4>(
@@ -1011,6 +1048,46 @@ mod tests {
                 let got = train_until(&mut second, &mut session, &data, |_, _| {}, |_| false);
                 assert_eq!(got.as_ref(), Some(&want), "{what}");
                 assert_eq!(second.to_weights(), whole.to_weights(), "{what}");
+            }
+        }
+    }
+
+    /// A network's numbers do not depend on its thread count: whole trainings on 1, 2 and 3
+    /// threads (a batch of 300 rows: chunks of 128, 128 and 44, dealt 1/1/1, 1/2 or 3) end
+    /// with the same weights and losses, bit for bit, for every δ mode and both optimisers.
+    #[test]
+    fn the_numbers_do_not_depend_on_the_thread_count() {
+        let data = SyntheticConfig {
+            width: 3,
+            n_train: 700,
+            n_test: 150,
+            noise: 0.0,
+            seed: 2,
+        }
+        .generate();
+        for (optimizer, mode) in [Optimizer::Sgd, Optimizer::ADAM]
+            .into_iter()
+            .flat_map(|o| MODES.map(|m| (o, m)))
+        {
+            let config = TrainConfig::new(300, OptimConfig::new(1e-3), 0.0, 12)
+                .with_log_every(4)
+                .with_optimizer(optimizer)
+                .with_seed(5);
+            let init = weights(Activation::Relu, mode, 4, 3);
+            let run = |threads: usize| {
+                let mut fused = FusedStepper::new(&init, Activation::Relu, mode, &data, &config);
+                fused.set_threads(threads, config.batch_size);
+                let outcome = train(&mut fused, &data, &config, |_, _| {});
+                (outcome, fused.to_weights())
+            };
+            let one = run(1);
+            assert!(one.0.final_train_loss.is_some_and(f64::is_finite));
+            for threads in [2, 3] {
+                assert_eq!(
+                    run(threads),
+                    one,
+                    "{optimizer:?} {mode:?} {threads} threads"
+                );
             }
         }
     }

@@ -73,12 +73,36 @@ pub(crate) struct Worker {
     p: [Vec<f32>; 2],
     /// Per row, a vector of partial sums of p over the samples (∂ℓ/∂b_k), [d, lanes].
     col: Vec<f32>,
-    /// ∂ℓ/∂A_k summed over this worker's samples, [L, d, d].
-    pub grad_a: Vec<f32>,
+}
+
+/// What one chunk of the batch gives: its part of the loss and of the gradient.
+pub(crate) struct Gradient {
+    /// Σ ‖h_L − y‖² over the chunk's rows.
+    pub loss: f64,
+    /// ∂ℓ/∂A_k, [L, d, d].
+    pub a: Vec<f32>,
     /// ∂ℓ/∂b_k, [L, d].
-    pub grad_b: Vec<f32>,
+    pub b: Vec<f32>,
     /// Σ g_{k+1} ⊙ σ(z_k) (∂ℓ/∂δ_k), [L].
-    pub grad_delta: Vec<f32>,
+    pub delta: Vec<f32>,
+}
+
+impl Gradient {
+    pub fn new(depth: usize, d: usize) -> Self {
+        Self {
+            loss: 0.0,
+            a: vec![0.0; depth * d * d],
+            b: vec![0.0; depth * d],
+            delta: vec![0.0; depth],
+        }
+    }
+
+    fn clear(&mut self) {
+        self.loss = 0.0;
+        self.a.fill(0.0);
+        self.b.fill(0.0);
+        self.delta.fill(0.0);
+    }
 }
 
 impl Worker {
@@ -101,9 +125,6 @@ impl Worker {
             g: vec![0.0; d * cp],
             p: [vec![0.0; d * cp], vec![0.0; d * cp]],
             col: vec![0.0; d * lanes],
-            grad_a: vec![0.0; depth * d * d],
-            grad_b: vec![0.0; depth * d],
-            grad_delta: vec![0.0; depth],
         }
     }
 
@@ -114,18 +135,24 @@ impl Worker {
 }
 
 /// What a worker does with its rows (x, y), each [m, d] row-major, in chunks of `cap` rows
-/// (the last one shorter): each chunk goes forward through every layer and back before the
-/// next, so that a layer's buffers of a chunk stay in the core's first-level cache.
+/// (the last one shorter), one result per chunk: each chunk goes forward through every layer
+/// (and back) before the next, so that a layer's buffers of a chunk stay in the core's
+/// first-level cache.
 pub(crate) enum Job<'a> {
-    /// Forward, loss, backward: fills the worker's gradient with ∂/∂w Σ_rows (scale/2)·‖h_L − y‖²,
-    /// i.e. its rows' part of ∂ℓ/∂w for scale = 2/(B d), summed over the chunks.
+    /// Forward, loss, backward: chunk c's gradient is ∂/∂w Σ_rows (scale/2)·‖h_L − y‖² over its
+    /// rows, i.e. their part of ∂ℓ/∂w for scale = 2/(B d).
     Train {
         x: &'a [f32],
         y: &'a [f32],
         scale: f32,
+        grads: &'a mut [Gradient],
     },
-    /// Forward only, in chunks of `cap` rows.
-    Eval { x: &'a [f32], y: &'a [f32] },
+    /// Forward only: chunk c's Σ ‖h_L − y‖².
+    Eval {
+        x: &'a [f32],
+        y: &'a [f32],
+        losses: &'a mut [f64],
+    },
 }
 
 /// The sizes the kernels share: d, the column stride cp, the columns in use (whole vectors),
@@ -145,7 +172,7 @@ impl Shape {
     }
 }
 
-/// Runs `job`, returning Σ ‖h_L − y‖² over its rows. R is the most rows of a tile, NV the
+/// Runs `job`. R is the most rows of a tile, NV the
 /// vectors of samples of a tile, J (a multiple of [`PAIR`]) the columns of a tile of ∂ℓ/∂A_k.
 ///
 /// # Safety
@@ -157,7 +184,7 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R: usize, const NV: usize, const
     net: &Net,
     w: &mut Worker,
     job: Job,
-) -> f64 {
+) {
     let (d, depth) = (net.d, net.depth);
     assert!(depth >= 1 && w.cp.is_multiple_of(S::LANES) && w.dr >= d && w.dr.is_multiple_of(PAIR));
     assert!(net.a.len() == depth * d * d && net.b.len() == depth * d);
@@ -168,8 +195,6 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R: usize, const NV: usize, const
     assert!(w.kept.len() == depth * kept_slot && w.y.len() == kept_slot);
     assert!(w.g.len() == kept_slot && w.col.len() == d * S::LANES && w.valid.len() == w.cp);
     assert!(w.p.iter().all(|p| p.len() == kept_slot));
-    assert!(w.grad_a.len() == depth * d * d && w.grad_b.len() == depth * d);
-    assert!(w.grad_delta.len() == depth);
     let cp = w.cp;
     let shape = |m: usize| Shape {
         d,
@@ -179,28 +204,28 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R: usize, const NV: usize, const
         kept_slot,
     };
     match job {
-        Job::Train { x, y, scale } => {
+        Job::Train { x, y, scale, grads } => {
             assert!(x.len() % d == 0 && y.len() == x.len());
-            w.grad_a.fill(0.0);
-            w.grad_b.fill(0.0);
-            w.grad_delta.fill(0.0);
-            let mut loss = 0.0;
-            for (xc, yc) in x.chunks(w.cap * d).zip(y.chunks(w.cap * d)) {
+            assert!(grads.len() == x.len().div_ceil(w.cap * d));
+            let chunks = x.chunks(w.cap * d).zip(y.chunks(w.cap * d));
+            for ((xc, yc), grad) in chunks.zip(grads) {
+                assert!(grad.a.len() == depth * d * d && grad.b.len() == depth * d);
+                assert!(grad.delta.len() == depth);
+                grad.clear();
                 let m = xc.len() / d;
                 // SAFETY: the buffers have the sizes asserted above, chunks of m ≤ cap rows.
-                loss += unsafe { train::<S, A, R, NV, J>(s, net, w, shape(m), m, xc, yc, scale) };
+                unsafe { train::<S, A, R, NV, J>(s, net, w, shape(m), m, xc, yc, scale, grad) };
             }
-            loss
         }
-        Job::Eval { x, y } => {
+        Job::Eval { x, y, losses } => {
             assert!(x.len() % d == 0 && y.len() == x.len());
-            let mut loss = 0.0;
-            for (xc, yc) in x.chunks(w.cap * d).zip(y.chunks(w.cap * d)) {
+            assert!(losses.len() == x.len().div_ceil(w.cap * d));
+            let chunks = x.chunks(w.cap * d).zip(y.chunks(w.cap * d));
+            for ((xc, yc), loss) in chunks.zip(losses) {
                 let m = xc.len() / d;
                 // SAFETY: as above, chunks of at most cap rows.
-                loss += unsafe { eval::<S, A, R, NV>(s, net, w, shape(m), m, xc, yc) };
+                *loss = unsafe { eval::<S, A, R, NV>(s, net, w, shape(m), m, xc, yc) };
             }
-            loss
         }
     }
 }
@@ -242,7 +267,7 @@ unsafe fn eval<S: Simd, A: Act, const R: usize, const NV: usize>(
     }
 }
 
-/// Forward, loss and backward of m ≤ cap rows (x, y), added to the worker's gradients.
+/// Forward, loss and backward of m ≤ cap rows (x, y) into `grad` (zero before).
 ///
 /// # Safety
 /// As [`run`].
@@ -257,7 +282,8 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
     x: &[f32],
     y: &[f32],
     scale: f32,
-) -> f64 {
+    grad: &mut Gradient,
+) {
     let (d, depth, seg) = (net.d, net.depth, w.seg);
     let segments = depth.div_ceil(seg);
     let len = |c: usize| seg.min(depth - c * seg);
@@ -290,12 +316,12 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
         let last = len(segments - 1);
         let g = w.g.as_mut_ptr();
         let h_top = segment.seg_h.add((last - 1) * h_slot);
-        let loss = residual(s, shape, w.valid.as_ptr(), h_top, w.y.as_ptr(), g, scale);
+        grad.loss = residual(s, shape, w.valid.as_ptr(), h_top, w.y.as_ptr(), g, scale);
         let [p0, p1] = &mut w.p;
         let (mut p, mut p_next) = (p0.as_mut_ptr(), p1.as_mut_ptr());
-        let grad_a = w.grad_a.as_mut_ptr();
-        let grad_b = w.grad_b.as_mut_ptr();
-        let grad_delta = w.grad_delta.as_mut_ptr();
+        let grad_a = grad.a.as_mut_ptr();
+        let grad_b = grad.b.as_mut_ptr();
+        let grad_delta = grad.delta.as_mut_ptr();
         let col = w.col.as_mut_ptr();
         // p of the top layer; every other p comes with the g of the layer above.
         *grad_delta.add(depth - 1) += pointwise_backward::<S, A>(
@@ -340,7 +366,6 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
                 std::mem::swap(&mut p, &mut p_next);
             }
         }
-        loss
     }
 }
 
