@@ -25,8 +25,8 @@ L = 1000) is met.
 Tmax steps per depth (an upper bound: training stops earlier at ε) from `native bench` at the
 config's width and batch, on the fused CPU step, or with --gpu on the --gpu-backend adjoint.
 At most --timed-depths depths of the grid are timed (log-spaced, the first and last included)
-and the others interpolated linearly in L. The bench runs tanh with shared δ whatever the
-config's activation and δ; the loss on the n_train samples every log_every steps is counted as
+and the others interpolated linearly in L. The bench runs the config's activation and δ (a
+shared δ standing for δ modes that are not trained); the loss on the n_train samples every log_every steps is counted as
 n_train / B forward passes of a third of a step each. On the CPU it also gives the total with
 the networks that run on one thread trained side by side on every core (`native sweep --jobs`).
 
@@ -294,11 +294,14 @@ def run_worker(python, kind, threads, **kw):
     return out.stdout.strip().splitlines()[-1]
 
 
-def native_bench(binary, backend, d, batch, depth, steps, warmup, method=None):
+def native_bench(binary, backend, d, batch, depth, steps, warmup, method=None, net=None):
+    """`native bench` (tanh, shared δ unless net = (activation, δ) says otherwise)."""
     cmd = [binary, "bench", "--backend", backend, "--width", str(d), "--batch", str(batch),
            "--depth", str(depth), "--steps", str(steps), "--warmup", str(warmup)]
     if method:
         cmd += ["--method", method]
+    if net:
+        cmd += ["--activation", net[0], "--delta", net[1]]
     out = subprocess.run(cmd, capture_output=True, text=True)
     if out.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr.strip()}")
@@ -488,20 +491,23 @@ def project(args):
     backend, method = (args.gpu_backend, "adjoint") if args.gpu else ("cpu", "fused")
     print_machine()
     totals = {}
-    ms = {}  # ms per step by (d, B, L), shared by the configs
-    threads = {}  # the step's threads by (d, B, L)
+    ms = {}  # ms per step by (d, B, L, activation, δ), shared by the configs
+    threads = {}  # the step's threads by the same
     cores = os.cpu_count()
     for path in args.project:
         c = sweep_config(path)
         d, batch, depths = c["width"], c["batch_size"], c["depths"]
+        trained = c["delta"] if c["delta"] in ("shared", "per-layer") else None
+        net = (c["activation"], trained or "shared")
         k = min(max(args.timed_depths, 2), len(depths))
         timed = sorted({depths[round(i * (len(depths) - 1) / max(k - 1, 1))] for i in range(k)})
         for depth in timed:
-            if (d, batch, depth) not in ms:
+            if (d, batch, depth, *net) not in ms:
                 _, steps, warmup = step_counts(depth, args.quick)
-                bench = native_bench(args.native, backend, d, batch, depth, steps, warmup, method)
-                ms[d, batch, depth] = bench["ms_per_step"]
-                threads[d, batch, depth] = bench.get("threads", 1)
+                bench = native_bench(args.native, backend, d, batch, depth, steps, warmup, method,
+                                     net)
+                ms[d, batch, depth, *net] = bench["ms_per_step"]
+                threads[d, batch, depth, *net] = bench.get("threads", 1)
         tmax, every = c["max_steps"], c["log_every"]
         evals = tmax // every + 1 + (tmax % every > 0)
         # A forward pass costs about a third of a step (one product per layer of three).
@@ -510,9 +516,8 @@ def project(args):
         print(f"{path}: {c['dataset']}, d = {d}, B = {batch}, {c['activation']}, "
               f"{c['delta']} δ, {len(depths)} depths {depths[0]}..{depths[-1]}, "
               f"Tmax = {tmax}, ε = {c['epsilon']}, seed {c['seed']}")
-        print(f"step: `native bench --backend {backend} --method {method}` (tanh, shared δ"
-              + ("" if (c["activation"], c["delta"]) == ("tanh", "shared")
-                 else f": an approximation of {c['activation']}, {c['delta']} δ") + "), "
+        print(f"step: `native bench --backend {backend} --method {method}` ({net[0]}, {net[1]} δ"
+              + ("" if trained else f": an approximation of δ = {c['delta']}") + "), "
               f"timed at {len(timed)} depths ({', '.join(map(str, timed))})"
               + (", interpolated linearly in L between them" if len(timed) < len(depths) else ""))
         print(f"loss evaluations: {evals} on the {c['n_samples']} training samples and one on "
@@ -522,10 +527,10 @@ def project(args):
         print("|---|---|---|---|")
         total, one_thread_total = 0.0, 0.0
         for depth in depths:
-            t = interpolate(depth, timed, [ms[d, batch, l] for l in timed])
+            t = interpolate(depth, timed, [ms[d, batch, l, *net] for l in timed])
             total += (tmax + eval_steps) * t / 1e3
             # Networks on one thread train side by side (`native sweep --jobs`, all cores).
-            if threads[d, batch, min(timed, key=lambda l: abs(l - depth))] == 1:
+            if threads[d, batch, min(timed, key=lambda l: abs(l - depth)), *net] == 1:
                 one_thread_total += (tmax + eval_steps) * t / 1e3
             print_row([str(depth), fmt(t, 3), "timed" if depth in timed else "interpolated",
                        duration((tmax + eval_steps) * t / 1e3)])

@@ -27,6 +27,29 @@ fn bench_prints_one_json_line() {
     assert_eq!(line["method"], "fused");
     assert_eq!(line["backend"], "cpu");
     assert_eq!(line["segment"], 5);
+    assert_eq!(
+        (&line["activation"], &line["delta"]),
+        (&"tanh".into(), &"shared".into())
+    );
+    // --activation and --delta name the network; an unknown name is refused in one line.
+    let args = ["bench", "--depth", "5", "--steps", "3", "--batch", "20"];
+    let output = native_on(
+        "cpu",
+        &[&args[..], &["--activation", "relu", "--delta", "per-layer"]].concat(),
+    );
+    assert!(output.status.success(), "{}", text(&output.stderr));
+    let line: serde_json::Value = serde_json::from_str(text(&output.stdout).trim()).unwrap();
+    assert_eq!(
+        (&line["activation"], &line["delta"]),
+        (&"relu".into(), &"per-layer".into())
+    );
+    let output = native_on("cpu", &[&args[..], &["--activation", "swish"]].concat());
+    assert!(!output.status.success());
+    assert!(
+        text(&output.stderr).contains("unknown activation \"swish\": one of tanh, relu"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 /// The fused CPU step (`--backend cpu`) and the GPU kernels (`--backend wgpu`, on software

@@ -22,7 +22,7 @@
 //! runs per layer one pointwise sweep (p, ∂ℓ/∂b_k, ∂ℓ/∂δ_k) and two tiled products (∂ℓ/∂A_k and
 //! g_k); see [`kernels`] for the tiles and [`math`] for σ and σ′. The kernels are compiled
 //! for AVX-512 and for AVX2 + FMA, picked at run time, and portably (which is what wasm32
-//! runs). The batch is cut into chunks of [`CHUNK_ROWS`] rows, dealt in order to the worker
+//! runs). The batch is cut into chunks of [`chunk_rows`] rows, dealt in order to the worker
 //! threads: a worker takes each of its chunks forward and back through every layer (so that
 //! a layer's buffers stay in the first-level cache) into the chunk's own gradient, and the
 //! update sums the chunks' gradients in their order, so that a network's numbers do not depend
@@ -52,23 +52,27 @@ use std::sync::Mutex;
 /// B = 500: 3588 steps/s on two against 2647 on one, 2026-12-05), but a sweep's pool gains
 /// more by training two such networks side by side, one core each (two at 2080 steps/s).
 const PARALLEL_WORK: usize = 1 << 23;
-/// A trace (h_k and σ(z_k) of every layer) of at most this many bytes per worker is kept
-/// whole; beyond it, h_k is kept in segments of about [`SEGMENT_BYTES`] (with σ(z_k)),
-/// rebuilt from checkpoints during the backward pass (see [`kernels::Worker`]): half the
-/// memory traffic, and the segment's h_k stay in the core's cache.
-const STORE_ALL_BYTES: usize = 16 << 20;
+/// A chunk's trace (h_k and σ(z_k) of every layer) of at most this many bytes is kept whole;
+/// beyond it, h_k is kept in segments of about [`SEGMENT_BYTES`] (with σ(z_k)), rebuilt from
+/// checkpoints during the backward pass (see [`kernels::Worker`]): half the memory traffic,
+/// and the segment's h_k stay in the core's cache. Measured with two networks side by side
+/// on this project's 2-core machine (2 MB of second-level cache a core), relu, B = 500,
+/// 2026-12-05: d = 10, L = 100 (a 1 MB trace) 146 GFLOP/s kept whole against 136 in
+/// segments; L = 200 127 against 134; L = 1000 106 (whole), 129 (segments of 512 KB), 117
+/// (256 KB); d = 25, L = 1000 135 (whole), 156 (512 KB and 1 MB), 148 (256 KB).
+const STORE_ALL_BYTES: usize = 1 << 20;
 /// Bytes of trace per segment.
-const SEGMENT_BYTES: usize = 1 << 20;
+const SEGMENT_BYTES: usize = 512 << 10;
 /// The update runs on the worker threads above this many weights (L·d²).
 const PARALLEL_UPDATE: usize = 1 << 16;
 /// Fewest batch rows per worker.
 const MIN_ROWS: usize = 32;
-/// Rows of a chunk: a batch is cut into chunks of this many rows (the last one shorter), each
-/// taken through the network by one worker ([`kernels::Job`]), so that a layer's buffers of a
-/// chunk (h_k, σ(z_k), g, p: 5 KB each at d = 10) stay in the first-level cache. The loss and
-/// the gradient are summed over the chunks in their order, so a network's numbers do not depend
-/// on its thread count. A multiple of every instruction set's lanes.
+/// Rows of a chunk of a shallow network (see [`chunk_rows`]). A multiple of every instruction
+/// set's lanes.
 const CHUNK_ROWS: usize = 128;
+/// A chunk's trace (h_k and σ(z_k) of every layer) of at most this many bytes at
+/// [`CHUNK_ROWS`] rows makes [`chunk_rows`] choose them: about a core's second-level cache.
+const CHUNK_TRACE_BYTES: usize = 2 << 20;
 /// Most workers.
 const MAX_THREADS: usize = 8;
 
@@ -203,7 +207,7 @@ impl FusedStepper {
         } else {
             threads.max(1)
         };
-        let cap = batch.clamp(1, CHUNK_ROWS);
+        let cap = batch.clamp(1, chunk_rows(self.depth, self.d));
         if threads != self.threads || self.workers.first().is_none_or(|w| w.cap < cap) {
             self.workers.clear();
             let (seg, lanes) = (self.segment(cap), self.isa.lanes());
@@ -305,7 +309,7 @@ impl FusedStepper {
             n >= 1 && x.len() == n * d && y.len() == x.len(),
             "a bad batch"
         );
-        if n.min(CHUNK_ROWS) > self.workers[0].cap {
+        if n.min(chunk_rows(self.depth, self.d)) > self.workers[0].cap {
             self.set_threads(self.threads, n);
         }
         let (depth, cap) = (self.depth, self.workers[0].cap);
@@ -636,14 +640,37 @@ fn part(v: &mut [f32], r: std::ops::Range<usize>) -> &mut [f32] {
     }
 }
 
+/// Rows of a chunk of a network of depth L and width d: a batch is cut into chunks of this
+/// many rows (the last one shorter), each taken through the network by one worker
+/// ([`kernels::Job`]) with its own gradient, and the loss and the gradient are summed over the
+/// chunks in their order, so that a network's numbers do not depend on its thread count.
+/// [`CHUNK_ROWS`] while a chunk's trace fits in [`CHUNK_TRACE_BYTES`]: a layer's buffers of a
+/// chunk (h_k, σ(z_k), g, p: 5 KB each at d = 10) stay in the first-level cache, the trace in
+/// the second. Beyond, the trace comes from memory whatever the chunk, and twice the rows
+/// halve the other traffic a chunk makes: A_k read and its own ∂ℓ/∂A_k written at every layer,
+/// d floats for every row's d floats of trace (2026-12-05, two threads, B = 500: d = 25, L =
+/// 1000 at 128 rows ran 10% slower than at 250).
+pub fn chunk_rows(depth: usize, d: usize) -> usize {
+    if Worker::layer_bytes(CHUNK_ROWS, d) * depth <= CHUNK_TRACE_BYTES {
+        CHUNK_ROWS
+    } else {
+        2 * CHUNK_ROWS
+    }
+}
+
 /// The threads that split a batch of B rows of a network of depth L and width d when `cores`
 /// are free (what [`FusedStepper::new`] takes with every core of the machine): one while
 /// B·L·d² ≤ [`PARALLEL_WORK`], else as many as the cores, the rows ([`MIN_ROWS`] each) and
-/// [`MAX_THREADS`] allow. A network's numbers do not depend on its thread count (see
-/// [`CHUNK_ROWS`]); they depend on the machine only through its instruction set.
+/// [`MAX_THREADS`] allow, and no more than the batch's chunks. A network's numbers do not
+/// depend on its thread count (see [`chunk_rows`]); they depend on the machine only through
+/// its instruction set.
 pub fn threads_for(batch: usize, depth: usize, d: usize, cores: usize) -> usize {
     if batch * depth * d * d > PARALLEL_WORK {
-        cores.min(batch / MIN_ROWS).clamp(1, MAX_THREADS)
+        let chunks = batch.div_ceil(chunk_rows(depth, d));
+        cores
+            .min(batch / MIN_ROWS)
+            .min(chunks)
+            .clamp(1, MAX_THREADS)
     } else {
         1
     }
