@@ -96,13 +96,6 @@ impl Gradient {
             delta: vec![0.0; depth],
         }
     }
-
-    fn clear(&mut self) {
-        self.loss = 0.0;
-        self.a.fill(0.0);
-        self.b.fill(0.0);
-        self.delta.fill(0.0);
-    }
 }
 
 impl Worker {
@@ -211,7 +204,6 @@ pub(crate) unsafe fn run<S: Simd, A: Act, const R: usize, const NV: usize, const
             for ((xc, yc), grad) in chunks.zip(grads) {
                 assert!(grad.a.len() == depth * d * d && grad.b.len() == depth * d);
                 assert!(grad.delta.len() == depth);
-                grad.clear();
                 let m = xc.len() / d;
                 // SAFETY: the buffers have the sizes asserted above, chunks of m ≤ cap rows.
                 unsafe { train::<S, A, R, NV, J>(s, net, w, shape(m), m, xc, yc, scale, grad) };
@@ -267,7 +259,7 @@ unsafe fn eval<S: Simd, A: Act, const R: usize, const NV: usize>(
     }
 }
 
-/// Forward, loss and backward of m ≤ cap rows (x, y) into `grad` (zero before).
+/// Forward, loss and backward of m ≤ cap rows (x, y) into `grad` (every entry written once).
 ///
 /// # Safety
 /// As [`run`].
@@ -324,7 +316,7 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
         let grad_delta = grad.delta.as_mut_ptr();
         let col = w.col.as_mut_ptr();
         // p of the top layer; every other p comes with the g of the layer above.
-        *grad_delta.add(depth - 1) += pointwise_backward::<S, A>(
+        *grad_delta.add(depth - 1) = pointwise_backward::<S, A>(
             s,
             shape,
             g,
@@ -359,9 +351,9 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
                 std::slice::from_raw_parts_mut(col, d * S::LANES).fill(0.0);
                 for_tiles::<S, _, R, NV>(s, &mut kernel, d, shape.vectors::<S>());
                 let partial = kernel.grad_delta.into_iter().reduce(|u, v| s.add(u, v));
-                *grad_delta.add(k - 1) += s.sum(partial.expect("NV ≥ 1"));
+                *grad_delta.add(k - 1) = s.sum(partial.expect("NV ≥ 1"));
                 for i in 0..d {
-                    *grad_b.add((k - 1) * d + i) += s.sum(s.load(col.add(i * S::LANES)));
+                    *grad_b.add((k - 1) * d + i) = s.sum(s.load(col.add(i * S::LANES)));
                 }
                 std::mem::swap(&mut p, &mut p_next);
             }
@@ -732,7 +724,7 @@ impl<S: Simd, A: Act, const NT: usize> Tiles<S> for InputGradientThrough<S, A, N
     }
 }
 
-/// ∂ℓ/∂A_k[i, j] = Σ_n p[i, n] h_k[j, n] over the columns in use, added to `out` ([d, d]).
+/// ∂ℓ/∂A_k[i, j] = Σ_n p[i, n] h_k[j, n] over the columns in use, into `out` ([d, d]).
 ///
 /// # Safety
 /// p holds d rows of cp, h dr rows of cp, `out` d·d values.
@@ -799,14 +791,14 @@ unsafe fn weight_tile<S: Simd, const RN: usize, const JN: usize>(
             for (e, sum) in s.sum4(v).into_iter().enumerate() {
                 let (r, c) = ((f0 + e) / JN, (f0 + e) % JN);
                 if r < RN && j0 + c < d {
-                    *out.add((i0 + r) * d + j0 + c) += sum;
+                    *out.add((i0 + r) * d + j0 + c) = sum;
                 }
             }
         }
     }
 }
 
-/// p = δ_k g ⊙ σ′(z_k) on every column in use, ∂ℓ/∂b_k = Σ_n p[:, n] added to `grad_b`; returns
+/// p = δ_k g ⊙ σ′(z_k) on every column in use, ∂ℓ/∂b_k = Σ_n p[:, n] into `grad_b`; returns
 /// ∂ℓ/∂δ_k = Σ g ⊙ σ(z_k).
 ///
 /// # Safety
@@ -836,7 +828,7 @@ unsafe fn pointwise_backward<S: Simd, A: Act>(
                 sum = s.add(sum, pv);
                 grad_delta = s.fma(gv, a, grad_delta);
             }
-            *grad_b.add(i) += s.sum(sum);
+            *grad_b.add(i) = s.sum(sum);
         }
     }
     s.sum(grad_delta)
