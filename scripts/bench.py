@@ -26,8 +26,8 @@ Tmax steps per depth (an upper bound: training stops earlier at ε) from `native
 config's width and batch, on the fused CPU step, or with --gpu on the --gpu-backend adjoint.
 At most --timed-depths depths of the grid are timed (log-spaced, the first and last included)
 and the others interpolated linearly in L. The bench runs the config's activation and δ (a
-shared δ standing for δ modes that are not trained); the loss on the n_train samples every log_every steps is counted as
-n_train / B forward passes of a third of a step each. On the CPU it also gives the total with
+shared δ standing for δ modes that are not trained); the loss on the n_train samples every
+log_every steps is counted as n_train / B forward passes of a third of a step each. On the CPU it also gives the total with
 the networks that run on one thread trained side by side on every core (`native sweep --jobs`).
 
 PyTorch and JAX are optional: their columns are left out when the import fails. From PyPI,

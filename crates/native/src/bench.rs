@@ -84,8 +84,8 @@ fn parse_activation(name: &str) -> Result<Activation, String> {
         .into_iter()
         .find(|a| a.name() == name)
         .ok_or_else(|| {
-            let names: Vec<_> = Activation::ALL.iter().map(|a| a.name()).collect();
-            format!("unknown activation {name:?}: one of {}", names.join(", "))
+            let names = Activation::NAMES.join(", ");
+            format!("unknown activation {name:?}: one of {names}")
         })
 }
 

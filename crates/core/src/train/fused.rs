@@ -45,6 +45,7 @@ use crate::train::checkpoint::{Mismatch, OptimState};
 use crate::train::optim::Rule;
 use crate::train::session::{Stepper, TrainConfig};
 use kernels::{Gradient, Job, Net, Worker};
+use std::ops::Range;
 use std::sync::Mutex;
 
 /// Steps with at most this much work (B·L·d², about a sixth of the flops) run on one
@@ -312,42 +313,40 @@ impl FusedStepper {
         if n.min(chunk_rows(self.depth, self.d)) > self.workers[0].cap {
             self.set_threads(self.threads, n);
         }
-        let (depth, cap) = (self.depth, self.workers[0].cap);
-        let chunks = n.div_ceil(cap);
-        self.grads.truncate(chunks);
+        let depth = self.depth;
+        let chunks = n.div_ceil(self.workers[0].cap);
         self.grads.resize_with(chunks, || Gradient::new(depth, d));
         let scale = 2.0 / (n * d) as f32;
         let mut grads = std::mem::take(&mut self.grads);
-        let mut rest = grads.as_mut_slice();
-        let jobs = self.parts(n).map(|(rows, c)| {
-            let (own, others) = std::mem::take(&mut rest).split_at_mut(c.len());
-            rest = others;
-            Job::Train {
-                x: &x[rows.start * d..rows.end * d],
-                y: &y[rows.start * d..rows.end * d],
-                scale,
-                grads: own,
-            }
+        let jobs = self.deal(n, &mut grads).into_iter();
+        let jobs = jobs.map(|(part, grads)| Job::Train {
+            x: &x[part.clone()],
+            y: &y[part],
+            scale,
+            grads,
         });
-        let jobs: Vec<_> = jobs.collect();
-        self.run(jobs);
+        self.run(jobs.collect());
         self.grads = grads;
         let total: f64 = self.grads.iter().map(|g| g.loss).sum();
         total / (n * d) as f64
     }
 
-    /// The workers' shares of n rows: worker t's rows and chunks (chunks of the workers'
-    /// capacity, dealt evenly and in order).
-    fn parts(
-        &self,
-        n: usize,
-    ) -> impl Iterator<Item = (std::ops::Range<usize>, std::ops::Range<usize>)> {
-        let (threads, cap) = (self.threads, self.workers[0].cap);
+    /// Deals n rows to the workers in chunks of their capacity, evenly and in order, with
+    /// `out`, one entry per chunk: worker t's values of x (a range of the [n, d] rows) and its
+    /// chunks' entries.
+    fn deal<'o, T>(&self, n: usize, out: &'o mut [T]) -> Vec<(Range<usize>, &'o mut [T])> {
+        let (threads, cap, d) = (self.threads, self.workers[0].cap, self.d);
         let chunks = n.div_ceil(cap);
-        (0..threads).map(move |t| {
-            let c = (chunks * t / threads)..(chunks * (t + 1) / threads);
-            ((c.start * cap).min(n)..(c.end * cap).min(n), c)
-        })
+        assert_eq!(out.len(), chunks);
+        let mut rest = out;
+        (0..threads)
+            .map(|t| {
+                let c = (chunks * t / threads)..(chunks * (t + 1) / threads);
+                let (own, others) = std::mem::take(&mut rest).split_at_mut(c.len());
+                rest = others;
+                ((c.start * cap).min(n) * d..(c.end * cap).min(n) * d, own)
+            })
+            .collect()
     }
 
     /// Runs jobs[t] on worker t, on its own thread for t > 0.
@@ -384,18 +383,13 @@ impl FusedStepper {
             return f64::NAN;
         }
         let mut losses = vec![0.0; n.div_ceil(self.workers[0].cap)];
-        let mut rest = losses.as_mut_slice();
-        let jobs = self.parts(n).map(|(rows, c)| {
-            let (own, others) = std::mem::take(&mut rest).split_at_mut(c.len());
-            rest = others;
-            Job::Eval {
-                x: &x[rows.start * d..rows.end * d],
-                y: &y[rows.start * d..rows.end * d],
-                losses: own,
-            }
+        let jobs = self.deal(n, &mut losses).into_iter();
+        let jobs = jobs.map(|(part, losses)| Job::Eval {
+            x: &x[part.clone()],
+            y: &y[part],
+            losses,
         });
-        let jobs: Vec<_> = jobs.collect();
-        self.run(jobs);
+        self.run(jobs.collect());
         losses.iter().sum::<f64>() / (n * d) as f64
     }
 
