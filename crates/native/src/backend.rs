@@ -87,11 +87,23 @@ fn answers<B: burn::tensor::backend::Backend>() -> bool {
     ok
 }
 
-/// Whether a CUDA device can run a kernel (probed once).
+/// Whether a CUDA device can run a kernel (probed once). The driver is asked first: burn's
+/// probe starts a device thread that stays, waking every 150 µs, whether or not a GPU
+/// answers, and on a machine without one that thread took a core from the CPU step (a lone
+/// network on two threads ran at half the speed of one, 2026-12-06).
 #[cfg(feature = "cuda")]
 pub fn cuda_available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-    *AVAILABLE.get_or_init(answers::<burn::backend::Cuda>)
+    *AVAILABLE.get_or_init(|| cuda_driver_sees_a_gpu() && answers::<burn::backend::Cuda>())
+}
+
+/// Whether the CUDA driver library loads and counts at least one device.
+#[cfg(feature = "cuda")]
+fn cuda_driver_sees_a_gpu() -> bool {
+    use cudarc::driver::{result, sys};
+    // SAFETY: only opens the driver library to see whether it is there.
+    let present = unsafe { sys::is_culib_present() };
+    present && result::init().is_ok() && result::device::get_count().is_ok_and(|n| n > 0)
 }
 
 /// Whether a WebGPU adapter (Vulkan, Metal, DX12) can run a kernel (probed once).
@@ -109,4 +121,34 @@ pub fn wgpu_available() -> bool {
 #[cfg(not(feature = "cuda"))]
 pub fn cuda_available() -> bool {
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The names of this process's threads.
+    fn thread_names() -> Vec<String> {
+        let tasks = std::fs::read_dir("/proc/self/task").expect("Linux's /proc");
+        tasks
+            .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("comm")).ok())
+            .map(|name| name.trim().to_string())
+            .collect()
+    }
+
+    /// Without a GPU the probe leaves no thread behind: burn's device threads are named
+    /// "DS…" (cubecl's device service) and wake every 150 µs, which took a core from the CPU
+    /// step.
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn the_cuda_probe_leaves_no_device_thread_without_a_gpu() {
+        if cuda_available() {
+            return; // a GPU answered: its device thread is the one the work runs on.
+        }
+        let device_threads: Vec<String> = thread_names()
+            .into_iter()
+            .filter(|name| name.starts_with("DS"))
+            .collect();
+        assert!(device_threads.is_empty(), "{device_threads:?}");
+    }
 }
