@@ -27,8 +27,9 @@ config's width and batch, on the fused CPU step, or with --gpu on the --gpu-back
 At most --timed-depths depths of the grid are timed (log-spaced, the first and last included)
 and the others interpolated linearly in L. The bench runs the config's activation and δ (a
 shared δ standing for δ modes that are not trained); the loss on the n_train samples every
-log_every steps is counted as n_train / B forward passes of a third of a step each. On the CPU it also gives the total with
-the networks that run on one thread trained side by side on every core (`native sweep --jobs`).
+log_every steps is counted as n_train / B forward passes of a third of a step each. On the CPU it
+also times each depth with one copy of the step on every core, one thread each, and gives the
+total of `native sweep`'s pool, which trains the networks so (`--jobs`, every core).
 
 PyTorch and JAX are optional: their columns are left out when the import fails. From PyPI,
 `pip install torch` brings the CUDA build with about 4 GB of NVIDIA packages, which the CPU
@@ -294,18 +295,30 @@ def run_worker(python, kind, threads, **kw):
     return out.stdout.strip().splitlines()[-1]
 
 
-def native_bench(binary, backend, d, batch, depth, steps, warmup, method=None, net=None):
-    """`native bench` (tanh, shared δ unless net = (activation, δ) says otherwise)."""
+def native_bench(binary, backend, d, batch, depth, steps, warmup, method=None, net=None,
+                 copies=1):
+    """`native bench` (tanh, shared δ unless net = (activation, δ) says otherwise). With
+    copies > 1, that many copies on one thread each at once, as `native sweep`'s pool runs
+    networks side by side: their mean ms per step."""
     cmd = [binary, "bench", "--backend", backend, "--width", str(d), "--batch", str(batch),
            "--depth", str(depth), "--steps", str(steps), "--warmup", str(warmup)]
     if method:
         cmd += ["--method", method]
     if net:
         cmd += ["--activation", net[0], "--delta", net[1]]
-    out = subprocess.run(cmd, capture_output=True, text=True)
-    if out.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} failed:\n{out.stderr.strip()}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    if copies > 1:
+        cmd += ["--threads", "1"]
+    runs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            for _ in range(copies)]
+    lines = []
+    for run in runs:
+        out, err = run.communicate()
+        if run.returncode != 0:
+            sys.exit(f"{' '.join(cmd)} failed:\n{err.strip()}")
+        lines.append(json.loads(out.strip().splitlines()[-1]))
+    if copies == 1:
+        return lines[0]
+    return {**lines[0], "ms_per_step": sum(line["ms_per_step"] for line in lines) / copies}
 
 
 def step_counts(depth, quick):
@@ -492,8 +505,9 @@ def project(args):
     print_machine()
     totals = {}
     ms = {}  # ms per step by (d, B, L, activation, δ), shared by the configs
-    threads = {}  # the step's threads by the same
+    side = {}  # the same with one copy on every core, one thread each
     cores = os.cpu_count()
+    pool = backend == "cpu" and cores > 1
     for path in args.project:
         c = sweep_config(path)
         d, batch, depths = c["width"], c["batch_size"], c["depths"]
@@ -507,7 +521,10 @@ def project(args):
                 bench = native_bench(args.native, backend, d, batch, depth, steps, warmup, method,
                                      net)
                 ms[d, batch, depth, *net] = bench["ms_per_step"]
-                threads[d, batch, depth, *net] = bench.get("threads", 1)
+                if pool:
+                    side[d, batch, depth, *net] = native_bench(
+                        args.native, backend, d, batch, depth, steps, warmup, method, net,
+                        copies=cores)["ms_per_step"]
         tmax, every = c["max_steps"], c["log_every"]
         evals = tmax // every + 1 + (tmax % every > 0)
         # A forward pass costs about a third of a step (one product per layer of three).
@@ -523,24 +540,31 @@ def project(args):
         print(f"loss evaluations: {evals} on the {c['n_samples']} training samples and one on "
               f"{c['n_test']} test samples ≈ {eval_steps:.0f} steps (+{100 * eval_steps / tmax:.1f}%)")
         print()
-        print_row(["L", "ms/step", "ms/step from", "time at Tmax"])
-        print("|---|---|---|---|")
-        total, one_thread_total = 0.0, 0.0
+        print_row(["L", "ms/step", f"ms/step, {cores} side by side" if pool else "—",
+                   "ms/step from", "time at Tmax"])
+        print("|---|---|---|---|---|")
+        total, side_total, longest = 0.0, 0.0, 0.0
         for depth in depths:
             t = interpolate(depth, timed, [ms[d, batch, l, *net] for l in timed])
             total += (tmax + eval_steps) * t / 1e3
-            # Networks on one thread train side by side (`native sweep --jobs`, all cores).
-            if threads[d, batch, min(timed, key=lambda l: abs(l - depth)), *net] == 1:
-                one_thread_total += (tmax + eval_steps) * t / 1e3
-            print_row([str(depth), fmt(t, 3), "timed" if depth in timed else "interpolated",
+            t_side = interpolate(depth, timed, [side[d, batch, l, *net] for l in timed]) \
+                if pool else None
+            if pool:
+                side_total += (tmax + eval_steps) * t_side / 1e3
+                longest = max(longest, (tmax + eval_steps) * t_side / 1e3)
+            print_row([str(depth), fmt(t, 3), fmt(t_side, 3),
+                       "timed" if depth in timed else "interpolated",
                        duration((tmax + eval_steps) * t / 1e3)])
         print()
         print(f"total: {duration(total)} on {backend}, one network at a time (an upper bound: a "
               f"depth stops before Tmax once its training loss is below ε; one seed, one sweep)")
-        if backend == "cpu" and cores > 1:
-            pooled = total - one_thread_total + one_thread_total / cores
-            print(f"with `native sweep --jobs {cores}` (the networks on one thread side by side, "
-                  f"{cores} at a time): about {duration(pooled)}")
+        if pool:
+            # The pool trains the networks side by side, one thread each while others wait,
+            # so the work is the side-by-side step's, shared by the cores; no sooner than its
+            # longest network.
+            pooled = max(side_total / cores, longest)
+            print(f"with `native sweep --jobs {cores}` (the networks side by side on one thread "
+                  f"each, {cores} at a time, timed so): about {duration(pooled)}")
         totals[path] = total
     return totals
 

@@ -711,8 +711,9 @@ fn a_data_error_leaves_no_run_directory() {
 #[test]
 fn networks_trained_side_by_side_equal_each_trained_alone_bit_for_bit() {
     let dir = scratch("jobs");
-    // Depth 140 splits its batch over 2 threads (B·L·d² = 256·140·16² > 2²³); the others
-    // train on one, beside it or each other.
+    // Alone, each network splits its batch of two chunks over the 2 threads. Together, the
+    // pool deals the threads by cost: 140 and 120 take one each, side by side, and the
+    // others one or two as threads come free.
     let config = |depths: &str| {
         TINY.replace("depths = [2, 6]", &format!("depths = {depths}"))
             .replace("width = 4", "width = 16")
@@ -732,7 +733,7 @@ fn networks_trained_side_by_side_equal_each_trained_alone_bit_for_bit() {
         assert!(output.status.success(), "{}", text_of(&output));
         out
     };
-    let together = run("together", "[2, 140, 8, 30]");
+    let together = run("together", "[2, 140, 8, 30, 120]");
     let files = |run: &Path, depth: usize| {
         let unit = run.join(format!("depth_{depth}"));
         let result: DepthResult =
@@ -740,7 +741,7 @@ fn networks_trained_side_by_side_equal_each_trained_alone_bit_for_bit() {
         let weights = fs::read(unit.join("weights.safetensors")).unwrap();
         (weights, result.outcome.history)
     };
-    for depth in [2, 140, 8, 30] {
+    for depth in [2, 140, 8, 30, 120] {
         let alone = run(&format!("alone{depth}"), &format!("[{depth}]"));
         assert!(
             files(&together, depth) == files(&alone, depth),

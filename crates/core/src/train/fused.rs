@@ -48,11 +48,6 @@ use kernels::{Gradient, Job, Net, Worker};
 use std::ops::Range;
 use std::sync::Mutex;
 
-/// Steps with at most this much work (B·L·d², about a sixth of the flops) run on one
-/// thread. Below it a lone network would still gain from a second one (d = 10, L = 100,
-/// B = 500: 3588 steps/s on two against 2647 on one, 2026-12-05), but a sweep's pool gains
-/// more by training two such networks side by side, one core each (two at 2080 steps/s).
-const PARALLEL_WORK: usize = 1 << 23;
 /// A chunk's trace (h_k and σ(z_k) of every layer) of at most this many bytes is kept whole;
 /// beyond it, h_k is kept in segments of about [`SEGMENT_BYTES`] (with σ(z_k)), rebuilt from
 /// checkpoints during the backward pass (see [`kernels::Worker`]): half the memory traffic,
@@ -653,21 +648,20 @@ pub fn chunk_rows(depth: usize, d: usize) -> usize {
 }
 
 /// The threads that split a batch of B rows of a network of depth L and width d when `cores`
-/// are free (what [`FusedStepper::new`] takes with every core of the machine): one while
-/// B·L·d² ≤ [`PARALLEL_WORK`], else as many as the cores, the rows ([`MIN_ROWS`] each) and
-/// [`MAX_THREADS`] allow, and no more than the batch's chunks. A network's numbers do not
-/// depend on its thread count (see [`chunk_rows`]); they depend on the machine only through
-/// its instruction set.
+/// are free (what [`FusedStepper::new`] takes with every core of the machine): as many as
+/// the cores, the rows ([`MIN_ROWS`] each) and [`MAX_THREADS`] allow, and no more than the
+/// batch's chunks. However small the network, a second thread pays for a lone one (B = 500,
+/// 2026-12-06, 2 cores: 1.67× one thread at d = 10, L = 10; 1.26–1.40× at L = 25 to 100;
+/// 1.40–1.79× at d = 25 and 32, L = 10 to 25); a sweep's pool (`native sweep --jobs`) gives
+/// its networks fewer when they can run side by side. A network's numbers do not depend on
+/// its thread count (see [`chunk_rows`]); they depend on the machine only through its
+/// instruction set.
 pub fn threads_for(batch: usize, depth: usize, d: usize, cores: usize) -> usize {
-    if batch * depth * d * d > PARALLEL_WORK {
-        let chunks = batch.div_ceil(chunk_rows(depth, d));
-        cores
-            .min(batch / MIN_ROWS)
-            .min(chunks)
-            .clamp(1, MAX_THREADS)
-    } else {
-        1
-    }
+    let chunks = batch.div_ceil(chunk_rows(depth, d));
+    cores
+        .min(batch / MIN_ROWS)
+        .min(chunks)
+        .clamp(1, MAX_THREADS)
 }
 
 /// Runs a job on `isa` with the activation's kernels.
