@@ -89,8 +89,8 @@ fn answers<B: burn::tensor::backend::Backend>() -> bool {
 
 /// Whether a CUDA device can run a kernel (probed once). The driver is asked first: burn's
 /// probe starts a device thread that stays, waking every 150 µs, whether or not a GPU
-/// answers, and on a machine without one that thread took a core from the CPU step (a lone
-/// network on two threads ran at half the speed of one, 2026-12-06).
+/// answers, and on a machine without one that thread took a core from the CPU step (in some
+/// runs a lone network on two threads ran at half its speed on one, 2026-12-06).
 #[cfg(feature = "cuda")]
 pub fn cuda_available() -> bool {
     static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
