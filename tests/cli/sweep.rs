@@ -711,9 +711,10 @@ fn a_data_error_leaves_no_run_directory() {
 #[test]
 fn networks_trained_side_by_side_equal_each_trained_alone_bit_for_bit() {
     let dir = scratch("jobs");
-    // Alone, each network splits its batch of two chunks over the 2 threads. Together, the
-    // pool deals the threads by cost: 140 and 120 take one each, side by side, and the
-    // others one or two as threads come free.
+    // Alone, each network but 140 splits its batch, two chunks of 128 rows, over the 2
+    // threads (140's trace takes one chunk of 256). Together, the pool deals the threads by
+    // cost: 140 and 120 take one each, side by side, and the others one or two as threads
+    // come free.
     let config = |depths: &str| {
         TINY.replace("depths = [2, 6]", &format!("depths = {depths}"))
             .replace("width = 4", "width = 16")
