@@ -58,21 +58,55 @@ pub(crate) struct Worker {
     /// Rows of h: d rounded up to [`PAIR`].
     dr: usize,
     /// h at the start of every segment, [segments, dr, cp]; the first is the input.
-    checkpoints: Vec<f32>,
+    checkpoints: Lines,
     /// h_{k+1} for the layers k of the current segment, [seg, dr, cp].
-    seg_h: Vec<f32>,
+    seg_h: Lines,
     /// σ(z_k) (z_k for gelu), [L, d, cp].
-    kept: Vec<f32>,
+    kept: Lines,
     /// The targets, [d, cp].
-    y: Vec<f32>,
+    y: Lines,
     /// 1 on the job's samples, 0 on the padding, [cp].
-    valid: Vec<f32>,
+    valid: Lines,
     /// g = ∂ℓ/∂h of the current layer, [d, cp].
-    g: Vec<f32>,
+    g: Lines,
     /// p = δ_k g_{k+1} ⊙ σ′(z_k) of the current layer and of the one below, [d, cp] each.
-    p: [Vec<f32>; 2],
+    p: [Lines; 2],
     /// Per row, a vector of partial sums of p over the samples (∂ℓ/∂b_k), [d, lanes].
-    col: Vec<f32>,
+    col: Lines,
+}
+
+/// Floats starting at a cache line (64 bytes): with rows a whole number of vectors long, no
+/// vector of a worker's buffers straddles two lines (one that does costs two accesses),
+/// wherever the allocator puts the block.
+struct Lines {
+    floats: Vec<f32>,
+    start: usize,
+    len: usize,
+}
+
+impl Lines {
+    /// The floats of a cache line.
+    const LINE: usize = 64 / std::mem::size_of::<f32>();
+
+    fn zeros(len: usize) -> Self {
+        let floats = vec![0.0; len + Self::LINE - 1];
+        let start = floats.as_ptr().align_offset(64);
+        assert!(start < Self::LINE, "f32 buffers are 4-byte aligned");
+        Self { floats, start, len }
+    }
+}
+
+impl std::ops::Deref for Lines {
+    type Target = [f32];
+    fn deref(&self) -> &[f32] {
+        &self.floats[self.start..self.start + self.len]
+    }
+}
+
+impl std::ops::DerefMut for Lines {
+    fn deref_mut(&mut self) -> &mut [f32] {
+        &mut self.floats[self.start..self.start + self.len]
+    }
 }
 
 /// What one chunk of the batch gives: its part of the loss and of the gradient.
@@ -110,14 +144,14 @@ impl Worker {
             seg,
             cp,
             dr,
-            checkpoints: vec![0.0; depth.div_ceil(seg) * dr * cp],
-            seg_h: vec![0.0; seg * dr * cp],
-            kept: vec![0.0; depth * d * cp],
-            y: vec![0.0; d * cp],
-            valid: vec![0.0; cp],
-            g: vec![0.0; d * cp],
-            p: [vec![0.0; d * cp], vec![0.0; d * cp]],
-            col: vec![0.0; d * lanes],
+            checkpoints: Lines::zeros(depth.div_ceil(seg) * dr * cp),
+            seg_h: Lines::zeros(seg * dr * cp),
+            kept: Lines::zeros(depth * d * cp),
+            y: Lines::zeros(d * cp),
+            valid: Lines::zeros(cp),
+            g: Lines::zeros(d * cp),
+            p: [Lines::zeros(d * cp), Lines::zeros(d * cp)],
+            col: Lines::zeros(d * lanes),
         }
     }
 
@@ -711,8 +745,8 @@ impl<S: Simd, A: Act, const NT: usize> Tiles<S> for InputGradientThrough<S, A, N
                 for v in 0..NV {
                     let off = r * cp + v * lanes;
                     let gv = s.load(g.add(off));
-                    let (slope, a) = A::backward(s, s.load(self.kept.add(off0 + off)));
-                    let pv = s.mul(delta, s.mul(gv, slope));
+                    let (slope, a) = A::scaled_slope(s, s.load(self.kept.add(off0 + off)), delta);
+                    let pv = s.mul(gv, slope);
                     s.store(self.p_out.add(off0 + off), pv);
                     sum = s.add(sum, pv);
                     grad_delta[v % NT] = s.fma(gv, a, grad_delta[v % NT]);
@@ -784,11 +818,20 @@ unsafe fn weight_tile<S: Simd, const RN: usize, const JN: usize>(
                 }
             }
         }
-        // The sums four accumulators at a time; entry f is (i0 + f / JN, j0 + f % JN).
+        // The sums four accumulators at a time; entry f is (i0 + f / JN, j0 + f % JN). Four
+        // entries of A_k in a row go straight to `out`; the others (a tile of two columns,
+        // or one past d) one by one.
         let flat = acc.as_flattened();
         for (f0, four) in (0..flat.len()).step_by(4).map(|f0| (f0, &flat[f0..])) {
             let v: [S::V; 4] = std::array::from_fn(|e| four.get(e).copied().unwrap_or(zero));
-            for (e, sum) in s.sum4(v).into_iter().enumerate() {
+            let (r, c) = (f0 / JN, f0 % JN);
+            if JN.is_multiple_of(4) && j0 + c + 4 <= d {
+                s.store_sum4(v, out.add((i0 + r) * d + j0 + c));
+                continue;
+            }
+            let mut sums = [0f32; 4];
+            s.store_sum4(v, sums.as_mut_ptr());
+            for (e, sum) in sums.into_iter().enumerate() {
                 let (r, c) = ((f0 + e) / JN, (f0 + e) % JN);
                 if r < RN && j0 + c < d {
                     *out.add((i0 + r) * d + j0 + c) = sum;
@@ -822,8 +865,8 @@ unsafe fn pointwise_backward<S: Simd, A: Act>(
             let mut sum = s.splat(0.0);
             for off in (i * cp..i * cp + cols).step_by(S::LANES) {
                 let gv = s.load(g.add(off));
-                let (slope, a) = A::backward(s, s.load(kept.add(off)));
-                let pv = s.mul(delta, s.mul(gv, slope));
+                let (slope, a) = A::scaled_slope(s, s.load(kept.add(off)), delta);
+                let pv = s.mul(gv, slope);
                 s.store(p.add(off), pv);
                 sum = s.add(sum, pv);
                 grad_delta = s.fma(gv, a, grad_delta);

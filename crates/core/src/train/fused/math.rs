@@ -139,6 +139,13 @@ pub(crate) trait Act: Copy + Send + Sync + 'static {
     fn forward<S: Simd>(s: S, z: S::V) -> (S::V, S::V);
     /// (σ′(z), σ(z)) from the kept value.
     fn backward<S: Simd>(s: S, kept: S::V) -> (S::V, S::V);
+    /// (δ σ′(z), σ(z)) from the kept value: the backward pass's p = g ⊙ δ σ′(z) is then one
+    /// product.
+    #[inline(always)]
+    fn scaled_slope<S: Simd>(s: S, kept: S::V, delta: S::V) -> (S::V, S::V) {
+        let (slope, a) = Self::backward(s, kept);
+        (s.mul(delta, slope), a)
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -165,6 +172,12 @@ impl Act for Tanh {
     fn backward<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
         (s.sub(s.splat(1.0), s.mul(a, a)), a)
     }
+    /// δ − (δ a) a.
+    #[inline(always)]
+    fn scaled_slope<S: Simd>(s: S, a: S::V, delta: S::V) -> (S::V, S::V) {
+        let minus_delta_a = s.mul(s.sub(s.splat(0.0), delta), a);
+        (s.fma(minus_delta_a, a, delta), a)
+    }
 }
 
 impl Act for Relu {
@@ -179,6 +192,11 @@ impl Act for Relu {
         let zero = s.splat(0.0);
         (s.select_gt(a, zero, s.splat(1.0), zero), a)
     }
+    #[inline(always)]
+    fn scaled_slope<S: Simd>(s: S, a: S::V, delta: S::V) -> (S::V, S::V) {
+        let zero = s.splat(0.0);
+        (s.select_gt(a, zero, delta, zero), a)
+    }
 }
 
 impl Act for Linear {
@@ -189,6 +207,10 @@ impl Act for Linear {
     #[inline(always)]
     fn backward<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
         (s.splat(1.0), a)
+    }
+    #[inline(always)]
+    fn scaled_slope<S: Simd>(_: S, a: S::V, delta: S::V) -> (S::V, S::V) {
+        (delta, a)
     }
 }
 
@@ -202,6 +224,12 @@ impl Act for Sigmoid {
     #[inline(always)]
     fn backward<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
         (s.sub(a, s.mul(a, a)), a)
+    }
+    /// δ a − (δ a) a.
+    #[inline(always)]
+    fn scaled_slope<S: Simd>(s: S, a: S::V, delta: S::V) -> (S::V, S::V) {
+        let delta_a = s.mul(delta, a);
+        (s.sub(delta_a, s.mul(delta_a, a)), a)
     }
 }
 

@@ -39,10 +39,16 @@ pub(crate) trait Simd: Copy + Send + Sync {
     fn exp2_int(self, n: Self::V) -> Self::V;
     /// The sum of the lanes.
     fn sum(self, a: Self::V) -> f32;
-    /// The sums of the lanes of four vectors (a transpose of partial sums: fewer
-    /// instructions than four [`Simd::sum`]s).
-    fn sum4(self, v: [Self::V; 4]) -> [f32; 4] {
-        v.map(|v| self.sum(v))
+    /// Stores the sums of the lanes of four vectors at `out` (a transpose of partial sums:
+    /// fewer instructions than four [`Simd::sum`]s, and one store).
+    ///
+    /// # Safety
+    /// `out .. out + 4` must be writable.
+    unsafe fn store_sum4(self, v: [Self::V; 4], out: *mut f32) {
+        for (e, v) in v.into_iter().enumerate() {
+            // SAFETY: the caller's contract.
+            unsafe { *out.add(e) = self.sum(v) };
+        }
     }
 }
 
@@ -251,7 +257,7 @@ pub(crate) mod x86 {
             unsafe { _mm512_reduce_add_ps(a) }
         }
         #[inline(always)]
-        fn sum4(self, [a, b, c, d]: [__m512; 4]) -> [f32; 4] {
+        unsafe fn store_sum4(self, [a, b, c, d]: [__m512; 4], out: *mut f32) {
             unsafe {
                 // In every 128-bit chunk: [a0+a2, b0+b2, a1+a3, b1+b3], and so for c, d ...
                 let ab = _mm512_add_ps(_mm512_unpacklo_ps(a, b), _mm512_unpackhi_ps(a, b));
@@ -262,16 +268,11 @@ pub(crate) mod x86 {
                     _mm512_castpd_ps(_mm512_unpacklo_pd(ab, cd)),
                     _mm512_castpd_ps(_mm512_unpackhi_pd(ab, cd)),
                 );
-                // ... and the four chunks added.
-                let s = _mm512_castps_pd(s);
-                let t = _mm256_add_ps(
-                    _mm256_castpd_ps(_mm512_castpd512_pd256(s)),
-                    _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(s)),
-                );
-                let u = _mm_add_ps(_mm256_castps256_ps128(t), _mm256_extractf128_ps::<1>(t));
-                let mut out = [0f32; 4];
-                _mm_storeu_ps(out.as_mut_ptr(), u);
-                out
+                // ... and the four chunks added: chunks (0, 1, 2, 3) + (2, 3, 0, 1), then
+                // that + its chunks (1, 0, 3, 2), staying in one register.
+                let s = _mm512_add_ps(s, _mm512_shuffle_f32x4::<0b01_00_11_10>(s, s));
+                let s = _mm512_add_ps(s, _mm512_shuffle_f32x4::<0b10_11_00_01>(s, s));
+                _mm_storeu_ps(out, _mm512_castps512_ps128(s));
             }
         }
     }
@@ -355,9 +356,9 @@ pub(crate) mod x86 {
             }
         }
         #[inline(always)]
-        fn sum4(self, [a, b, c, d]: [__m256; 4]) -> [f32; 4] {
+        unsafe fn store_sum4(self, [a, b, c, d]: [__m256; 4], out: *mut f32) {
             unsafe {
-                // As Avx512::sum4, on two 128-bit chunks.
+                // As Avx512::store_sum4, on two 128-bit chunks.
                 let ab = _mm256_add_ps(_mm256_unpacklo_ps(a, b), _mm256_unpackhi_ps(a, b));
                 let cd = _mm256_add_ps(_mm256_unpacklo_ps(c, d), _mm256_unpackhi_ps(c, d));
                 let (ab, cd) = (_mm256_castps_pd(ab), _mm256_castps_pd(cd));
@@ -366,9 +367,7 @@ pub(crate) mod x86 {
                     _mm256_castpd_ps(_mm256_unpackhi_pd(ab, cd)),
                 );
                 let u = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps::<1>(s));
-                let mut out = [0f32; 4];
-                _mm_storeu_ps(out.as_mut_ptr(), u);
-                out
+                _mm_storeu_ps(out, u);
             }
         }
     }
