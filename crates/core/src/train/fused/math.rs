@@ -1,12 +1,9 @@
 //! σ and σ′ of every activation on vectors, with the elementary functions they need written
 //! from multiply-adds (no library calls), so that they vectorise on every instruction set.
 //!
-//! - tanh(x) = x P(x²) / Q(x²) on |x| ≤ 8 (clamped beyond, where tanh is 1 within 2.3·10⁻⁷),
-//!   P of degree 3 and Q of degree 4 in x², P(0) = Q(0) = 1 (exact to first order at 0): a
-//!   rational approximation of degree 7/8 fitted for the largest relative error
-//!   (`scripts/fit-tanh.py`, which prints these coefficients), 4.2·10⁻⁷ in f32. Seven
-//!   multiply-adds against the nine of Eigen's 13/6 (`generic_fast_tanh_float`), used here
-//!   until 2026-12-06, whose error is 3.5·10⁻⁷ on the same points.
+//! - tanh(x) = x P(x²) / Q(x²) on |x| ≤ 7.905 (clamped beyond, where tanh rounds to ±1 within
+//!   3·10⁻⁷), the minimax rational approximation of degree 13/6 used by Eigen
+//!   (`generic_fast_tanh_float`); a few ulp, exact to first order at 0.
 //! - sigmoid(x) = ½ (1 + tanh(x / 2)), as the burn model computes it.
 //! - exp(x) = 2ⁿ e^r, n = round(x / ln 2), r = x − n ln 2 (Cody–Waite, two parts of ln 2), e^r by
 //!   the degree-7 polynomial of Cephes' `expf`; x clamped to [−87, 88]; about 1 ulp.
@@ -33,20 +30,26 @@ fn horner<S: Simd>(s: S, x: S::V, coefficients: &[f32]) -> S::V {
 /// tanh(x), see the module documentation.
 #[inline(always)]
 pub(crate) fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
-    const CLAMP: f32 = 8.0;
+    const CLAMP: f32 = 7.905_311;
     let x = s.max(s.min(x, s.splat(CLAMP)), s.splat(-CLAMP));
     let x2 = s.mul(x, x);
-    let p = horner(s, x2, &[1.147_535_5e-5, 2.955_83e-3, 0.129_303_75, 1.0]);
-    let q = horner(
+    let p = horner(
         s,
         x2,
         &[
-            2.473_31e-7,
-            2.393_180_8e-4,
-            2.383_587_7e-2,
-            0.462_636_3,
-            1.0,
+            -2.760_768_5e-16,
+            2.000_188e-13,
+            -8.604_672e-11,
+            5.122_297e-8,
+            1.485_722_4e-5,
+            6.372_619_3e-4,
+            4.893_524_6e-3,
         ],
+    );
+    let q = horner(
+        s,
+        x2,
+        &[1.198_258_4e-6, 1.185_347e-4, 2.268_434_6e-3, 4.893_525e-3],
     );
     s.div(s.mul(x, p), q)
 }
