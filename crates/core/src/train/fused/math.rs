@@ -225,12 +225,6 @@ impl Act for Sigmoid {
     fn backward<S: Simd>(s: S, a: S::V) -> (S::V, S::V) {
         (s.sub(a, s.mul(a, a)), a)
     }
-    /// δ a − (δ a) a.
-    #[inline(always)]
-    fn scaled_slope<S: Simd>(s: S, a: S::V, delta: S::V) -> (S::V, S::V) {
-        let delta_a = s.mul(delta, a);
-        (s.sub(delta_a, s.mul(delta_a, a)), a)
-    }
 }
 
 impl Act for Gelu {
