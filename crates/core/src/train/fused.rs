@@ -597,10 +597,12 @@ fn sign(x: f32) -> f32 {
 }
 
 /// The optimiser's update (see [`crate::train::optim`]) of w with the gradient Σ of `grads`
-/// (each as long as w) and the state m, s (as long as w, or empty when not kept).
+/// (each as long as w) and the state m, s (as long as w, or empty when not kept), in blocks
+/// of 256 values whose loops the compiler vectorises (blocks of 16 took 3.5% of a step at
+/// d = 10, L = 100 on one thread, 256 take 1.5%: 2026-12-06).
 fn update_values(w: &mut [f32], m: &mut [f32], s: &mut [f32], grads: &[&[f32]], rule: &Rule) {
     let wd = rule.weight_decay();
-    let mut u = [0f32; 16];
+    let mut u = [0f32; 256];
     for c in (0..w.len()).step_by(u.len()) {
         let r = c..(c + u.len()).min(w.len());
         let u = &mut u[..r.len()];
@@ -704,9 +706,9 @@ fn run_avx2<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
 
 #[cfg(target_arch = "x86_64")]
 fn run_avx512<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
-    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[target_feature(enable = "avx512f,avx512dq,avx2,fma")]
     unsafe fn inner<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
-        // SAFETY: this function runs only where AVX-512F was detected.
+        // SAFETY: this function runs only where AVX-512F and DQ were detected.
         unsafe {
             kernels::run::<simd::x86::Avx512, A, 6, 4, 4>(
                 simd::x86::Avx512::new(),
@@ -716,7 +718,7 @@ fn run_avx512<A: math::Act>(net: &Net, worker: &mut Worker, job: Job) {
             )
         }
     }
-    assert!(std::arch::is_x86_feature_detected!("avx512f"));
+    assert!(Isa::detect() == Isa::Avx512);
     // SAFETY: the feature was just checked.
     unsafe { inner::<A>(net, worker, job) }
 }
@@ -746,7 +748,7 @@ mod tests {
             {
                 isas.push(Isa::Avx2);
             }
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if Isa::detect() == Isa::Avx512 {
                 isas.push(Isa::Avx512);
             }
         }

@@ -31,7 +31,7 @@ fn horner<S: Simd>(s: S, x: S::V, coefficients: &[f32]) -> S::V {
 #[inline(always)]
 pub(crate) fn tanh<S: Simd>(s: S, x: S::V) -> S::V {
     const CLAMP: f32 = 7.905_311;
-    let x = s.max(s.min(x, s.splat(CLAMP)), s.splat(-CLAMP));
+    let x = s.clamp(x, CLAMP);
     let x2 = s.mul(x, x);
     let p = horner(
         s,

@@ -30,6 +30,10 @@ pub(crate) trait Simd: Copy + Send + Sync {
     fn fma(self, a: Self::V, b: Self::V, c: Self::V) -> Self::V;
     fn min(self, a: Self::V, b: Self::V) -> Self::V;
     fn max(self, a: Self::V, b: Self::V) -> Self::V;
+    /// x clamped to [−c, c], for c > 0.
+    fn clamp(self, x: Self::V, c: f32) -> Self::V {
+        self.max(self.min(x, self.splat(c)), self.splat(-c))
+    }
     /// a / b within 2 ulp, for finite b ≠ 0 of moderate size (a reciprocal estimate refined
     /// by one Newton step on AVX-512).
     fn div(self, a: Self::V, b: Self::V) -> Self::V;
@@ -67,7 +71,9 @@ impl Isa {
     pub fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx512f") {
+            if std::arch::is_x86_feature_detected!("avx512f")
+                && std::arch::is_x86_feature_detected!("avx512dq")
+            {
                 return Isa::Avx512;
             }
             if std::arch::is_x86_feature_detected!("avx2")
@@ -182,14 +188,14 @@ pub(crate) mod x86 {
 
     impl Avx512 {
         /// # Safety
-        /// The CPU must have AVX-512F.
+        /// The CPU must have AVX-512F and AVX-512DQ.
         pub(crate) unsafe fn new() -> Self {
             Avx512(())
         }
     }
 
     // SAFETY (every `unsafe` block of this impl): an `Avx512` token exists only where the CPU
-    // has AVX-512F (`Avx512::new`); memory accesses are the caller's contract.
+    // has AVX-512F and DQ (`Avx512::new`); memory accesses are the caller's contract.
     impl Simd for Avx512 {
         const LANES: usize = 16;
         type V = __m512;
@@ -229,6 +235,12 @@ pub(crate) mod x86 {
         #[inline(always)]
         fn max(self, a: __m512, b: __m512) -> __m512 {
             unsafe { _mm512_max_ps(a, b) }
+        }
+        /// sign(x) min(|x|, c) in one instruction (AVX-512DQ's range, imm 0b0010: the
+        /// smaller magnitude, x's sign), not two.
+        #[inline(always)]
+        fn clamp(self, x: __m512, c: f32) -> __m512 {
+            unsafe { _mm512_range_ps::<0b0010>(x, _mm512_set1_ps(c)) }
         }
         #[inline(always)]
         fn div(self, a: __m512, b: __m512) -> __m512 {
