@@ -53,6 +53,10 @@ pub struct BenchArgs {
     /// Layers per segment of the fused step's trace (0: its own choice).
     #[arg(long, default_value_t = 0)]
     pub segment: usize,
+    /// Whether the fused step writes its trace past the caches (unset: its own choice, past
+    /// them when the trace outgrows a quarter of the last-level cache).
+    #[arg(long)]
+    pub stream: Option<bool>,
     /// The activation σ (the paper's sweeps: tanh or relu).
     #[arg(long, default_value = "tanh", value_parser = parse_activation)]
     pub activation: Activation,
@@ -101,6 +105,9 @@ struct BenchLine {
     /// Layers per segment of the fused step's trace (= depth: the whole trace is kept).
     #[serde(skip_serializing_if = "Option::is_none")]
     segment: Option<usize>,
+    /// Whether the fused step's trace is written past the caches.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stream: Option<bool>,
     activation: &'static str,
     delta: BenchDelta,
     width: usize,
@@ -157,6 +164,7 @@ fn line(args: &BenchArgs, backend: &'static str, method: Method, timing: (f64, f
         isa: None,
         threads: None,
         segment: None,
+        stream: None,
         activation: args.activation.name(),
         delta: args.delta,
         width: args.width,
@@ -187,11 +195,15 @@ fn bench_fused(args: &BenchArgs) -> String {
     if args.segment > 0 {
         stepper.set_segment(Some(args.segment));
     }
+    if args.stream.is_some() {
+        stepper.set_stream(args.stream);
+    }
     let timing = time(args, || stepper.update(&x, &y));
     let line = BenchLine {
         isa: Some(stepper.isa().name()),
         threads: Some(stepper.threads()),
         segment: Some(stepper.segment_layers()),
+        stream: Some(stepper.streams()),
         ..line(args, "cpu", Method::Fused, timing)
     };
     serde_json::to_string(&line).expect("serialisable")

@@ -63,6 +63,10 @@ pub(crate) struct Worker {
     seg_h: Lines,
     /// σ(z_k) (z_k for gelu), [L, d, cp].
     kept: Lines,
+    /// Whether the forward pass writes `kept` past the caches (non-temporal stores), for a
+    /// trace that comes back from memory whatever is done: such a store does not first read
+    /// the line it writes, a third less traffic.
+    pub stream: bool,
     /// The targets, [d, cp].
     y: Lines,
     /// 1 on the job's samples, 0 on the padding, [cp].
@@ -134,8 +138,9 @@ impl Gradient {
 
 impl Worker {
     /// Buffers for `cap` samples of a network of `depth` layers of width d, on vectors of
-    /// `lanes`.
-    pub fn new(cap: usize, seg: usize, depth: usize, d: usize, lanes: usize) -> Self {
+    /// `lanes`, the trace in segments of `seg` layers and written past the caches when
+    /// `stream`.
+    pub fn new(cap: usize, seg: usize, depth: usize, d: usize, lanes: usize, stream: bool) -> Self {
         let seg = seg.clamp(1, depth);
         let cp = cap.div_ceil(lanes) * lanes;
         let dr = d.div_ceil(PAIR) * PAIR;
@@ -147,6 +152,7 @@ impl Worker {
             checkpoints: Lines::zeros(depth.div_ceil(seg) * dr * cp),
             seg_h: Lines::zeros(seg * dr * cp),
             kept: Lines::zeros(depth * d * cp),
+            stream,
             y: Lines::zeros(d * cp),
             valid: Lines::zeros(cp),
             g: Lines::zeros(d * cp),
@@ -278,7 +284,8 @@ unsafe fn eval<S: Simd, A: Act, const R: usize, const NV: usize>(
         load_columns(y, shape, m, w.y.as_mut_ptr());
         set_valid(&mut w.valid, m, shape.cols);
         for k in 0..net.depth {
-            forward_layer::<S, A, R, NV>(s, net, shape, k, cur, next, w.kept.as_mut_ptr());
+            let kept = w.kept.as_mut_ptr();
+            forward_layer::<S, A, R, NV>(s, net, shape, k, cur, next, kept, false);
             std::mem::swap(&mut cur, &mut next);
         }
         residual(
@@ -321,6 +328,7 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
         checkpoints: w.checkpoints.as_mut_ptr(),
         seg_h: w.seg_h.as_mut_ptr(),
         kept: w.kept.as_mut_ptr(),
+        stream: w.stream,
     };
     let (h_slot, kept_slot) = (shape.h_slot, shape.kept_slot);
     // SAFETY (the whole body): slot j of a [slots, rows, cp] buffer starts at j·slot and the
@@ -404,6 +412,7 @@ struct Segment {
     checkpoints: *mut f32,
     seg_h: *mut f32,
     kept: *mut f32,
+    stream: bool,
 }
 
 impl Segment {
@@ -445,6 +454,7 @@ impl Segment {
                     self.h_in(c, j),
                     self.seg_h.add(j * self.shape.h_slot),
                     self.kept.add(k * self.shape.kept_slot),
+                    self.stream,
                 );
             }
         }
@@ -618,11 +628,13 @@ unsafe fn store_tile<S: Simd, const RN: usize, const NV: usize>(
     }
 }
 
-/// h_{k+1} = h_k + δ_k σ(A_k h_k + b_k) on every column in use, keeping σ(z) or z.
+/// h_{k+1} = h_k + δ_k σ(A_k h_k + b_k) on every column in use, keeping σ(z) or z (past
+/// the caches when `stream`: see [`Worker::stream`]).
 ///
 /// # Safety
 /// h, h_out hold d rows of cp, kept d rows of cp; layer k exists in `net`.
 #[inline(always)]
+#[allow(clippy::too_many_arguments)]
 unsafe fn forward_layer<S: Simd, A: Act, const R: usize, const NV: usize>(
     s: S,
     net: &Net,
@@ -631,6 +643,7 @@ unsafe fn forward_layer<S: Simd, A: Act, const R: usize, const NV: usize>(
     h: *const f32,
     h_out: *mut f32,
     kept: *mut f32,
+    stream: bool,
 ) {
     let d = shape.d;
     let mut kernel = Forward::<A> {
@@ -642,6 +655,7 @@ unsafe fn forward_layer<S: Simd, A: Act, const R: usize, const NV: usize>(
         delta: net.deltas[k],
         h_out,
         kept,
+        stream,
         act: PhantomData,
     };
     // SAFETY: the caller's contract.
@@ -656,6 +670,8 @@ struct Forward<A> {
     delta: f32,
     h_out: *mut f32,
     kept: *mut f32,
+    /// Whether `kept` is written past the caches.
+    stream: bool,
     act: PhantomData<A>,
 }
 
@@ -678,16 +694,18 @@ impl<S: Simd, A: Act> Tiles<S> for Forward<A> {
                 self.h.add(col0),
                 cp,
             );
-            // z goes to memory first and σ is applied in a second loop: a loop over the
-            // accumulators with σ in it is not unrolled, and would keep them in memory.
             let off0 = i0 * cp + col0;
-            store_tile(s, &acc, self.kept.add(off0), cp);
             let delta = s.splat(self.delta);
-            for r in 0..RN {
-                for v in 0..NV {
+            for (r, row) in acc.iter().enumerate() {
+                for (v, &z) in row.iter().enumerate() {
                     let off = off0 + r * cp + v * lanes;
-                    let (a, kept) = A::forward(s, s.load(self.kept.add(off)));
-                    s.store(self.kept.add(off), kept);
+                    let (a, kept) = A::forward(s, z);
+                    // (Aligned: `kept` starts a cache line, its rows whole vectors long.)
+                    if self.stream {
+                        s.stream(self.kept.add(off), kept);
+                    } else {
+                        s.store(self.kept.add(off), kept);
+                    }
                     s.store(
                         self.h_out.add(off),
                         s.fma(delta, a, s.load(self.h.add(off))),

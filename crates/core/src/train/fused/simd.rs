@@ -23,6 +23,15 @@ pub(crate) trait Simd: Copy + Send + Sync {
     /// # Safety
     /// `p .. p + LANES` must be writable.
     unsafe fn store(self, p: *mut f32, v: Self::V);
+    /// Stores `v` at `p` past the caches (a non-temporal store) where the instruction set
+    /// has one, else as [`Simd::store`].
+    ///
+    /// # Safety
+    /// `p .. p + LANES` must be writable, and `p` aligned to the vector's size.
+    unsafe fn stream(self, p: *mut f32, v: Self::V) {
+        // SAFETY: the caller's contract.
+        unsafe { self.store(p, v) }
+    }
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
@@ -213,6 +222,10 @@ pub(crate) mod x86 {
             unsafe { _mm512_storeu_ps(p, v) }
         }
         #[inline(always)]
+        unsafe fn stream(self, p: *mut f32, v: __m512) {
+            unsafe { _mm512_stream_ps(p, v) }
+        }
+        #[inline(always)]
         fn add(self, a: __m512, b: __m512) -> __m512 {
             unsafe { _mm512_add_ps(a, b) }
         }
@@ -318,6 +331,10 @@ pub(crate) mod x86 {
         #[inline(always)]
         unsafe fn store(self, p: *mut f32, v: __m256) {
             unsafe { _mm256_storeu_ps(p, v) }
+        }
+        #[inline(always)]
+        unsafe fn stream(self, p: *mut f32, v: __m256) {
+            unsafe { _mm256_stream_ps(p, v) }
         }
         #[inline(always)]
         fn add(self, a: __m256, b: __m256) -> __m256 {
