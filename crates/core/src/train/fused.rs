@@ -17,7 +17,8 @@
 //! σ(z_k) (z_k for gelu, whose σ′ needs it) of every layer in f32, L B d values (B rounded up
 //! to the vector width), and h_k of every layer while that
 //! fits in the caches, else every few layers, from where the backward pass rebuilds them
-//! bit for bit (h_{k+1} = h_k + δ_k σ(z_k)); it computes each layer in one sweep over
+//! bit for bit (h_{k+1} = h_k + δ_k σ(z_k)); a trace too large for the last-level cache is
+//! written past it ([`STREAM_CACHE_PART`]). It computes each layer in one sweep over
 //! register tiles: z, σ, the residual, the stores. The backward pass
 //! runs per layer one pointwise sweep (p, ∂ℓ/∂b_k, ∂ℓ/∂δ_k) and two tiled products (∂ℓ/∂A_k and
 //! g_k); see [`kernels`] for the tiles and [`math`] for σ and σ′. The kernels are compiled
