@@ -347,6 +347,9 @@ unsafe fn train<S: Simd, A: Act, const R: usize, const NV: usize, const J: usize
                 );
             }
         }
+        if segment.stream {
+            s.stream_fence();
+        }
         let last = len(segments - 1);
         let g = w.g.as_mut_ptr();
         let h_top = segment.seg_h.add((last - 1) * h_slot);

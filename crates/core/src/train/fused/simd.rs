@@ -32,6 +32,9 @@ pub(crate) trait Simd: Copy + Send + Sync {
         // SAFETY: the caller's contract.
         unsafe { self.store(p, v) }
     }
+    /// Orders the stores of [`Simd::stream`] before every later store (they are weakly
+    /// ordered).
+    fn stream_fence(self) {}
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
@@ -226,6 +229,10 @@ pub(crate) mod x86 {
             unsafe { _mm512_stream_ps(p, v) }
         }
         #[inline(always)]
+        fn stream_fence(self) {
+            unsafe { _mm_sfence() }
+        }
+        #[inline(always)]
         fn add(self, a: __m512, b: __m512) -> __m512 {
             unsafe { _mm512_add_ps(a, b) }
         }
@@ -335,6 +342,10 @@ pub(crate) mod x86 {
         #[inline(always)]
         unsafe fn stream(self, p: *mut f32, v: __m256) {
             unsafe { _mm256_stream_ps(p, v) }
+        }
+        #[inline(always)]
+        fn stream_fence(self) {
+            unsafe { _mm_sfence() }
         }
         #[inline(always)]
         fn add(self, a: __m256, b: __m256) -> __m256 {
