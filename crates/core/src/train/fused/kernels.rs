@@ -65,7 +65,8 @@ pub(crate) struct Worker {
     kept: Lines,
     /// Whether the forward pass writes `kept` past the caches (non-temporal stores), for a
     /// trace that comes back from memory whatever is done: such a store does not first read
-    /// the line it writes, a third less traffic.
+    /// the line it writes, a third less traffic. The rebuild then asks for each segment's
+    /// lines a segment ahead (see [`Segment::rebuild`]).
     pub stream: bool,
     /// The targets, [d, cp].
     y: Lines,
@@ -464,7 +465,10 @@ impl Segment {
     }
 
     /// h_{k+1} = h_k + δ_k σ(z_k) through the `len` layers of segment c from its checkpoint
-    /// and the kept σ(z_k), as the forward pass computed it.
+    /// and the kept σ(z_k), as the forward pass computed it. A trace written past the caches
+    /// comes back from memory: each line of segment c's σ(z_k) read asks for the same line of
+    /// segment c − 1's in the second-level cache ([`Simd::prefetch`]), where it arrives while
+    /// the backward pass goes through segment c, before its own rebuild.
     ///
     /// # Safety
     /// As [`run`].
@@ -478,8 +482,14 @@ impl Segment {
             unsafe {
                 let (h, out) = (self.h_in(c, j), self.seg_h.add(j * self.shape.h_slot));
                 let kept = self.kept.add(k * self.shape.kept_slot);
+                // (Segment c − 1 exists where c > 0.)
+                let below = kept.wrapping_sub(self.seg * self.shape.kept_slot);
+                let prefetch = self.stream && c > 0;
                 for i in 0..d {
                     for n in (i * cp..i * cp + cols).step_by(S::LANES) {
+                        if prefetch {
+                            s.prefetch(below.wrapping_add(n));
+                        }
                         let (_, a) = A::backward(s, s.load(kept.add(n)));
                         s.store(out.add(n), s.fma(delta, a, s.load(h.add(n))));
                     }

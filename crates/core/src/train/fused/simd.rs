@@ -35,6 +35,19 @@ pub(crate) trait Simd: Copy + Send + Sync {
     /// Orders the stores of [`Simd::stream`] before every later store (they are weakly
     /// ordered).
     fn stream_fence(self) {}
+    /// Asks for the 64-byte line holding `p` in the second-level cache, ahead of its read: a
+    /// hint, with no effect on any value (and none at all off x86-64).
+    #[inline(always)]
+    fn prefetch(self, p: *const f32) {
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: a prefetch reads nothing and cannot fault, whatever the address.
+        unsafe {
+            use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T1};
+            _mm_prefetch::<_MM_HINT_T1>(p.cast());
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = p;
+    }
     fn add(self, a: Self::V, b: Self::V) -> Self::V;
     fn sub(self, a: Self::V, b: Self::V) -> Self::V;
     fn mul(self, a: Self::V, b: Self::V) -> Self::V;
