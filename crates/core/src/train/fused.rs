@@ -19,8 +19,8 @@
 //! fits in the caches, else every few layers, from where the backward pass rebuilds them
 //! bit for bit (h_{k+1} = h_k + δ_k σ(z_k)); a trace too large for the last-level cache is
 //! written past it ([`STREAM_CACHE_PART`]); the backward pass asks for each segment's trace
-//! in the second-level cache while it goes through the segment above. It computes each layer in one sweep over
-//! register tiles: z, σ, the residual, the stores. The backward pass
+//! in the second-level cache while it goes through the segment above. It computes each layer
+//! in one sweep over register tiles: z, σ, the residual, the stores. The backward pass
 //! runs per layer one pointwise sweep (p, ∂ℓ/∂b_k, ∂ℓ/∂δ_k) and two tiled products (∂ℓ/∂A_k and
 //! g_k); see [`kernels`] for the tiles and [`math`] for σ and σ′. The kernels are compiled
 //! for AVX-512 and for AVX2 + FMA, picked at run time, and portably (which is what wasm32
